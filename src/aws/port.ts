@@ -1,0 +1,72 @@
+// The narrow EC2 edge the planner and executor see. The SDK implementation lives in ec2-port.ts,
+// the offline snapshot one in snapshot-port.ts, and tests use an in-memory fake. No SDK types here.
+import type { LiveRule, Rule } from '../model/rule.js';
+
+/** A DescribeSecurityGroups filter, as EC2 defines them (`group-id`, `tag:K`, `vpc-id`, `group-name`). */
+export interface Ec2Filter {
+  readonly name: string;
+  readonly values: readonly string[];
+}
+
+/** A security group as read back, its ingress permissions expanded into canonical one-source rules. */
+export interface LiveGroup {
+  readonly groupId: string;
+  readonly groupName: string;
+  readonly vpcId: string | undefined;
+  readonly ownerId: string | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly rules: readonly LiveRule[];
+}
+
+export interface AuthorizeRequest {
+  readonly groupId: string;
+  /** Canonical rules; the implementation groups them into IpPermissions. */
+  readonly rules: readonly Rule[];
+  /** Tags for every rule created by this call (TagSpecifications, security-group-rule). */
+  readonly tags: Readonly<Record<string, string>>;
+  readonly dryRun: boolean;
+}
+
+/** What a prefix list weighs in the per-group quota. */
+export interface PrefixListInfo {
+  readonly maxEntries: number;
+  readonly addressFamily: 'IPv4' | 'IPv6' | undefined;
+}
+
+/**
+ * An error from EC2 or on the way to it. `code` is EC2's error code (`InvalidPermission.Duplicate`,
+ * `RequestLimitExceeded`, `UnauthorizedOperation`, `DryRunOperation`, ...) or a transport code
+ * (`TimeoutError`, `NetworkingError`, `AbortError`). Messages never carry credentials.
+ */
+export class Ec2Error extends Error {
+  override readonly name = 'Ec2Error';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly action: string,
+    readonly statusCode?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface Ec2Port {
+  readonly region: string;
+  /** All groups matching every filter (pages followed, MaxResults 1000); no filters = every group. */
+  describeSecurityGroups(filters: readonly Ec2Filter[], signal?: AbortSignal): Promise<LiveGroup[]>;
+  /** One group's ingress rules with their SecurityGroupRuleIds (DescribeSecurityGroupRules). */
+  describeIngressRules(groupId: string, signal?: AbortSignal): Promise<LiveRule[]>;
+  /**
+   * Authorize a batch in one AuthorizeSecurityGroupIngress call. Resolves with the rules EC2 said it
+   * created (each with its ruleId; EC2 may list fewer than were sent). Rejects with Ec2Error, including
+   * `DryRunOperation` when `dryRun` is set and the call would have succeeded.
+   */
+  authorizeIngress(request: AuthorizeRequest, signal?: AbortSignal): Promise<LiveRule[]>;
+  /** The region's default VPC, or undefined when it has none. */
+  describeDefaultVpcId(signal?: AbortSignal): Promise<string | undefined>;
+  /** Max entries and address family of each prefix list asked for (unknown IDs are absent). */
+  describePrefixLists(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, PrefixListInfo>>;
+}
+
+/** One port per region. */
+export type Ec2PortFactory = (region: string) => Ec2Port;

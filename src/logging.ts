@@ -1,0 +1,87 @@
+// The structured event log: one JSON object per line (pino), every one with `event`, `runId` (inside
+// a pass), `level`, `time` and `msg`. Created once by the CLI and passed in; nothing else makes loggers.
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+export const EVENT_NAMES = [
+  'reconcile.started',
+  'reconcile.completed',
+  'reconcile.failed',
+  'reconcile.skipped',
+  'rule.authorized',
+  'rule.missing',
+  'rule.failed',
+  'rule.drift',
+  'rule.description_drift',
+  'target.unresolved',
+  'read.failed',
+  'policy.invalid',
+  'policy.warning',
+  'daemon.started',
+  'daemon.stopping',
+  'daemon.stopped',
+  'daemon.warning',
+] as const;
+export type EventName = (typeof EVENT_NAMES)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Anything credential-shaped, wherever it sits in a logged object, is censored. pino's paths are
+ * exact, so the common nestings are listed; values are never interpolated into messages either.
+ */
+const SECRET_KEYS = [
+  'accessKeyId',
+  'secretAccessKey',
+  'sessionToken',
+  'AccessKeyId',
+  'SecretAccessKey',
+  'SessionToken',
+  'authorization',
+  'Authorization',
+  'credentials',
+  'password',
+  'token',
+  'x-amz-security-token',
+];
+const REDACT_PATHS = SECRET_KEYS.flatMap((key) => [
+  key,
+  `*.${key}`,
+  `*.*.${key}`,
+  `err.${key}`,
+  `headers["${key}"]`,
+  `*.headers["${key}"]`,
+]);
+
+export interface LoggerOptions {
+  readonly level: LogLevel;
+  /** 1 for stdout (apply, run), 2 for stderr (plan, validate), or a stream (tests). */
+  readonly destination: 1 | 2 | DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const destination =
+    typeof options.destination === 'number'
+      ? pino.destination({ fd: options.destination, sync: true })
+      : options.destination;
+  return pino(
+    {
+      level: options.level,
+      base: undefined,
+      messageKey: 'msg',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    destination,
+  );
+}
+
+type Level = 'error' | 'warn' | 'info' | 'debug';
+
+/** Log one contract event: the constant message plus its fields (never values in the message). */
+export function emit(log: Logger, level: Level, event: EventName, fields: object, msg: string): void {
+  log[level]({ event, ...fields }, msg);
+}

@@ -1,0 +1,72 @@
+// The normalised policy set: what the policy loader produces and the planner consumes. Pure types
+// and helpers; positions are kept so later stages can point back at the YAML.
+import type { Rule } from './rule.js';
+
+/** Where a value came from in a policy file (1-based line and column). */
+export interface SourcePosition {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/** How a policy selects security groups. */
+export type TargetSelector =
+  | { readonly kind: 'groupId'; readonly groupId: string }
+  | { readonly kind: 'groupName'; readonly groupName: string }
+  | { readonly kind: 'tags'; readonly tags: Readonly<Record<string, string>>; readonly vpcId?: string };
+
+export interface PolicyTarget {
+  readonly selector: TargetSelector;
+  readonly position: SourcePosition;
+}
+
+/**
+ * One desired rule of a policy, before it is bound to a group. `selfSource` marks a rule whose
+ * source is the target group itself (`securityGroup: self`); its `rule.source.value` is `self`.
+ */
+export interface PolicyRule {
+  readonly rule: Rule;
+  readonly selfSource: boolean;
+  readonly position: SourcePosition;
+}
+
+export interface Policy {
+  readonly name: string;
+  readonly file: string;
+  readonly position: SourcePosition;
+  /** The policy's own region, or undefined to use --region / AWS_REGION. */
+  readonly region: string | undefined;
+  readonly targets: readonly PolicyTarget[];
+  readonly ruleTags: Readonly<Record<string, string>>;
+  readonly rules: readonly PolicyRule[];
+}
+
+/** A validation error, located in a file and a field path, phrased for a person to act on. */
+export interface PolicyError {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  /** Field path, e.g. `spec.ingress[0].ports`; empty for whole-document errors. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export type PolicyLoadResult =
+  | { readonly ok: true; readonly policies: readonly Policy[]; readonly files: readonly string[]; readonly warnings: readonly string[] }
+  | { readonly ok: false; readonly errors: readonly PolicyError[]; readonly files: readonly string[] };
+
+/** A human form of a target selector, used in events and reports. */
+export function describeTarget(selector: TargetSelector): string {
+  switch (selector.kind) {
+    case 'groupId':
+      return `groupId=${selector.groupId}`;
+    case 'groupName':
+      return `groupName=${selector.groupName}`;
+    case 'tags': {
+      const tags = Object.entries(selector.tags)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      return selector.vpcId === undefined ? `tags{${tags}}` : `tags{${tags}} vpcId=${selector.vpcId}`;
+    }
+  }
+}

@@ -1,0 +1,156 @@
+// The canonical ingress rule: one protocol, one port range (or ICMP type/code) and exactly one
+// source, identified the way EC2 identifies it. Pure: no I/O, no AWS types, no logger.
+import ipaddr from 'ipaddr.js';
+
+export const SOURCE_KINDS = ['cidr', 'cidrIpv6', 'prefixList', 'securityGroup'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
+/** One source of a rule. `value` is canonical: masked IPv4 network, RFC 5952 IPv6 network, or an ID. */
+export interface RuleSource {
+  readonly kind: SourceKind;
+  readonly value: string;
+  /** securityGroup only: the owning account, when the group belongs to another account. */
+  readonly userId?: string;
+  /** securityGroup only: the VPC of a referenced group across a peering connection. */
+  readonly vpcId?: string;
+  /** securityGroup only: the peering connection of a referenced group. */
+  readonly vpcPeeringConnectionId?: string;
+}
+
+/**
+ * A canonical ingress rule without its group. `protocol` is `tcp`, `udp`, `icmp`, `icmpv6`, `-1`
+ * (all) or a decimal protocol number; `fromPort`/`toPort` are the port range for tcp/udp, the ICMP
+ * type/code for icmp/icmpv6 (-1 = all), and -1/-1 for every protocol that takes no ports.
+ */
+export interface Rule {
+  readonly protocol: string;
+  readonly fromPort: number;
+  readonly toPort: number;
+  readonly source: RuleSource;
+  readonly description?: string | undefined;
+}
+
+/** A rule that exists in a security group, as read back from EC2. */
+export interface LiveRule extends Rule {
+  readonly ruleId?: string | undefined;
+}
+
+const PROTOCOL_NAMES: Readonly<Record<string, string>> = {
+  tcp: 'tcp',
+  '6': 'tcp',
+  udp: 'udp',
+  '17': 'udp',
+  icmp: 'icmp',
+  '1': 'icmp',
+  icmpv6: 'icmpv6',
+  '58': 'icmpv6',
+  all: '-1',
+  '-1': '-1',
+};
+
+/** Canonical protocol: names for tcp/udp/icmp/icmpv6, `-1` for all traffic, else the decimal number. */
+export function canonicalProtocol(protocol: string | number): string {
+  const text = String(protocol).trim().toLowerCase();
+  const named = PROTOCOL_NAMES[text];
+  if (named !== undefined) return named;
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    return PROTOCOL_NAMES[String(n)] ?? String(n);
+  }
+  return text;
+}
+
+export type PortKind = 'ports' | 'icmp' | 'none';
+
+/** What the protocol's FromPort/ToPort mean: a port range, an ICMP type/code, or nothing. */
+export function portKind(canonical: string): PortKind {
+  if (canonical === 'tcp' || canonical === 'udp') return 'ports';
+  if (canonical === 'icmp' || canonical === 'icmpv6') return 'icmp';
+  return 'none';
+}
+
+/** Canonical IPv4 or IPv6 network text (host bits masked, IPv6 in RFC 5952 lower case). */
+export function canonicalCidr(cidr: string): { kind: 'cidr' | 'cidrIpv6'; value: string } {
+  const [address, prefix] = ipaddr.parseCIDR(cidr.trim());
+  if (address.kind() === 'ipv4') {
+    const network = ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${prefix}`);
+    return { kind: 'cidr', value: `${network.toString()}/${prefix}` };
+  }
+  const network = ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${prefix}`);
+  return { kind: 'cidrIpv6', value: `${network.toRFC5952String()}/${prefix}` };
+}
+
+/** Canonical source: networks canonicalised, IDs lower-cased as EC2 returns them. */
+export function canonicalSource(source: RuleSource): RuleSource {
+  if (source.kind === 'cidr' || source.kind === 'cidrIpv6') {
+    return { ...canonicalCidr(source.value) };
+  }
+  const value = source.value.trim().toLowerCase();
+  if (source.kind === 'prefixList') return { kind: 'prefixList', value };
+  return {
+    kind: 'securityGroup',
+    value,
+    ...(source.userId !== undefined ? { userId: source.userId } : {}),
+    ...(source.vpcId !== undefined ? { vpcId: source.vpcId } : {}),
+    ...(source.vpcPeeringConnectionId !== undefined
+      ? { vpcPeeringConnectionId: source.vpcPeeringConnectionId }
+      : {}),
+  };
+}
+
+/** Canonical rule: protocol, ports (-1/-1 where the protocol takes none) and source; idempotent. */
+export function canonicalRule<R extends Rule>(rule: R): R {
+  const protocol = canonicalProtocol(rule.protocol);
+  const kind = portKind(protocol);
+  let fromPort = rule.fromPort;
+  let toPort = rule.toPort;
+  if (kind === 'none') {
+    fromPort = -1;
+    toPort = -1;
+  } else if (kind === 'icmp') {
+    // EC2: all ICMP types implies all codes.
+    if (fromPort === -1) toPort = -1;
+  }
+  return { ...rule, protocol, fromPort, toPort, source: canonicalSource(rule.source) };
+}
+
+/**
+ * The identity of a rule within its group, as EC2 identifies it: protocol, port range or ICMP
+ * type/code, and source. The description is not part of it. Expects a canonical rule.
+ */
+export function ruleKey(rule: Rule): string {
+  return `${rule.protocol}|${rule.fromPort}|${rule.toPort}|${rule.source.kind}|${rule.source.value}`;
+}
+
+/** The identity of a rule in a particular group. */
+export function groupRuleKey(groupId: string, rule: Rule): string {
+  return `${groupId}|${ruleKey(rule)}`;
+}
+
+/** The address family a rule counts against in EC2's per-group quota. */
+export function ruleFamilies(rule: Rule): readonly ('ipv4' | 'ipv6')[] {
+  switch (rule.source.kind) {
+    case 'cidr':
+      return ['ipv4'];
+    case 'cidrIpv6':
+      return ['ipv6'];
+    default:
+      return ['ipv4', 'ipv6'];
+  }
+}
+
+/** A short human form of a rule's ports, e.g. `22`, `8000-8080`, `type 8 code -1`, `all`. */
+export function describePorts(rule: Rule): string {
+  const kind = portKind(rule.protocol);
+  if (kind === 'none') return 'all';
+  if (kind === 'icmp') {
+    if (rule.fromPort === -1) return 'all';
+    return `type ${rule.fromPort} code ${rule.toPort}`;
+  }
+  return rule.fromPort === rule.toPort ? String(rule.fromPort) : `${rule.fromPort}-${rule.toPort}`;
+}
+
+/** A short human name of a protocol, e.g. `all` for `-1`. */
+export function describeProtocol(protocol: string): string {
+  return protocol === '-1' ? 'all' : protocol;
+}
