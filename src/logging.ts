@@ -22,6 +22,8 @@ export const EVENT_NAMES = [
   'daemon.stopping',
   'daemon.stopped',
   'daemon.warning',
+  'daemon.failed',
+  'config.invalid',
 ] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
@@ -84,4 +86,14 @@ type Level = 'error' | 'warn' | 'info' | 'debug';
 /** Log one contract event: the constant message plus its fields (never values in the message). */
 export function emit(log: Logger, level: Level, event: EventName, fields: object, msg: string): void {
   log[level]({ event, ...fields }, msg);
+}
+
+/** One `policy.invalid` event per validation error (validate, plan, apply and every daemon pass). */
+export function emitPolicyErrors(
+  log: Logger,
+  errors: readonly { file: string; line: number; column: number; path: string; message: string }[],
+): void {
+  for (const { file, line, column, path, message } of errors) {
+    emit(log, 'error', 'policy.invalid', { file, line, column, path, error: message }, 'policy is invalid');
+  }
 }

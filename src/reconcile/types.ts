@@ -1,6 +1,6 @@
 // The shapes that flow through a reconcile pass: read -> plan (pure) -> execute -> result.
 import type { LiveRule, Rule } from '../model/rule.js';
-import type { LiveGroup } from '../aws/port.js';
+import type { LiveGroup, PrefixListInfo } from '../aws/port.js';
 
 export type PassMode = 'plan' | 'apply' | 'dry-run';
 
@@ -25,8 +25,16 @@ export interface QuotaProjection {
   readonly limit: number;
   readonly ipv4: { readonly current: number; readonly projected: number };
   readonly ipv6: { readonly current: number; readonly projected: number };
-  /** True when applying the missing rules would take either family over the limit. */
+  /**
+   * True when the missing rules add to a family that would then be over the limit. A family the
+   * missing rules do not touch never fails a group, nor does a group with nothing missing.
+   */
   readonly exceeded: boolean;
+  /**
+   * Prefix lists whose size could not be read (describe failed or the list is unknown): each was
+   * counted as one rule in both families, so the projection may be low for this group.
+   */
+  readonly unknownPrefixLists?: readonly string[];
 }
 
 export interface GroupPlan {
@@ -46,11 +54,15 @@ export interface UnresolvedTarget {
   readonly region: string;
   readonly policy: string;
   readonly target: string;
+  /** Why nothing matched when it is not simply "no such group", e.g. the region has no default VPC. */
+  readonly reason?: string;
 }
 
 /** A read that failed: the groups it covers are skipped for the pass, nothing is written for them. */
 export interface ReadFailure {
   readonly region: string;
+  /** The EC2 action that failed (`DescribeSecurityGroups`, `DescribeVpcs`). */
+  readonly action?: string;
   readonly errorCode: string;
   readonly error: string;
   /** Policies whose targets depended on the failed read (sorted). */
@@ -58,11 +70,76 @@ export interface ReadFailure {
   readonly targets: readonly string[];
 }
 
+/**
+ * A DescribeManagedPrefixLists call that failed. No group is skipped for it: the quota projection
+ * counts each list it could not size as one rule (see QuotaProjection.unknownPrefixLists).
+ */
+export interface PrefixListReadFailure {
+  readonly region: string;
+  readonly errorCode: string;
+  readonly error: string;
+  readonly prefixListIds: readonly string[];
+}
+
+/** A group read back for a pass, with every policy whose targets matched it. */
+export interface GroupRead {
+  readonly group: LiveGroup;
+  readonly policies: ReadonlySet<string>;
+}
+
+/** Everything read from one region for one pass (see read.ts). */
+export interface RegionRead {
+  readonly region: string;
+  readonly groups: ReadonlyMap<string, GroupRead>;
+  readonly unresolved: readonly UnresolvedTarget[];
+  readonly readFailures: readonly ReadFailure[];
+  readonly prefixLists: ReadonlyMap<string, PrefixListInfo>;
+  readonly prefixListFailure: PrefixListReadFailure | undefined;
+  /** Group reads (DescribeSecurityGroups / DescribeVpcs) that succeeded; 0 with failures = nothing read. */
+  readonly readsSucceeded: number;
+}
+
 export interface Plan {
   readonly groups: readonly GroupPlan[];
   readonly unresolved: readonly UnresolvedTarget[];
   readonly readFailures: readonly ReadFailure[];
+  readonly prefixListFailures?: readonly PrefixListReadFailure[];
 }
+
+/** What happened to one missing rule when the pass tried to authorize it (apply or dry-run). */
+export type RuleOutcome =
+  | {
+      readonly status: 'authorized';
+      readonly desired: DesiredRule;
+      /** undefined only with ruleIdPending: EC2 said OK but the rule was not yet visible on read-back. */
+      readonly ruleId: string | undefined;
+      readonly ruleIdPending: boolean;
+      /** Set when the rule was found present after a failed call (the error code of that call). */
+      readonly recoveredAfter?: string;
+    }
+  | {
+      /** InvalidPermission.Duplicate: someone else (or eventual consistency) got there first. */
+      readonly status: 'already-present';
+      readonly desired: DesiredRule;
+      readonly ruleId: string | undefined;
+    }
+  | {
+      readonly status: 'failed';
+      readonly desired: DesiredRule;
+      readonly errorCode: string;
+      readonly error: string;
+    }
+  | {
+      /** Dry-run: DryRunOperation = permitted, UnauthorizedOperation = denied. */
+      readonly status: 'dry-run';
+      readonly desired: DesiredRule;
+      readonly permitted: boolean;
+    }
+  | {
+      /** The pass was aborted before this rule's batch was sent. */
+      readonly status: 'not-attempted';
+      readonly desired: DesiredRule;
+    };
 
 export interface PassCounts {
   readonly groups: number;
@@ -74,6 +151,11 @@ export interface PassCounts {
   readonly descriptionDrift: number;
   readonly unresolved: number;
   readonly readFailures: number;
+  /** Missing rules that turned out to exist already (InvalidPermission.Duplicate). */
+  readonly alreadyPresent?: number;
+  /** Dry-run: rules EC2 would authorize / would deny. Denied rules are also counted in `failed`. */
+  readonly permitted?: number;
+  readonly denied?: number;
 }
 
 /**
@@ -88,6 +170,8 @@ export type PassResult =
       readonly durationMs: number;
       readonly plan: Plan;
       readonly counts: PassCounts;
+      /** Apply and dry-run: one outcome per missing rule, sorted by region, group and rule key. */
+      readonly outcomes?: readonly RuleOutcome[];
     }
   | {
       readonly status: 'failed';

@@ -1,0 +1,197 @@
+// The four commands: resolve options, wire the logger, the EC2 ports and the engine, and report.
+import { readFile } from 'node:fs/promises';
+import { createEc2PortFactory } from '../aws/ec2-port.js';
+import type { Ec2PortFactory } from '../aws/port.js';
+import { createSnapshotPortFactory } from '../aws/snapshot-port.js';
+import { runDaemon, validateSchedule } from '../daemon/index.js';
+import { createLogger, emit, emitPolicyErrors, type Logger, type LogLevel } from '../logging.js';
+import type { PolicyError, PolicyLoadResult } from '../model/policy.js';
+import { loadPolicies } from '../policy/index.js';
+import { reconcilePass } from '../reconcile/pass.js';
+import type { ApplyConfig, CommonConfig, PlanConfig, RunConfig } from './config.js';
+import { exitCodeFor } from './exit-codes.js';
+import {
+  InvalidOptionError,
+  parseEndpoint,
+  parseFormat,
+  parseListen,
+  parseLogLevel,
+  parsePositiveInt,
+  parseRegion,
+  parseTimezone,
+} from './options.js';
+import type { RawOptions } from './program.js';
+import { renderPlan } from './render-plan.js';
+
+type Stream = 1 | 2;
+
+function safeLogLevel(raw: RawOptions): LogLevel {
+  try {
+    return parseLogLevel(raw.logLevel);
+  } catch {
+    return 'info';
+  }
+}
+
+function commonConfig(raw: RawOptions): CommonConfig {
+  return {
+    policies: raw.policies,
+    region: raw.region === undefined || raw.region === '' ? undefined : parseRegion(raw.region),
+    endpoint: raw.endpoint === undefined || raw.endpoint === '' ? undefined : parseEndpoint(raw.endpoint),
+    logLevel: parseLogLevel(raw.logLevel),
+    maxRulesPerGroup: parsePositiveInt('--max-rules-per-group', raw.maxRulesPerGroup),
+  };
+}
+
+/**
+ * Resolves a command's config; an unusable option value is reported (human line on stderr and a
+ * `config.invalid` event on the command's event stream) and ends the command with exit 3.
+ */
+function resolve<T>(raw: RawOptions, events: Stream, build: () => T): { config: T } | { exitCode: number } {
+  try {
+    return { config: build() };
+  } catch (error) {
+    if (!(error instanceof InvalidOptionError)) throw error;
+    process.stderr.write(`sg-reconciler: ${error.message}\n`);
+    const logger = createLogger({ level: safeLogLevel(raw), destination: events });
+    logger.error({ event: 'config.invalid', error: error.message }, 'an option value is invalid');
+    return { exitCode: exitCodeFor({ command: 'invalid-input' }) };
+  }
+}
+
+/** `file:line:column  path  message`, one line per error. */
+export function formatPolicyErrors(errors: readonly PolicyError[]): string {
+  return errors
+    .map((e) => `${e.file}:${e.line}:${e.column}  ${e.path || '(document)'}  ${e.message}\n`)
+    .join('');
+}
+
+/** Loads the policy set; on errors reports them (events + human lines) and returns undefined. */
+async function loadOrReport(
+  dir: string,
+  logger: Logger,
+  humanOut: NodeJS.WritableStream,
+): Promise<Extract<PolicyLoadResult, { ok: true }> | undefined> {
+  const result = await loadPolicies(dir);
+  if (!result.ok) {
+    humanOut.write(formatPolicyErrors(result.errors));
+    humanOut.write(`${result.errors.length} error(s) in ${dir}; nothing was applied\n`);
+    emitPolicyErrors(logger, result.errors);
+    return undefined;
+  }
+  for (const warning of result.warnings) {
+    emit(logger, 'warn', 'policy.warning', { warning }, 'policy set warning');
+  }
+  return result;
+}
+
+function sdkPorts(config: CommonConfig, logger: Logger): Ec2PortFactory {
+  return createEc2PortFactory({
+    ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
+    logger,
+  });
+}
+
+export async function runValidate(raw: RawOptions): Promise<number> {
+  const logger = createLogger({ level: safeLogLevel(raw), destination: 2 });
+  const loaded = await loadOrReport(raw.policies, logger, process.stdout);
+  if (loaded === undefined) return exitCodeFor({ command: 'validate', valid: false });
+  process.stdout.write(
+    `${loaded.policies.length} policies in ${loaded.files.length} files under ${raw.policies} are valid\n`,
+  );
+  return exitCodeFor({ command: 'validate', valid: true });
+}
+
+export async function runPlan(raw: RawOptions): Promise<number> {
+  const resolved = resolve<PlanConfig>(raw, 2, () => ({
+    ...commonConfig(raw),
+    format: parseFormat(raw.format ?? 'text'),
+    detailedExitcode: raw.detailedExitcode === true,
+    snapshot: raw.snapshot,
+  }));
+  if ('exitCode' in resolved) return resolved.exitCode;
+  const { config } = resolved;
+  const logger = createLogger({ level: config.logLevel, destination: 2 });
+  const loaded = await loadOrReport(config.policies, logger, process.stderr);
+  if (loaded === undefined) return exitCodeFor({ command: 'invalid-input' });
+
+  let ports: Ec2PortFactory;
+  let defaultRegion = config.region;
+  if (config.snapshot !== undefined) {
+    try {
+      const text = await readFile(config.snapshot, 'utf8');
+      ports = createSnapshotPortFactory(JSON.parse(text) as unknown, config.snapshot);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`sg-reconciler: cannot use snapshot ${config.snapshot}: ${message}\n`);
+      emit(
+        logger,
+        'error',
+        'reconcile.failed',
+        { errorCode: 'SnapshotUnreadable', error: message },
+        'snapshot unusable',
+      );
+      return exitCodeFor({ command: 'error' });
+    }
+    // A snapshot is one region's groups; policies that name no region plan against it too.
+    defaultRegion ??= 'snapshot';
+  } else {
+    ports = sdkPorts(config, logger);
+  }
+
+  const result = await reconcilePass(
+    { ports, logger },
+    {
+      mode: 'plan',
+      policies: loaded.policies,
+      policyFiles: loaded.files.length,
+      defaultRegion,
+      maxRulesPerGroup: config.maxRulesPerGroup,
+    },
+  );
+  process.stdout.write(renderPlan(result, config.format));
+  return exitCodeFor({ command: 'plan', result, detailedExitcode: config.detailedExitcode });
+}
+
+export async function runApply(raw: RawOptions): Promise<number> {
+  const resolved = resolve<ApplyConfig>(raw, 1, () => ({
+    ...commonConfig(raw),
+    dryRun: raw.dryRun === true,
+  }));
+  if ('exitCode' in resolved) return resolved.exitCode;
+  const { config } = resolved;
+  const logger = createLogger({ level: config.logLevel, destination: 1 });
+  const loaded = await loadOrReport(config.policies, logger, process.stderr);
+  if (loaded === undefined) return exitCodeFor({ command: 'invalid-input' });
+  const result = await reconcilePass(
+    { ports: sdkPorts(config, logger), logger },
+    {
+      mode: config.dryRun ? 'dry-run' : 'apply',
+      policies: loaded.policies,
+      policyFiles: loaded.files.length,
+      defaultRegion: config.region,
+      maxRulesPerGroup: config.maxRulesPerGroup,
+    },
+  );
+  return exitCodeFor({ command: 'apply', result });
+}
+
+export async function runRunCommand(raw: RawOptions): Promise<number> {
+  const resolved = resolve<RunConfig>(raw, 1, () => {
+    const schedule = raw.schedule ?? '*/5 * * * *';
+    const scheduleError = validateSchedule(schedule);
+    if (scheduleError !== undefined) throw new InvalidOptionError(scheduleError);
+    return {
+      ...commonConfig(raw),
+      dryRun: raw.dryRun === true,
+      schedule,
+      listen: parseListen(raw.listen ?? '0.0.0.0:9464'),
+      timezone: parseTimezone(raw.timezone ?? 'UTC'),
+      passTimeoutSeconds: parsePositiveInt('--pass-timeout', raw.passTimeout ?? '240'),
+    };
+  });
+  if ('exitCode' in resolved) return resolved.exitCode;
+  const { config } = resolved;
+  const logger = createLogger({ level: config.logLevel, destination: 1 });
+  return runDaemon(config, { logger, ports: sdkPorts(config, logger) });
+}

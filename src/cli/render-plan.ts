@@ -1,0 +1,237 @@
+// Renders a plan pass for people (text table, Markdown for pull-request comments) and machines (JSON).
+import { describePorts, describeProtocol, type LiveRule, type Rule } from '../model/rule.js';
+import type { DesiredRule, GroupPlan, PassResult } from '../reconcile/types.js';
+
+export type PlanFormat = 'text' | 'json' | 'markdown';
+
+/** The JSON report's version; bump it when a field changes meaning or disappears. */
+export const PLAN_FORMAT_VERSION = 1;
+
+function ruleJson(rule: Rule): object {
+  return {
+    protocol: rule.protocol,
+    fromPort: rule.fromPort,
+    toPort: rule.toPort,
+    source: { kind: rule.source.kind, value: rule.source.value },
+    description: rule.description ?? null,
+  };
+}
+
+function desiredJson(d: DesiredRule): object {
+  return { ...ruleJson(d.rule), policy: d.policy, policies: d.policies, tags: d.tags };
+}
+
+function liveJson(rule: LiveRule): object {
+  return { ...ruleJson(rule), ruleId: rule.ruleId ?? null };
+}
+
+function groupJson(g: GroupPlan): object {
+  return {
+    region: g.region,
+    groupId: g.group.groupId,
+    groupName: g.group.groupName,
+    vpcId: g.group.vpcId ?? null,
+    policies: g.policies,
+    desired: g.desired.length,
+    missing: g.missing.map(desiredJson),
+    drift: g.drift.map(liveJson),
+    descriptionDrift: g.descriptionDrift.map((d) => ({
+      ...desiredJson(d.desired),
+      ruleId: d.live.ruleId ?? null,
+      live: d.live.description ?? null,
+      desired: d.desired.rule.description ?? null,
+    })),
+    quota: g.quota,
+  };
+}
+
+export function planJson(result: PassResult): object {
+  if (result.status === 'failed') {
+    return {
+      formatVersion: PLAN_FORMAT_VERSION,
+      runId: result.runId,
+      status: 'failed',
+      errorCode: result.errorCode,
+      error: result.error,
+    };
+  }
+  const { plan, counts } = result;
+  return {
+    formatVersion: PLAN_FORMAT_VERSION,
+    runId: result.runId,
+    status: 'completed',
+    summary: {
+      changes: counts.missing > 0,
+      groups: counts.groups,
+      desired: counts.desired,
+      missing: counts.missing,
+      drift: counts.drift,
+      descriptionDrift: counts.descriptionDrift,
+      quotaExceeded: plan.groups.filter((g) => g.quota.exceeded).length,
+      unresolved: counts.unresolved,
+      readFailures: counts.readFailures,
+    },
+    groups: plan.groups.map(groupJson),
+    unresolved: plan.unresolved,
+    readFailures: plan.readFailures,
+  };
+}
+
+function sourceText(rule: Rule): string {
+  return `${rule.source.kind} ${rule.source.value}`;
+}
+
+function quoted(text: string | undefined): string {
+  return text === undefined || text === '' ? '(none)' : JSON.stringify(text);
+}
+
+function quotaText(g: GroupPlan): string {
+  const { ipv4, ipv6, limit } = g.quota;
+  const verdict = g.quota.exceeded ? '  EXCEEDS QUOTA: nothing will be written to this group' : '';
+  return `quota: IPv4 ${ipv4.current} -> ${ipv4.projected} / ${limit}, IPv6 ${ipv6.current} -> ${ipv6.projected} / ${limit}${verdict}`;
+}
+
+function table(rows: readonly (readonly string[])[], indent: string): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map(
+      (row) =>
+        indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '),
+    )
+    .join('\n');
+}
+
+function summaryLine(result: Extract<PassResult, { status: 'completed' }>): string {
+  const c = result.counts;
+  return (
+    `${c.missing} rule(s) to authorize in ${result.plan.groups.filter((g) => g.missing.length > 0).length} group(s)` +
+    ` (${c.groups} group(s), ${c.desired} desired rule(s)); ${c.drift} drift, ${c.descriptionDrift} description drift` +
+    (c.unresolved > 0 ? `, ${c.unresolved} unresolved target(s)` : '') +
+    (c.readFailures > 0 ? `, ${c.readFailures} failed read(s)` : '')
+  );
+}
+
+function renderText(result: PassResult): string {
+  if (result.status === 'failed') return `Plan could not run: ${result.errorCode}: ${result.error}\n`;
+  const out: string[] = [`Plan: ${summaryLine(result)}`];
+  for (const g of result.plan.groups) {
+    out.push(
+      '',
+      `${g.region}  ${g.group.groupId} (${g.group.groupName}${g.group.vpcId ? `, ${g.group.vpcId}` : ''})  policies: ${g.policies.join(', ')}`,
+    );
+    const rows: string[][] = [];
+    for (const d of g.missing) {
+      rows.push([
+        '+',
+        describeProtocol(d.rule.protocol),
+        describePorts(d.rule),
+        sourceText(d.rule),
+        quoted(d.rule.description),
+        `[${d.policies.join(', ')}]`,
+      ]);
+    }
+    for (const d of g.descriptionDrift) {
+      rows.push([
+        '~',
+        describeProtocol(d.desired.rule.protocol),
+        describePorts(d.desired.rule),
+        sourceText(d.desired.rule),
+        `description ${quoted(d.live.description)} -> ${quoted(d.desired.rule.description)}`,
+        `[${d.desired.policies.join(', ')}]`,
+      ]);
+    }
+    for (const r of g.drift) {
+      rows.push([
+        '!',
+        describeProtocol(r.protocol),
+        describePorts(r),
+        sourceText(r),
+        quoted(r.description),
+        'drift: no policy declares it; left alone',
+      ]);
+    }
+    if (rows.length === 0) out.push('  up to date');
+    else out.push(table(rows, '  '));
+    out.push(`  ${quotaText(g)}`);
+  }
+  for (const u of result.plan.unresolved)
+    out.push('', `unresolved: ${u.region} policy ${u.policy} target ${u.target} matched no group`);
+  for (const f of result.plan.readFailures) {
+    out.push(
+      '',
+      `read failed: ${f.region} ${f.errorCode}: ${f.error} (skipped policies: ${f.policies.join(', ')})`,
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function md(text: string): string {
+  return text.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`);
+}
+
+function renderMarkdown(result: PassResult): string {
+  if (result.status === 'failed') {
+    return `### sg-reconciler plan\n\n:x: The plan could not run: \`${result.errorCode}\` ${md(result.error)}\n`;
+  }
+  const out: string[] = ['### sg-reconciler plan', '', `**${md(summaryLine(result))}**`];
+  for (const g of result.plan.groups) {
+    if (
+      g.missing.length === 0 &&
+      g.descriptionDrift.length === 0 &&
+      g.drift.length === 0 &&
+      !g.quota.exceeded
+    )
+      continue;
+    out.push('', `#### \`${g.group.groupId}\` ${md(g.group.groupName)} (${g.region})`, '');
+    if (g.quota.exceeded) out.push(`:warning: ${md(quotaText(g))}`, '');
+    if (g.missing.length > 0 || g.descriptionDrift.length > 0) {
+      out.push('| | protocol | ports | source | description | policies |', '|---|---|---|---|---|---|');
+      for (const d of g.missing) {
+        out.push(
+          `| + | ${describeProtocol(d.rule.protocol)} | ${describePorts(d.rule)} | \`${d.rule.source.value}\` | ${md(d.rule.description ?? '')} | ${md(d.policies.join(', '))} |`,
+        );
+      }
+      for (const d of g.descriptionDrift) {
+        out.push(
+          `| ~ | ${describeProtocol(d.desired.rule.protocol)} | ${describePorts(d.desired.rule)} | \`${d.desired.rule.source.value}\` | ${md(d.live.description ?? '')} → ${md(d.desired.rule.description ?? '')} | ${md(d.desired.policies.join(', '))} |`,
+        );
+      }
+    }
+    if (g.drift.length > 0) {
+      out.push(
+        '',
+        `<details><summary>${g.drift.length} drift rule(s): live, not declared by any policy, left alone</summary>`,
+        '',
+      );
+      out.push('| protocol | ports | source | description | rule |', '|---|---|---|---|---|');
+      for (const r of g.drift) {
+        out.push(
+          `| ${describeProtocol(r.protocol)} | ${describePorts(r)} | \`${r.source.value}\` | ${md(r.description ?? '')} | ${r.ruleId ?? ''} |`,
+        );
+      }
+      out.push('', '</details>');
+    }
+  }
+  if (result.plan.unresolved.length > 0) {
+    out.push('', '#### Unresolved targets', '');
+    for (const u of result.plan.unresolved)
+      out.push(`- ${md(u.policy)}: \`${u.target}\` in ${u.region} matched no group`);
+  }
+  if (result.plan.readFailures.length > 0) {
+    out.push('', '#### :x: Failed reads (these groups were not planned)', '');
+    for (const f of result.plan.readFailures) out.push(`- ${f.region}: \`${f.errorCode}\` ${md(f.error)}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export function renderPlan(result: PassResult, format: PlanFormat): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(planJson(result), null, 2)}\n`;
+    case 'markdown':
+      return renderMarkdown(result);
+    case 'text':
+      return renderText(result);
+  }
+}

@@ -1,0 +1,444 @@
+// The daemon's life cycle: start-up checks, the HTTP server, the schedule, single-flight passes with
+// a timeout, and a graceful stop on SIGTERM/SIGINT. Everything it talks to is passed in, so tests
+// drive it with a fake pass, a hand-cranked scheduler and a fake process.
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { emit, emitPolicyErrors, type Logger } from '../logging.js';
+import type { Policy, PolicyLoadResult } from '../model/policy.js';
+import type { PassMode, PassResult } from '../reconcile/types.js';
+import { closeServer, createHealthServer, formatAddress, listen } from './http.js';
+import { createDaemonMetrics, type DaemonMetrics } from './metrics.js';
+import { createOutcomeHandler, type OutcomeHandler, type PassOutcome } from './outcome.js';
+import { validateSchedule, validateTimezone, type ScheduledJob, type Scheduler } from './schedule.js';
+
+/** Exit codes of `run`. */
+export const EXIT_OK = 0;
+export const EXIT_RUNTIME_ERROR = 1;
+export const EXIT_INVALID = 3;
+
+/** Defaults the daemon applies when its options leave them out. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+export const DEFAULT_ABORT_GRACE_MS = 10_000;
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+export type StopSignal = (typeof SIGNALS)[number];
+/** A second signal ends the process at once with the shell's convention: 128 + the signal number. */
+export const FORCED_EXIT_CODES: Readonly<Record<StopSignal, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/** The slice of `process` the daemon uses; tests pass a fake. */
+export interface DaemonProcess {
+  on(event: StopSignal, listener: (signal: NodeJS.Signals) => void): unknown;
+  off(event: StopSignal, listener: (signal: NodeJS.Signals) => void): unknown;
+  exit(code: number): void;
+}
+
+export interface PassContext {
+  readonly runId: string;
+  readonly mode: PassMode;
+  readonly signal: AbortSignal;
+}
+
+/** One reconcile pass over a loaded policy set (reconcilePass, bound to the EC2 ports). */
+export type RunPass = (
+  policies: readonly Policy[],
+  policyFiles: number,
+  context: PassContext,
+) => Promise<PassResult>;
+
+export interface DaemonOptions {
+  readonly policiesDir: string;
+  readonly schedule: string;
+  readonly timezone: string;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly mode: PassMode;
+  readonly passTimeoutSeconds: number;
+  /** How long a stop waits for the pass in flight before aborting it. */
+  readonly shutdownGraceMs?: number;
+  /** How long an aborted pass (timeout or stop) may take to settle before the daemon gives up on it. */
+  readonly abortGraceMs?: number;
+}
+
+export interface DaemonDeps {
+  readonly logger: Logger;
+  readonly loadPolicies: (dir: string) => Promise<PolicyLoadResult>;
+  readonly runPass: RunPass;
+  readonly scheduler: Scheduler;
+  readonly process?: DaemonProcess;
+  readonly metrics?: DaemonMetrics;
+  readonly now?: () => number;
+  readonly newRunId?: () => string;
+}
+
+export interface Daemon {
+  /** Start-up checks, then serve until stopped; resolves with the exit code. */
+  run(): Promise<number>;
+  /** What a first SIGTERM does; resolves when the daemon has stopped. */
+  stop(reason?: string): Promise<void>;
+  /** The bound HTTP address (`host:port`) once listening. */
+  address(): string | undefined;
+  readonly metrics: DaemonMetrics;
+  readonly outcomes: OutcomeHandler;
+}
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const codeOf = (error: unknown): string | undefined => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+};
+const sleep = (ms: number): { promise: Promise<void>; cancel: () => void } => {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+};
+
+/**
+ * Why a pass's AbortSignal fired. Named like the DOM's reasons (`TimeoutError` for the pass timeout,
+ * `AbortError` for a stop), which is what reconcilePass and the SDK look at.
+ */
+export class PassAbortedError extends Error {
+  override readonly name: 'TimeoutError' | 'AbortError';
+  constructor(
+    readonly code: 'PassTimeout' | 'ShuttingDown',
+    text: string,
+  ) {
+    super(text);
+    this.name = code === 'PassTimeout' ? 'TimeoutError' : 'AbortError';
+  }
+}
+
+interface InFlight {
+  readonly runId: string;
+  readonly controller: AbortController;
+  /** Settles when the pass has settled (its outcome is handled by then, or earlier if it hung). */
+  readonly done: Promise<void>;
+}
+
+export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
+  const logger = deps.logger;
+  const proc: DaemonProcess = deps.process ?? process;
+  const now = deps.now ?? Date.now;
+  const newRunId = deps.newRunId ?? randomUUID;
+  const shutdownGraceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+  const abortGraceMs = options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS;
+  const metrics = deps.metrics ?? createDaemonMetrics();
+  const outcomes = createOutcomeHandler({ metrics, logger, mode: options.mode, now });
+  const server: Server = createHealthServer({
+    readiness: outcomes.readiness,
+    registry: metrics.registry,
+    logger,
+  });
+
+  let boundAddress: string | undefined;
+  let job: ScheduledJob | undefined;
+  let inFlight: InFlight | undefined;
+  let stopping: Promise<void> | undefined;
+  let resolveStopped: (() => void) | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
+  });
+
+  // Warnings (a file reached twice through a symlink, ...) are reported when they change, not on
+  // every pass: the same set every five minutes would be noise.
+  let reportedWarnings: string | undefined;
+  const reportWarnings = (warnings: readonly string[], fields: object): void => {
+    const key = JSON.stringify(warnings);
+    if (key === reportedWarnings) return;
+    reportedWarnings = key;
+    for (const warning of warnings)
+      emit(logger, 'warn', 'policy.warning', { ...fields, warning }, 'policy set warning');
+  };
+
+  const handle = (outcome: PassOutcome): void => {
+    try {
+      outcomes.handle(outcome);
+    } catch (error) {
+      // A bug in bookkeeping must not take the daemon down either.
+      emit(logger, 'error', 'daemon.warning', { err: error }, 'could not record the outcome of a pass');
+    }
+  };
+
+  /** The body of one pass, from (re)loading the policies to handling the outcome. Never rejects. */
+  const execute = async (
+    runId: string,
+    controller: AbortController,
+    preloaded?: PolicyLoadResult,
+  ): Promise<void> => {
+    const startedAt = now();
+    const elapsed = (): number => Math.max(0, now() - startedAt);
+    const timeoutMs = options.passTimeoutSeconds * 1000;
+    const timeout = setTimeout(() => {
+      emit(
+        logger,
+        'warn',
+        'daemon.warning',
+        { runId, reason: 'pass-timeout', passTimeoutSeconds: options.passTimeoutSeconds },
+        'reconcile pass exceeded its timeout: aborting it',
+      );
+      controller.abort(
+        new PassAbortedError(
+          'PassTimeout',
+          `the pass exceeded --pass-timeout (${options.passTimeoutSeconds} s)`,
+        ),
+      );
+    }, timeoutMs);
+    outcomes.passStarted();
+    let pass: Promise<PassResult> | undefined;
+    try {
+      const loaded = preloaded ?? (await deps.loadPolicies(options.policiesDir));
+      if (!loaded.ok) {
+        handle({ kind: 'skipped-invalid', runId, errors: loaded.errors });
+        return;
+      }
+      reportWarnings(loaded.warnings, { runId });
+      if (controller.signal.aborted) throw controller.signal.reason;
+      pass = deps.runPass(loaded.policies, loaded.files.length, {
+        runId,
+        mode: options.mode,
+        signal: controller.signal,
+      });
+      const settled = await settleOrGiveUp(pass, controller.signal);
+      if (settled === 'hung') {
+        const reason: unknown = controller.signal.reason;
+        handle({
+          kind: 'crashed',
+          runId,
+          durationMs: elapsed(),
+          errorCode: reason instanceof PassAbortedError ? reason.code : 'PassTimeout',
+          error: `${message(reason)}, and it did not stop within ${abortGraceMs} ms of being aborted`,
+        });
+        // Single flight holds until the pass has really stopped: never two passes at once.
+        await pass.catch(() => undefined);
+        return;
+      }
+      handle({ kind: 'result', result: settled.result });
+    } catch (error) {
+      const reason: unknown = controller.signal.reason;
+      const aborted = controller.signal.aborted && reason instanceof PassAbortedError;
+      handle({
+        kind: 'crashed',
+        runId,
+        durationMs: elapsed(),
+        errorCode: aborted ? reason.code : 'InternalError',
+        error: aborted ? reason.message : message(error),
+      });
+    } finally {
+      clearTimeout(timeout);
+    }
+  };
+
+  /** The pass's result, or 'hung' when it has not settled `abortGraceMs` after its signal fired. */
+  const settleOrGiveUp = (
+    pass: Promise<PassResult>,
+    signal: AbortSignal,
+  ): Promise<{ result: PassResult } | 'hung'> =>
+    new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        timer = setTimeout(() => resolve('hung'), abortGraceMs);
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      pass.then(
+        (result) => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          resolve({ result });
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+
+  /** A tick of the schedule (or the start-up pass): start a pass unless one is running. */
+  const tick = (preloaded?: PolicyLoadResult): void => {
+    if (stopping !== undefined) return;
+    const runId = newRunId();
+    if (inFlight !== undefined) {
+      handle({ kind: 'skipped-overlap', runId, inFlightRunId: inFlight.runId });
+      return;
+    }
+    const controller = new AbortController();
+    const current: InFlight = {
+      runId,
+      controller,
+      done: execute(runId, controller, preloaded).finally(() => {
+        if (inFlight === current) inFlight = undefined;
+      }),
+    };
+    inFlight = current;
+  };
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping === undefined) {
+      void stop(signal);
+      return;
+    }
+    // controller-runtime's signals handler: the first signal stops gracefully, the second exits.
+    const code = FORCED_EXIT_CODES[signal as StopSignal] ?? EXIT_RUNTIME_ERROR;
+    emit(
+      logger,
+      'warn',
+      'daemon.stopped',
+      { signal, forced: true, exitCode: code, inFlightRunId: inFlight?.runId },
+      'second signal: exiting at once',
+    );
+    removeSignalHandlers();
+    proc.exit(code);
+  };
+  const addSignalHandlers = (): void => {
+    for (const signal of SIGNALS) proc.on(signal, onSignal);
+  };
+  const removeSignalHandlers = (): void => {
+    for (const signal of SIGNALS) proc.off(signal, onSignal);
+  };
+
+  const stop = (reason = 'stop'): Promise<void> => {
+    if (stopping !== undefined) return stopping;
+    stopping = (async () => {
+      const startedAt = now();
+      outcomes.shuttingDown();
+      job?.stop();
+      job = undefined;
+      const pass = inFlight;
+      emit(
+        logger,
+        'info',
+        'daemon.stopping',
+        { signal: reason, inFlightRunId: pass?.runId, graceMs: shutdownGraceMs },
+        pass === undefined ? 'stopping' : 'stopping: waiting for the pass in flight',
+      );
+      const closed = closeServer(server);
+      let abandoned = false;
+      if (pass !== undefined) {
+        const grace = sleep(shutdownGraceMs);
+        const finished = await Promise.race([pass.done.then(() => true), grace.promise.then(() => false)]);
+        grace.cancel();
+        if (!finished) {
+          emit(
+            logger,
+            'warn',
+            'daemon.warning',
+            { runId: pass.runId, reason: 'shutdown-grace-expired', graceMs: shutdownGraceMs },
+            'the pass in flight outlived the shutdown grace period: aborting it',
+          );
+          pass.controller.abort(
+            new PassAbortedError(
+              'ShuttingDown',
+              `the daemon is stopping and the pass outlived the ${shutdownGraceMs} ms grace period`,
+            ),
+          );
+          const settle = sleep(abortGraceMs + 1000);
+          abandoned = !(await Promise.race([pass.done.then(() => true), settle.promise.then(() => false)]));
+          settle.cancel();
+        }
+      }
+      // Connections still open (a slow scrape) get the rest of the drain; then they are cut.
+      const drain = sleep(1000);
+      await Promise.race([closed, drain.promise]);
+      drain.cancel();
+      server.closeAllConnections();
+      await closed;
+      removeSignalHandlers();
+      emit(
+        logger,
+        'info',
+        'daemon.stopped',
+        {
+          signal: reason,
+          durationMs: Math.max(0, now() - startedAt),
+          abandonedRunId: abandoned ? pass?.runId : undefined,
+        },
+        'stopped',
+      );
+      resolveStopped?.();
+    })();
+    return stopping;
+  };
+
+  /** A start-up check failed: one clear event, and the exit code `run` returns. */
+  const invalidOption = (option: string, error: string): number => {
+    emit(logger, 'error', 'config.invalid', { option, error }, 'an option value is invalid');
+    return EXIT_INVALID;
+  };
+  const startFailed = (errorCode: string, error: string, fields: object): number => {
+    emit(logger, 'error', 'daemon.failed', { errorCode, error, ...fields }, 'the daemon could not start');
+    return EXIT_RUNTIME_ERROR;
+  };
+
+  const run = async (): Promise<number> => {
+    const scheduleError = validateSchedule(options.schedule);
+    if (scheduleError !== undefined) return invalidOption('--schedule', scheduleError);
+    const timezoneError = validateTimezone(options.timezone);
+    if (timezoneError !== undefined) return invalidOption('--timezone', timezoneError);
+    if (!Number.isFinite(options.passTimeoutSeconds) || options.passTimeoutSeconds <= 0) {
+      return invalidOption('--pass-timeout', '--pass-timeout must be a positive number of seconds');
+    }
+
+    let loaded: PolicyLoadResult;
+    try {
+      loaded = await deps.loadPolicies(options.policiesDir);
+    } catch (error) {
+      return startFailed('InternalError', message(error), { policies: options.policiesDir });
+    }
+    if (!loaded.ok) {
+      emitPolicyErrors(logger, loaded.errors);
+      return EXIT_INVALID;
+    }
+    outcomes.policiesLoaded();
+    reportWarnings(loaded.warnings, {});
+
+    try {
+      const address = await listen(server, options.listen.host, options.listen.port);
+      boundAddress = formatAddress(address);
+    } catch (error) {
+      const code = codeOf(error) ?? 'ListenFailed';
+      const text =
+        code === 'EADDRINUSE'
+          ? `${options.listen.host}:${options.listen.port} is already in use: stop what listens there or pass another --listen`
+          : message(error);
+      return startFailed(code, text, { listen: `${options.listen.host}:${options.listen.port}` });
+    }
+
+    addSignalHandlers();
+    emit(
+      logger,
+      'info',
+      'daemon.started',
+      {
+        schedule: options.schedule,
+        timezone: options.timezone,
+        listen: boundAddress,
+        mode: options.mode,
+        policies: options.policiesDir,
+        policyFiles: loaded.files.length,
+        passTimeoutSeconds: options.passTimeoutSeconds,
+      },
+      'daemon started',
+    );
+
+    tick(loaded);
+    try {
+      job = deps.scheduler(options.schedule, options.timezone, () => tick());
+    } catch (error) {
+      // Validated above, so this is node-cron disagreeing with itself: stop cleanly, not crash.
+      emit(
+        logger,
+        'error',
+        'daemon.failed',
+        { errorCode: 'ScheduleFailed', error: message(error) },
+        'could not schedule passes',
+      );
+      await stop('schedule-failed');
+      return EXIT_RUNTIME_ERROR;
+    }
+    await stopped;
+    return EXIT_OK;
+  };
+
+  return { run, stop, address: () => boundAddress, metrics, outcomes };
+}

@@ -1,0 +1,78 @@
+// `sg-reconciler run`: the daemon wired to the real policy loader, reconcile engine, EC2 ports and
+// node-cron. The life cycle itself is in daemon.ts, which tests drive with fakes.
+import type { Ec2PortFactory } from '../aws/port.js';
+import type { RunConfig } from '../cli/config.js';
+import type { Logger } from '../logging.js';
+import { loadPolicies } from '../policy/index.js';
+import { reconcilePass } from '../reconcile/pass.js';
+import { createDaemon, type DaemonProcess, type RunPass } from './daemon.js';
+import { createCronScheduler } from './schedule.js';
+
+export {
+  createDaemon,
+  DEFAULT_ABORT_GRACE_MS,
+  DEFAULT_SHUTDOWN_GRACE_MS,
+  FORCED_EXIT_CODES,
+  PassAbortedError,
+  type Daemon,
+  type DaemonDeps,
+  type DaemonOptions,
+  type DaemonProcess,
+  type PassContext,
+  type RunPass,
+} from './daemon.js';
+export { createDaemonMetrics, type DaemonMetrics } from './metrics.js';
+export { readinessOf, type PassOutcome, type Readiness } from './outcome.js';
+export { validateSchedule, validateTimezone, type Scheduler } from './schedule.js';
+
+export interface RunDaemonDeps {
+  readonly logger: Logger;
+  readonly ports: Ec2PortFactory;
+  /** Where SIGTERM/SIGINT come from and what a forced exit calls; `process` unless a test says otherwise. */
+  readonly process?: DaemonProcess;
+  /** Overrides of the daemon's grace periods (milliseconds), for tests. */
+  readonly shutdownGraceMs?: number;
+  readonly abortGraceMs?: number;
+}
+
+/** Runs the daemon until SIGTERM/SIGINT; resolves with the exit code (0 stopped, 1 could not start, 3 invalid input). */
+export function runDaemon(config: RunConfig, deps: RunDaemonDeps): Promise<number> {
+  const { logger, ports } = deps;
+  const runPass: RunPass = (policies, policyFiles, context) =>
+    reconcilePass(
+      { ports, logger, newRunId: () => context.runId },
+      {
+        mode: context.mode,
+        policies,
+        policyFiles,
+        defaultRegion: config.region,
+        maxRulesPerGroup: config.maxRulesPerGroup,
+        signal: context.signal,
+      },
+    );
+  const daemon = createDaemon(
+    {
+      policiesDir: config.policies,
+      schedule: config.schedule,
+      timezone: config.timezone,
+      listen: config.listen,
+      mode: config.dryRun ? 'dry-run' : 'apply',
+      passTimeoutSeconds: config.passTimeoutSeconds,
+      ...(deps.shutdownGraceMs !== undefined ? { shutdownGraceMs: deps.shutdownGraceMs } : {}),
+      ...(deps.abortGraceMs !== undefined ? { abortGraceMs: deps.abortGraceMs } : {}),
+    },
+    {
+      logger,
+      loadPolicies,
+      runPass,
+      scheduler: createCronScheduler(logger),
+      ...(deps.process !== undefined ? { process: deps.process } : {}),
+    },
+  );
+  // Close the SDK's connection pools once stopped, or idle keep-alive sockets hold the process open
+  // for seconds after daemon.stopped. createEc2PortFactory's factory has destroy(); fakes may not.
+  return daemon.run().finally(() => {
+    const closable = ports as Ec2PortFactory & { readonly destroy?: unknown };
+    if (typeof closable.destroy === 'function') (closable.destroy as () => void).call(ports);
+  });
+}

@@ -1,0 +1,100 @@
+// The daemon's Prometheus metrics: one Registry per daemon (never prom-client's global one), so two
+// daemons in one process (tests) never share a series. Only the outcome handler writes to them.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const METRIC_PREFIX = 'sgr_';
+
+/** The values of `sgr_passes_total{result}`. */
+export const PASS_RESULTS = ['completed', 'failed', 'skipped_overlap', 'skipped_invalid'] as const;
+export type PassResultLabel = (typeof PASS_RESULTS)[number];
+
+export interface DaemonMetrics {
+  readonly registry: Registry;
+  readonly passes: Counter<'result'>;
+  readonly passDuration: Histogram<'result'>;
+  readonly rulesAuthorized: Counter;
+  readonly rulesFailed: Counter;
+  readonly rulesDesired: Gauge;
+  readonly rulesMissing: Gauge;
+  readonly rulesDrift: Gauge;
+  readonly rulesDescriptionDrift: Gauge;
+  readonly groups: Gauge;
+  readonly targetsUnresolved: Gauge;
+  readonly readFailures: Gauge;
+  readonly lastSuccess: Gauge;
+  readonly policySetValid: Gauge;
+  readonly passInProgress: Gauge;
+}
+
+export interface DaemonMetricsOptions {
+  /** Collect the process's default metrics (CPU, memory, event loop, GC) too; default true. */
+  readonly defaultMetrics?: boolean;
+}
+
+export function createDaemonMetrics(options: DaemonMetricsOptions = {}): DaemonMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const gauge = (name: string, help: string): Gauge =>
+    new Gauge({ name: `${METRIC_PREFIX}${name}`, help, registers });
+
+  const passes = new Counter({
+    name: `${METRIC_PREFIX}passes_total`,
+    help: 'Reconcile passes by result: completed, failed (could not run), skipped_overlap, skipped_invalid.',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  // Every result series exists from the start, so rate() and absent() behave before the first skip.
+  for (const result of PASS_RESULTS) passes.labels(result).inc(0);
+
+  const passDuration = new Histogram({
+    name: `${METRIC_PREFIX}pass_duration_seconds`,
+    help: 'Duration of reconcile passes that ran (completed or failed), in seconds.',
+    labelNames: ['result'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers,
+  });
+
+  const metrics: DaemonMetrics = {
+    registry,
+    passes,
+    passDuration,
+    rulesAuthorized: new Counter({
+      name: `${METRIC_PREFIX}rules_authorized_total`,
+      help: 'Ingress rules created by AuthorizeSecurityGroupIngress since the daemon started.',
+      registers,
+    }),
+    rulesFailed: new Counter({
+      name: `${METRIC_PREFIX}rules_failed_total`,
+      help: 'Ingress rules that could not be authorized (API error or quota), summed over passes.',
+      registers,
+    }),
+    rulesDesired: gauge('rules_desired', 'Desired rules (rule x group) in the last completed pass.'),
+    rulesMissing: gauge('rules_missing', 'Rules found missing at the start of the last completed pass.'),
+    rulesDrift: gauge(
+      'rules_drift',
+      'Live rules no policy declares, in targeted groups, in the last completed pass.',
+    ),
+    rulesDescriptionDrift: gauge(
+      'rules_description_drift',
+      'Declared rules whose live description differs, in the last completed pass.',
+    ),
+    groups: gauge('groups', 'Security groups targeted in the last completed pass.'),
+    targetsUnresolved: gauge(
+      'targets_unresolved',
+      'Policy targets that matched no group in the last completed pass.',
+    ),
+    readFailures: gauge(
+      'read_failures',
+      'EC2 reads that failed in the last completed pass (their groups were skipped, nothing written).',
+    ),
+    lastSuccess: gauge(
+      'last_success_timestamp_seconds',
+      'Unix time at which the last completed pass finished (0 until one completes).',
+    ),
+    policySetValid: gauge('policy_set_valid', '1 when the policy directory last loaded was valid, else 0.'),
+    passInProgress: gauge('pass_in_progress', '1 while a reconcile pass is running, else 0.'),
+  };
+
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  return metrics;
+}

@@ -1,0 +1,113 @@
+// When passes run: cron-expression and time-zone validation, and the node-cron scheduler behind a
+// two-method interface so the daemon can be driven by hand in tests. node-cron's own log lines go
+// through pino (its default logger writes coloured text to the console).
+import { createTask, validateDetailed, type Logger as CronLogger } from 'node-cron';
+import { emit, type Logger } from '../logging.js';
+
+const FIELD_NAMES: Readonly<Record<string, string>> = {
+  second: 'second',
+  minute: 'minute',
+  hour: 'hour',
+  dayOfMonth: 'day-of-month',
+  month: 'month',
+  dayOfWeek: 'day-of-week',
+};
+
+const SCHEDULE_HELP =
+  'write 5 fields (minute hour day-of-month month day-of-week, e.g. "*/5 * * * *") or 6 with seconds first (e.g. "*/30 * * * * *")';
+
+/** The reason a cron expression is not usable, phrased for the person who wrote it; undefined when valid. */
+export function validateSchedule(expr: string): string | undefined {
+  if (expr.trim() === '') return `--schedule is empty: ${SCHEDULE_HELP}`;
+  let detailed: ReturnType<typeof validateDetailed>;
+  try {
+    detailed = validateDetailed(expr);
+  } catch (error) {
+    return `--schedule "${expr}" is not a cron expression (${error instanceof Error ? error.message : String(error)}): ${SCHEDULE_HELP}`;
+  }
+  if (detailed.valid) return undefined;
+  const problems = detailed.errors.map((e) => {
+    if (e.field === 'expression') return e.message;
+    const field = FIELD_NAMES[e.field] ?? e.field;
+    return `${field} field "${e.value ?? ''}" is not valid (${e.message})`;
+  });
+  const detail = problems.length > 0 ? problems.join('; ') : 'not a cron expression';
+  return `--schedule "${expr}" is invalid: ${detail}; ${SCHEDULE_HELP}`;
+}
+
+/** The reason a time-zone name is not usable; undefined when it is an IANA zone this runtime knows. */
+export function validateTimezone(timezone: string): string | undefined {
+  if (timezone.trim() === '')
+    return '--timezone is empty: write an IANA time zone such as "UTC" or "Europe/Berlin"';
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+    return undefined;
+  } catch {
+    return `--timezone "${timezone}" is not a known IANA time zone: write one such as "UTC" or "Europe/Berlin"`;
+  }
+}
+
+/** A started schedule; `stop` ends it for good (idempotent). */
+export interface ScheduledJob {
+  stop(): void;
+}
+
+/** Calls `onTick` at every match of `expression` in `timezone` until stopped. */
+export type Scheduler = (expression: string, timezone: string, onTick: () => void) => ScheduledJob;
+
+/** Adapts node-cron's logger interface to pino events; node-cron's messages are fixed English text. */
+export function cronLogger(logger: Logger): CronLogger {
+  const fields = (err?: Error): object =>
+    err === undefined ? { component: 'node-cron' } : { component: 'node-cron', err };
+  return {
+    info: (message) => logger.debug(fields(), message),
+    debug: (message, err) =>
+      message instanceof Error
+        ? logger.debug(fields(message), message.message)
+        : logger.debug(fields(err), message),
+    warn: (message) => emit(logger, 'warn', 'daemon.warning', fields(), message),
+    error: (message, err) =>
+      message instanceof Error
+        ? emit(logger, 'error', 'daemon.warning', fields(message), message.message)
+        : emit(logger, 'error', 'daemon.warning', fields(err), message),
+  };
+}
+
+/**
+ * node-cron 4. Overlap is not left to node-cron (`noOverlap`): the daemon's own single-flight guard
+ * also covers the start-up pass, which node-cron never sees, and reports the skip as an event. The
+ * tick handler returns at once, so node-cron never considers a tick as running.
+ */
+export function createCronScheduler(logger: Logger): Scheduler {
+  return (expression, timezone, onTick) => {
+    const task = createTask(expression, () => onTick(), {
+      name: 'sg-reconciler',
+      timezone,
+      noOverlap: false,
+      logger: cronLogger(logger),
+    });
+    // A listener makes node-cron skip its own console warning; this one is structured.
+    task.on('execution:missed', (context) => {
+      emit(
+        logger,
+        'warn',
+        'daemon.warning',
+        { component: 'node-cron', reason: 'missed-execution', scheduledAt: context.date.toISOString() },
+        'missed a scheduled pass: the event loop was blocked at the scheduled time',
+      );
+    });
+    const report = (error: unknown): void =>
+      emit(logger, 'error', 'daemon.warning', { component: 'node-cron', err: error }, 'node-cron failed');
+    // Inline tasks start and stop synchronously; the types also allow a promise.
+    Promise.resolve(task.start()).catch(report);
+    let stopped = false;
+    return {
+      stop: () => {
+        if (stopped) return;
+        stopped = true;
+        // destroy() also removes the task from node-cron's module-level registry.
+        Promise.resolve(task.destroy()).catch(report);
+      },
+    };
+  };
+}

@@ -1,0 +1,16 @@
+// The policy language: loading, validating and normalising IngressPolicy documents. The loader
+// is the file-system walk; parsePolicyTexts is the pure pipeline behind it.
+export { loadPolicies, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FILES, type LoadOptions } from './load.js';
+export { parsePolicyTexts, MAX_ALIAS_COUNT, type PolicyText } from './parse.js';
+export {
+  API_VERSION,
+  KIND,
+  RESERVED_RULE_TAG_KEYS,
+  type PolicyDocument,
+  type TargetDocument,
+  type IngressRuleDocument,
+  type SourceDocument,
+  type PortsDocument,
+  type IcmpDocument,
+} from './document.js';
+export { POLICY_SCHEMA_URL, policySchema } from './schema.js';

@@ -1,0 +1,292 @@
+// The pure core of the policy loader: file texts in, a PolicyLoadResult out. A straight pipeline
+// per document: decode -> YAML parse -> schema (ajv) -> named rules -> normalise, then checks
+// across documents (unique names). Findings are values; nothing here throws or touches the disk.
+import { LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
+import type { Policy, PolicyError, PolicyLoadResult, SourcePosition } from '../model/policy.js';
+import type { PolicyDocument } from './document.js';
+import { formatPath, isRecord, issuePath, type Issue, type Segment } from './issue.js';
+import { schemaIssues } from './messages.js';
+import { normalisePolicy } from './normalise.js';
+import { ruleIssues } from './rules.js';
+import { schemaErrors } from './schema.js';
+import { locateOffset } from './yaml-positions.js';
+
+/** One policy file's contents: text, or raw bytes that must be UTF-8. */
+export interface PolicyText {
+  /** The file as it is shown in errors, e.g. `policies/web/ssh.yaml`. */
+  readonly file: string;
+  readonly text: string | Uint8Array;
+}
+
+/** Everything read from a set of files, before deciding whether the set is valid. */
+export interface PolicyCollection {
+  readonly policies: Policy[];
+  readonly errors: PolicyError[];
+  readonly warnings: string[];
+}
+
+/** Enough alias use for real policies; far too little for an alias bomb to expand. */
+export const MAX_ALIAS_COUNT = 100;
+
+interface NameSeen {
+  readonly position: SourcePosition;
+}
+
+function positionInText(text: string, index: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < index; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: index - lineStart + 1 };
+}
+
+function decode(file: string, input: string | Uint8Array): { text: string } | { error: PolicyError } {
+  let text: string;
+  if (typeof input === 'string') {
+    text = input.startsWith('\uFEFF') ? input.slice(1) : input;
+  } else {
+    try {
+      // fatal: invalid UTF-8 is an error, not U+FFFD; the decoder drops a leading BOM itself.
+      text = new TextDecoder('utf-8', { fatal: true }).decode(input);
+    } catch {
+      const lossy = new TextDecoder('utf-8').decode(input);
+      const at = positionInText(lossy, Math.max(0, lossy.indexOf('\uFFFD')));
+      return {
+        error: {
+          file,
+          ...at,
+          path: '',
+          message:
+            'file is not UTF-8 text (a binary file, or another encoding such as UTF-16); ' +
+            'save it as UTF-8 or move it out of the policy directory',
+        },
+      };
+    }
+  }
+  const nul = text.indexOf('\0');
+  if (nul !== -1) {
+    return {
+      error: {
+        file,
+        ...positionInText(text, nul),
+        path: '',
+        message: 'file contains a NUL byte, so it is binary, not YAML; move it out of the policy directory',
+      },
+    };
+  }
+  return { text };
+}
+
+function yamlErrorMessage(code: string, message: string, source: string): string {
+  if (code === 'DUPLICATE_KEY') {
+    return `duplicate key ${JSON.stringify(source)}; a key may appear only once in a mapping, so merge or remove the repeated one`;
+  }
+  if (code === 'TAG_RESOLVE_FAILED') {
+    return `${message}; policies use plain YAML, so remove the tag`;
+  }
+  return `YAML syntax error: ${message}; fix the YAML here (check the indentation and quoting)`;
+}
+
+function isEmptyDocument(document: Document): boolean {
+  const contents = document.contents as unknown;
+  if (contents === null) return true;
+  const scalar = contents as { value?: unknown; source?: unknown };
+  return isRecord(contents) && 'source' in contents && scalar.value === null && scalar.source === '';
+}
+
+function describeShape(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'empty';
+  return typeof value === 'string' ? `the string ${JSON.stringify(value.slice(0, 40))}` : String(value);
+}
+
+function sameOrBelow(path: string, ancestor: string): boolean {
+  return path === ancestor || path.startsWith(`${ancestor}.`) || path.startsWith(`${ancestor}[`);
+}
+
+/** Schema findings under a path a rule has superseded are noise; drop them. */
+function withoutSuperseded(schema: readonly Issue[], rules: readonly Issue[]): Issue[] {
+  const superseding = rules
+    .filter((issue) => issue.supersedes === true)
+    .map((issue) => formatPath(issue.segments));
+  const kept = schema.filter((issue) => !superseding.some((path) => sameOrBelow(issuePath(issue), path)));
+  return [...kept, ...rules];
+}
+
+function collectFile(
+  file: string,
+  input: string | Uint8Array,
+  out: PolicyCollection,
+  names: Map<string, NameSeen>,
+): void {
+  const decoded = decode(file, input);
+  if ('error' in decoded) {
+    out.errors.push(decoded.error);
+    return;
+  }
+  const { text } = decoded;
+  const lineCounter = new LineCounter();
+  // logLevel error: yaml's warnings (e.g. collection keys) become our errors, never process warnings.
+  const documents = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
+  const position = (offset: number): SourcePosition => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file, line: Math.max(1, line), column: Math.max(1, col) };
+  };
+  let policyDocuments = 0;
+
+  for (const document of documents) {
+    const problems = [...document.errors, ...document.warnings];
+    if (problems.length > 0) {
+      for (const problem of problems) {
+        // The key of a duplicate: the text from the error's start up to the colon on that line.
+        const source = (/^[^\n\r]*?(?=\s*:(\s|$))/.exec(text.slice(problem.pos[0]))?.[0] ?? '').replace(
+          /^(["'])(.*)\1$/,
+          '$2',
+        );
+        out.errors.push({
+          ...position(problem.pos[0]),
+          path: '',
+          message: yamlErrorMessage(problem.code, problem.message, source),
+        });
+      }
+      continue;
+    }
+    if (isEmptyDocument(document)) continue;
+    policyDocuments++;
+    const start = position(document.contents?.range[0] ?? 0);
+
+    let unresolved = false;
+    visit(document, {
+      Alias(_key, alias) {
+        if (alias.resolve(document) === undefined) {
+          unresolved = true;
+          out.errors.push({
+            ...position(alias.range?.[0] ?? 0),
+            path: '',
+            message: `alias *${alias.source} refers to no anchor; define &${alias.source} before it, or write the value out`,
+          });
+        }
+      },
+    });
+    if (unresolved) continue;
+
+    let value: unknown;
+    try {
+      value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (error) {
+      const bomb = error instanceof Error && /alias count/i.test(error.message);
+      out.errors.push({
+        ...start,
+        path: '',
+        message: bomb
+          ? `this document expands its aliases more than ${MAX_ALIAS_COUNT} times, which looks like an alias bomb; write the values out instead of nesting aliases`
+          : `could not read this YAML document (${error instanceof Error ? error.message : String(error)}); fix the YAML here`,
+      });
+      continue;
+    }
+    if (!isRecord(value)) {
+      out.errors.push({
+        ...start,
+        path: '',
+        message: `a policy document must be a mapping with apiVersion, kind, metadata and spec, not ${describeShape(value)}`,
+      });
+      continue;
+    }
+
+    const issues = withoutSuperseded(schemaIssues(value, schemaErrors(value)), ruleIssues(value));
+    const locate = (segments: readonly Segment[], at: 'value' | 'key' = 'value'): SourcePosition =>
+      position(locateOffset(document, segments, at));
+    for (const issue of issues) {
+      out.errors.push({
+        ...locate(issue.segments, issue.at),
+        path: issuePath(issue),
+        message: issue.message,
+      });
+    }
+
+    const metadata = value.metadata;
+    if (isRecord(metadata) && typeof metadata.name === 'string') {
+      const name = metadata.name;
+      const here = locate(['metadata', 'name']);
+      const first = names.get(name);
+      if (first === undefined) {
+        names.set(name, { position: here });
+      } else {
+        const where = `${first.position.file}:${first.position.line}:${first.position.column}`;
+        out.errors.push({
+          ...here,
+          path: 'metadata.name',
+          message: `metadata.name ${JSON.stringify(name)} is already used by the policy at ${where}; give each policy a unique name`,
+        });
+        continue;
+      }
+    }
+    if (issues.length === 0) {
+      out.policies.push(
+        normalisePolicy(value as unknown as PolicyDocument, file, (segments) => locate(segments)),
+      );
+    }
+  }
+  if (policyDocuments === 0) out.warnings.push(`${file}: no policy documents in this file`);
+}
+
+/** Reads every file's documents; never throws (an unexpected failure becomes an error at the file). */
+export function collectPolicies(files: readonly PolicyText[]): PolicyCollection {
+  const out: PolicyCollection = { policies: [], errors: [], warnings: [] };
+  const names = new Map<string, NameSeen>();
+  for (const { file, text } of files) {
+    try {
+      collectFile(file, text, out, names);
+    } catch (error) {
+      out.errors.push({
+        file,
+        line: 1,
+        column: 1,
+        path: '',
+        message: `could not read this file (${error instanceof Error ? error.message : String(error)}); this is a bug in sg-reconciler, please report it`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Errors in reading order: file, line, column, then path and message for a stable result. */
+export function sortErrors(errors: readonly PolicyError[]): PolicyError[] {
+  const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  const seen = new Set<string>();
+  return [...errors]
+    .sort(
+      (a, b) =>
+        compare(a.file, b.file) ||
+        a.line - b.line ||
+        a.column - b.column ||
+        compare(a.path, b.path) ||
+        compare(a.message, b.message),
+    )
+    .filter((error) => {
+      const key = JSON.stringify([error.file, error.line, error.column, error.path, error.message]);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+}
+
+/** The verdict on a collection: valid only if there is no error at all. */
+export function toLoadResult(collection: PolicyCollection, files: readonly string[]): PolicyLoadResult {
+  if (collection.errors.length > 0) {
+    return { ok: false, errors: sortErrors(collection.errors), files };
+  }
+  return { ok: true, policies: collection.policies, files, warnings: collection.warnings };
+}
+
+/** Validates and normalises already-read policy files. Pure and total: it never throws. */
+export function parsePolicyTexts(files: readonly PolicyText[]): PolicyLoadResult {
+  return toLoadResult(
+    collectPolicies(files),
+    files.map((entry) => entry.file),
+  );
+}

@@ -1,0 +1,96 @@
+// Runs the built CLI (dist/cli/main.js) the way users do, and parses its JSON event lines.
+import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+
+/** One pino line as a plain object; `event` is the contract's event name. */
+export type Event = Record<string, unknown> & { event?: string };
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Events parsed from stdout (apply, run) or stderr (plan, validate), whichever holds JSON lines. */
+  readonly events: Event[];
+  readonly durationMs: number;
+}
+
+export function parseEvents(text: string): Event[] {
+  const events: Event[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      events.push(JSON.parse(line) as Event);
+    } catch {
+      // not an event line (e.g. a JSON plan document spans several lines)
+    }
+  }
+  return events.filter((e) => typeof e.event === 'string');
+}
+
+/** Environment for talking to moto: dummy credentials, no profile files, the endpoint. */
+export function motoEnv(endpoint: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? '/tmp',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    SGR_ENDPOINT: endpoint,
+    ...extra,
+  };
+}
+
+export function runCli(
+  args: readonly string[],
+  options: { env: Record<string, string>; cwd?: string; timeoutMs?: number },
+): Promise<CliResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const fromStdout = parseEvents(stdout);
+      resolve({
+        code,
+        stdout,
+        stderr,
+        events: fromStdout.length > 0 ? fromStdout : parseEvents(stderr),
+        durationMs: Date.now() - started,
+      });
+    });
+  });
+}
+
+/** Writes policy files (relative path -> YAML text) into a new temporary directory. */
+export async function writePolicies(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'sgr-policies-'));
+  for (const [name, text] of Object.entries(files)) {
+    const path = join(dir, name);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, text);
+  }
+  return dir;
+}
+
+export function eventsNamed(events: readonly Event[], name: string): Event[] {
+  return events.filter((e) => e.event === name);
+}

@@ -1,0 +1,488 @@
+// `sg-reconciler run` end to end: the built CLI as a child process against moto (through a
+// fault-injecting proxy where a pass must be slow), observed through its JSON events on stdout,
+// its HTTP endpoints, its exit code and the rules moto ends up with.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, motoEnv, parseEvents, writePolicies, type Event } from '../helpers/cli.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import {
+  createGroup,
+  defaultVpcId,
+  freePort,
+  listIngressRules,
+  startMoto,
+  type MotoServer,
+} from '../helpers/moto.js';
+
+let moto: MotoServer;
+let vpcId: string;
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+  moto = await startMoto();
+  vpcId = await defaultVpcId(moto.ec2());
+});
+
+afterAll(async () => {
+  await moto?.stop();
+});
+
+/** A running `sg-reconciler run`, its events as they arrive, and its exit. */
+interface Daemon {
+  readonly child: ChildProcess;
+  readonly base: string;
+  readonly events: Event[];
+  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stdout(): string;
+  /** Resolves with the first event (from `from` on) the predicate accepts; fails the test after timeoutMs. */
+  waitFor(what: string, predicate: (e: Event) => boolean, timeoutMs?: number, from?: number): Promise<Event>;
+  get(path: string): Promise<{ status: number; text: string }>;
+}
+
+const daemons: ChildProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const child of daemons.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+async function startDaemon(options: {
+  policies: string;
+  endpoint?: string;
+  port?: number;
+  extraArgs?: readonly string[];
+}): Promise<Daemon> {
+  const port = options.port ?? (await freePort());
+  const args = [
+    CLI,
+    'run',
+    '--policies',
+    options.policies,
+    '--endpoint',
+    options.endpoint ?? moto.endpoint,
+    '--region',
+    'us-east-1',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--schedule',
+    '*/1 * * * * *',
+    ...(options.extraArgs ?? []),
+  ];
+  const child = spawn(process.execPath, args, {
+    env: motoEnv(options.endpoint ?? moto.endpoint),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  daemons.push(child);
+  const events: Event[] = [];
+  let stdout = '';
+  let pending = '';
+  const waiters = new Set<() => void>();
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    events.push(...parseEvents(lines.join('\n')));
+    for (const wake of waiters) wake();
+  });
+  child.stderr?.setEncoding('utf8').on('data', () => undefined);
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (code, signal) => {
+      for (const wake of waiters) wake();
+      resolve({ code, signal });
+    });
+  });
+
+  const daemon: Daemon = {
+    child,
+    base: `http://127.0.0.1:${port}`,
+    events,
+    exit,
+    stdout: () => stdout,
+    waitFor: (what, predicate, timeoutMs = 15_000, from = 0) =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          const found = events.slice(from).find(predicate);
+          if (found !== undefined) {
+            done();
+            resolve(found);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            done();
+            reject(
+              new Error(
+                `the daemon exited (${child.exitCode ?? child.signalCode}) before ${what}; stdout:\n${stdout.slice(-3000)}`,
+              ),
+            );
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(
+            new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stdout:\n${stdout.slice(-3000)}`),
+          );
+        }, timeoutMs);
+        const done = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      }),
+    get: async (path) => {
+      const res = await fetch(`${daemon.base}${path}`);
+      return { status: res.status, text: await res.text() };
+    },
+  };
+  return daemon;
+}
+
+function policyYaml(name: string, groupId: string, ports: readonly (number | string)[]): string {
+  return [
+    'apiVersion: sg-reconciler/v1',
+    'kind: IngressPolicy',
+    'metadata:',
+    `  name: ${name}`,
+    'spec:',
+    '  targets:',
+    `    - groupId: ${groupId}`,
+    '  ingress:',
+    ...ports.flatMap((port) => [
+      '    - protocol: tcp',
+      `      ports: ${port}`,
+      `      description: ${name} port ${port}`,
+      '      sources:',
+      '        - cidr: 203.0.113.0/24',
+    ]),
+    '',
+  ].join('\n');
+}
+
+async function tcpPorts(groupId: string): Promise<number[]> {
+  const rules = await listIngressRules(moto.ec2(), groupId);
+  return rules
+    .filter((r) => r.IpProtocol === 'tcp' && r.CidrIpv4 === '203.0.113.0/24')
+    .map((r) => r.FromPort ?? -1)
+    .sort((a, b) => a - b);
+}
+
+/** The value of one sample in a Prometheus text exposition, e.g. `sgr_passes_total{result="completed"}`. */
+function sample(metricsText: string, series: string): number {
+  const line = metricsText.split('\n').find((l) => l.startsWith(`${series} `));
+  if (line === undefined) throw new Error(`no sample ${series} in:\n${metricsText}`);
+  return Number(line.slice(series.length + 1));
+}
+
+async function newGroup(name: string): Promise<string> {
+  return createGroup(moto.ec2(), { name: `${name}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`, vpcId });
+}
+
+async function policiesDir(files: Record<string, string>): Promise<string> {
+  const dir = await writePolicies(files);
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const isEvent =
+  (name: string, fields: Record<string, unknown> = {}) =>
+  (e: Event) =>
+    e.event === name && Object.entries(fields).every(([k, v]) => e[k] === v);
+
+describe('sg-reconciler run', () => {
+  it('is ready after its first pass, authorizes a rule added to a policy file on a later pass, and counts it in /metrics', async () => {
+    const groupId = await newGroup('ready');
+    const dir = await policiesDir({ 'web.yaml': policyYaml('web', groupId, [22]) });
+    const daemon = await startDaemon({ policies: dir });
+
+    const started = await daemon.waitFor('daemon.started', isEvent('daemon.started'));
+    expect(started).toMatchObject({
+      schedule: '*/1 * * * * *',
+      timezone: 'UTC',
+      listen: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+    });
+    const first = await daemon.waitFor('the first pass', isEvent('reconcile.completed'));
+    expect(first).toMatchObject({ mode: 'apply', authorized: 1, failed: 0 });
+    expect(typeof first['runId']).toBe('string');
+    expect(await daemon.get('/readyz')).toEqual({ status: 200, text: '{"ready":true}' });
+    expect(await daemon.get('/healthz')).toEqual({ status: 200, text: '{"status":"ok"}' });
+    expect(await tcpPorts(groupId)).toEqual([22]);
+
+    let metrics = (await daemon.get('/metrics')).text;
+    expect(sample(metrics, 'sgr_rules_authorized_total')).toBe(1);
+    expect(sample(metrics, 'sgr_passes_total{result="completed"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(metrics, 'sgr_policy_set_valid')).toBe(1);
+    expect(sample(metrics, 'sgr_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
+    expect(metrics).toMatch(/^sgr_process_resident_memory_bytes \d+/m);
+
+    // The policy directory is re-read every pass: a new rule is picked up without a restart.
+    const mark = daemon.events.length;
+    await writeFile(join(dir, 'web.yaml'), policyYaml('web', groupId, [22, 443]));
+    const authorized = await daemon.waitFor(
+      'rule.authorized for 443',
+      isEvent('rule.authorized', { fromPort: 443 }),
+      15_000,
+      mark,
+    );
+    expect(authorized).toMatchObject({
+      groupId,
+      policy: 'web',
+      toPort: 443,
+      source: { kind: 'cidr', value: '203.0.113.0/24' },
+    });
+    expect(await tcpPorts(groupId)).toEqual([22, 443]);
+    const completedAfter = await daemon.waitFor(
+      'the completed pass that authorized 443',
+      isEvent('reconcile.completed', { runId: authorized['runId'] }),
+      15_000,
+      mark,
+    );
+    expect(completedAfter).toMatchObject({ authorized: 1, missing: 1 });
+
+    // Later passes find nothing missing; the gauges describe the last pass, the counters add up.
+    await daemon.waitFor(
+      'a pass with nothing missing',
+      isEvent('reconcile.completed', { missing: 0 }),
+      15_000,
+      daemon.events.indexOf(completedAfter) + 1,
+    );
+    metrics = (await daemon.get('/metrics')).text;
+    expect(sample(metrics, 'sgr_rules_authorized_total')).toBe(2);
+    expect(sample(metrics, 'sgr_rules_failed_total')).toBe(0);
+    expect(sample(metrics, 'sgr_rules_desired')).toBe(2);
+    expect(sample(metrics, 'sgr_rules_missing')).toBe(0);
+    expect(sample(metrics, 'sgr_rules_drift')).toBe(0);
+    expect(sample(metrics, 'sgr_pass_duration_seconds_count{result="completed"}')).toBe(
+      sample(metrics, 'sgr_passes_total{result="completed"}'),
+    );
+
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exit).toEqual({ code: 0, signal: null });
+    expect(daemon.events.filter((e) => e.event === 'daemon.stopped')).toHaveLength(1);
+  });
+
+  it('skips passes while a policy file is invalid, keeps running, and authorizes again once it is fixed', async () => {
+    const groupId = await newGroup('invalid');
+    const dir = await policiesDir({ 'web.yaml': policyYaml('web', groupId, [22]) });
+    const daemon = await startDaemon({ policies: dir });
+    await daemon.waitFor('the first pass', isEvent('reconcile.completed'));
+
+    // A new policy with a rule the daemon must not apply while another part of the file is invalid.
+    const mark = daemon.events.length;
+    const broken = policyYaml('extra', groupId, [8443]).replace(
+      '      ports: 8443',
+      '      ports: 8443\n      colour: blue',
+    );
+    await writeFile(join(dir, 'extra.yaml'), broken);
+    const skipped = await daemon.waitFor(
+      'a skipped pass',
+      isEvent('reconcile.skipped', { reason: 'invalid-policies' }),
+      15_000,
+      mark,
+    );
+    const invalid = daemon.events.slice(mark).filter(isEvent('policy.invalid', { runId: skipped['runId'] }));
+    expect(invalid.length).toBeGreaterThanOrEqual(1);
+    expect(invalid[0]).toMatchObject({
+      file: expect.stringContaining('extra.yaml'),
+      line: expect.any(Number),
+      column: expect.any(Number),
+      path: expect.any(String),
+      error: expect.any(String),
+    });
+    // Several ticks pass: the process lives, stays ready, and applies nothing.
+    await daemon.waitFor(
+      'a second skipped pass',
+      (e) =>
+        isEvent('reconcile.skipped', { reason: 'invalid-policies' })(e) && e['runId'] !== skipped['runId'],
+      15_000,
+      mark,
+    );
+    expect(daemon.child.exitCode).toBeNull();
+    expect(await tcpPorts(groupId)).toEqual([22]);
+    expect(daemon.events.slice(mark).filter(isEvent('reconcile.started'))).toEqual([]);
+    expect(await daemon.get('/readyz')).toEqual({ status: 200, text: '{"ready":true}' });
+    let metrics = (await daemon.get('/metrics')).text;
+    expect(sample(metrics, 'sgr_policy_set_valid')).toBe(0);
+    expect(sample(metrics, 'sgr_passes_total{result="skipped_invalid"}')).toBeGreaterThanOrEqual(2);
+
+    const fixMark = daemon.events.length;
+    await writeFile(join(dir, 'extra.yaml'), policyYaml('extra', groupId, [8443]));
+    await daemon.waitFor(
+      'rule.authorized for 8443',
+      isEvent('rule.authorized', { fromPort: 8443, policy: 'extra' }),
+      15_000,
+      fixMark,
+    );
+    expect(await tcpPorts(groupId)).toEqual([22, 8443]);
+    metrics = (await daemon.get('/metrics')).text;
+    expect(sample(metrics, 'sgr_policy_set_valid')).toBe(1);
+
+    daemon.child.kill('SIGTERM');
+    expect((await daemon.exit).code).toBe(0);
+  });
+
+  describe('with a slow EC2 endpoint', () => {
+    let proxy: FaultProxy;
+    beforeAll(async () => {
+      proxy = await startFaultProxy(moto.endpoint);
+    });
+    afterAll(async () => {
+      await proxy?.stop();
+    });
+    afterEach(() => {
+      proxy.clearRules();
+      proxy.resetCounts();
+    });
+
+    it('on SIGTERM during a pass lets the pass finish, then exits 0', async () => {
+      const groupId = await newGroup('sigterm');
+      const dir = await policiesDir({ 'web.yaml': policyYaml('web', groupId, [22]) });
+      proxy.addRule({
+        action: 'AuthorizeSecurityGroupIngress',
+        fault: { kind: 'delay', ms: 2_000 },
+        times: 'always',
+      });
+      const daemon = await startDaemon({ policies: dir, endpoint: proxy.endpoint });
+      const started = await daemon.waitFor('the first pass', isEvent('reconcile.started'));
+      // The authorize call is on its way to moto and held by the proxy: the pass is in flight.
+      const deadline = Date.now() + 15_000;
+      while ((proxy.counts()['AuthorizeSecurityGroupIngress'] ?? 0) === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(proxy.counts()['AuthorizeSecurityGroupIngress']).toBe(1);
+
+      daemon.child.kill('SIGTERM');
+      const stopping = await daemon.waitFor('daemon.stopping', isEvent('daemon.stopping'));
+      expect(stopping).toMatchObject({ signal: 'SIGTERM', inFlightRunId: started['runId'] });
+      const exit = await daemon.exit;
+
+      expect(exit).toEqual({ code: 0, signal: null });
+      const order = daemon.events.map((e) => `${e.event}${e.runId === started['runId'] ? '@pass' : ''}`);
+      const completedAt = order.indexOf('reconcile.completed@pass');
+      expect(completedAt).toBeGreaterThan(order.indexOf('daemon.stopping'));
+      expect(order.indexOf('daemon.stopped')).toBeGreaterThan(completedAt);
+      expect(daemon.events.find(isEvent('reconcile.completed', { runId: started['runId'] }))).toMatchObject({
+        authorized: 1,
+        failed: 0,
+      });
+      expect(await tcpPorts(groupId)).toEqual([22]);
+      // Scheduling stopped with the signal: no pass started after it.
+      const stoppingAt = order.indexOf('daemon.stopping');
+      expect(daemon.events.slice(stoppingAt).filter(isEvent('reconcile.started'))).toEqual([]);
+    });
+
+    it('exits at once with 143 on a second SIGTERM', async () => {
+      const groupId = await newGroup('forced');
+      const dir = await policiesDir({ 'web.yaml': policyYaml('web', groupId, [22]) });
+      proxy.addRule({
+        action: 'AuthorizeSecurityGroupIngress',
+        fault: { kind: 'delay', ms: 10_000 },
+        times: 'always',
+      });
+      const daemon = await startDaemon({ policies: dir, endpoint: proxy.endpoint });
+      await daemon.waitFor('the first pass', isEvent('reconcile.started'));
+      const deadline = Date.now() + 15_000;
+      while ((proxy.counts()['AuthorizeSecurityGroupIngress'] ?? 0) === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+
+      daemon.child.kill('SIGTERM');
+      await daemon.waitFor('daemon.stopping', isEvent('daemon.stopping'));
+      const sentAt = Date.now();
+      daemon.child.kill('SIGTERM');
+      const exit = await daemon.exit;
+
+      expect(exit).toEqual({ code: 143, signal: null });
+      expect(Date.now() - sentAt).toBeLessThan(5_000);
+      expect(daemon.events.find(isEvent('daemon.stopped'))).toMatchObject({ forced: true, exitCode: 143 });
+    });
+
+    it('fails a pass that outlives --pass-timeout, reports not ready, and keeps running', async () => {
+      const groupId = await newGroup('timeout');
+      const dir = await policiesDir({ 'web.yaml': policyYaml('web', groupId, [22]) });
+      proxy.addRule({ action: 'DescribeSecurityGroups', fault: { kind: 'hang' }, times: 'always' });
+      const daemon = await startDaemon({
+        policies: dir,
+        endpoint: proxy.endpoint,
+        extraArgs: ['--pass-timeout', '1'],
+      });
+
+      const failed = await daemon.waitFor('the timed-out pass', isEvent('reconcile.failed'));
+      expect(failed).toMatchObject({ errorCode: 'PassTimeout' });
+      expect(await daemon.get('/readyz')).toEqual({
+        status: 503,
+        text: '{"ready":false,"reason":"last pass failed: PassTimeout"}',
+      });
+      expect(
+        sample((await daemon.get('/metrics')).text, 'sgr_passes_total{result="failed"}'),
+      ).toBeGreaterThanOrEqual(1);
+
+      // The endpoint recovers: the next pass completes and the daemon is ready again.
+      proxy.clearRules();
+      const mark = daemon.events.length;
+      await daemon.waitFor('a completed pass', isEvent('reconcile.completed'), 20_000, mark);
+      expect((await daemon.get('/readyz')).status).toBe(200);
+      expect(await tcpPorts(groupId)).toEqual([22]);
+
+      daemon.child.kill('SIGINT');
+      expect((await daemon.exit).code).toBe(0);
+    });
+  });
+
+  describe('start-up failures', () => {
+    it('exits 3 on a bad --schedule, before serving', async () => {
+      const dir = await policiesDir({ 'web.yaml': policyYaml('web', 'sg-0123456789abcdef0', [22]) });
+      const port = await freePort();
+      const daemon = await startDaemon({ policies: dir, port, extraArgs: ['--schedule', '61 * * * *'] });
+      const exit = await daemon.exit;
+      expect(exit.code).toBe(3);
+      expect(daemon.stdout()).toMatch(/minute/);
+      expect(daemon.events.filter(isEvent('daemon.started'))).toEqual([]);
+      expect(
+        daemon.events.some(
+          (e) => typeof e['error'] === 'string' && (e['error'] as string).includes('61 * * * *'),
+        ),
+      ).toBe(true);
+    });
+
+    it('exits 3 with one policy.invalid event per error when the policies are invalid at start-up', async () => {
+      const dir = await policiesDir({
+        'web.yaml': policyYaml('web', 'sg-0123456789abcdef0', [22]).replace(
+          '      ports: 22',
+          '      ports: 99999',
+        ),
+      });
+      const daemon = await startDaemon({ policies: dir });
+      const exit = await daemon.exit;
+      expect(exit.code).toBe(3);
+      const invalid = daemon.events.filter(isEvent('policy.invalid'));
+      expect(invalid.length).toBeGreaterThanOrEqual(1);
+      expect(invalid[0]).toMatchObject({
+        file: expect.stringContaining('web.yaml'),
+        line: 10,
+        path: expect.stringContaining('ports'),
+      });
+      expect(daemon.events.filter(isEvent('daemon.started'))).toEqual([]);
+      expect(daemon.events.filter(isEvent('reconcile.started'))).toEqual([]);
+    });
+
+    it('exits 1 with a clear event when the listen port is taken', async () => {
+      const blocker: Server = createServer();
+      await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+      cleanups.push(() => new Promise((r) => blocker.close(() => r())));
+      const port = (blocker.address() as { port: number }).port;
+      const dir = await policiesDir({ 'web.yaml': policyYaml('web', 'sg-0123456789abcdef0', [22]) });
+      const daemon = await startDaemon({ policies: dir, port });
+      expect((await daemon.exit).code).toBe(1);
+      expect(daemon.events.find(isEvent('daemon.failed'))).toMatchObject({
+        errorCode: 'EADDRINUSE',
+        listen: `127.0.0.1:${port}`,
+      });
+    });
+  });
+});

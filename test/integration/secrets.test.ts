@@ -1,0 +1,169 @@
+// No credential ever appears in the output (SPEC "Output streams", issue 5 "Secrets"): the built CLI
+// runs `apply` at trace level with distinctive credentials against moto (through the fault proxy,
+// which also proves the credentials were really sent), on the happy path and on error paths.
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { eventsNamed, motoEnv, runCli, writePolicies, type CliResult } from '../helpers/cli.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { createGroup, defaultVpcId, listIngressRules, startMoto, type MotoServer } from '../helpers/moto.js';
+
+const ACCESS_KEY_ID = 'AKIASGRSECRETTEST123';
+const SECRET_ACCESS_KEY = 'sgr/secret+Key/DoNotLog0123456789abcdef';
+const SESSION_TOKEN = 'sgrSessionTokenDoNotLog/IQoJb3JpZ2luX2VjEJr+/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==';
+
+const CREDENTIALS = {
+  AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
+  AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
+  AWS_SESSION_TOKEN: SESSION_TOKEN,
+};
+
+/**
+ * What must never be printed: each credential whole, URL-encoded (as in a query string or a form
+ * body), and the distinctive parts of each, so a truncated or re-encoded copy is caught too.
+ */
+const FORBIDDEN = [
+  ...Object.values(CREDENTIALS).flatMap((value) => [value, encodeURIComponent(value)]),
+  'SGRSECRETTEST',
+  'DoNotLog',
+  'IQoJb3JpZ2luX2VjEJr',
+];
+
+let moto: MotoServer;
+let ec2: EC2Client;
+let proxy: FaultProxy;
+/** Authorization / X-Amz-Security-Token headers as the proxy received them. */
+let sentHeaders: { authorization: string; token: string }[];
+
+beforeAll(async () => {
+  moto = await startMoto();
+});
+afterAll(async () => {
+  await moto.stop();
+});
+beforeEach(async () => {
+  await moto.reset();
+  ec2 = moto.ec2('us-east-1');
+  proxy = await startFaultProxy(moto.endpoint);
+  sentHeaders = [];
+  // Never fires: it only records what the SDK sent, to prove the credentials were in use.
+  proxy.addRule({
+    times: 'always',
+    when: (call) => {
+      const header = (name: string): string => {
+        const value = call.headers[name];
+        return Array.isArray(value) ? value.join(',') : (value ?? '');
+      };
+      sentHeaders.push({ authorization: header('authorization'), token: header('x-amz-security-token') });
+      return false;
+    },
+    fault: { kind: 'hang' },
+  });
+});
+afterEach(async () => {
+  await proxy.stop();
+});
+
+async function policyDir(groupId: string): Promise<string> {
+  return writePolicies({
+    'secrets.yaml': [
+      'apiVersion: sg-reconciler/v1',
+      'kind: IngressPolicy',
+      'metadata:',
+      '  name: secrets',
+      'spec:',
+      '  targets:',
+      `    - groupId: ${groupId}`,
+      '  ingress:',
+      '    - protocol: tcp',
+      '      ports: 443',
+      '      sources:',
+      '        - cidr: 203.0.113.0/24',
+      '        - cidr: 2001:db8::/64',
+      '    - protocol: tcp',
+      '      ports: 5432',
+      '      description: from a group that does not exist',
+      '      sources: [{ securityGroup: sg-0123456789abcdef0 }]',
+      '',
+    ].join('\n'),
+  });
+}
+
+function applyAtTrace(dir: string, endpoint: string): Promise<CliResult> {
+  return runCli(
+    ['apply', '--policies', dir, '--endpoint', endpoint, '--region', 'us-east-1', '--log-level', 'trace'],
+    {
+      env: motoEnv(endpoint, { ...CREDENTIALS, LOG_LEVEL: 'trace' }),
+      timeoutMs: 60_000,
+    },
+  );
+}
+
+function expectNoSecrets(result: CliResult): void {
+  const output = `${result.stdout}\n${result.stderr}`;
+  for (const secret of FORBIDDEN) {
+    const at = output.indexOf(secret);
+    expect(at, `"${secret}" printed: …${output.slice(Math.max(0, at - 200), at + 200)}…`).toBe(-1);
+  }
+}
+
+function expectCredentialsSent(): void {
+  expect(sentHeaders.length).toBeGreaterThan(0);
+  for (const { authorization, token } of sentHeaders) {
+    expect(authorization).toContain(`Credential=${ACCESS_KEY_ID}/`);
+    expect(token).toBe(SESSION_TOKEN);
+  }
+}
+
+describe('credentials never appear in the output of apply --log-level trace', () => {
+  it('on a pass that authorizes rules and fails one (rule.failed)', async () => {
+    const groupId = await createGroup(ec2, { name: 'secrets', vpcId: await defaultVpcId(ec2) });
+    const result = await applyAtTrace(await policyDir(groupId), proxy.endpoint);
+
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(eventsNamed(result.events, 'rule.authorized')).toHaveLength(2);
+    const failed = eventsNamed(result.events, 'rule.failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ errorCode: 'InvalidGroup.NotFound', fromPort: 5432 });
+    expect(await listIngressRules(ec2, groupId)).toHaveLength(2);
+    // Trace level really was on: the per-call debug lines are there.
+    expect(result.stdout).toMatch(/"level":"(debug|trace)"/);
+    expectCredentialsSent();
+    expectNoSecrets(result);
+  }, 40_000);
+
+  it('when EC2 echoes the credentials back in an error message', async () => {
+    const groupId = await createGroup(ec2, { name: 'secrets', vpcId: await defaultVpcId(ec2) });
+    const echo =
+      'The request signature we calculated does not match the signature you provided. ' +
+      `Credential=${ACCESS_KEY_ID}/20261126/us-east-1/ec2/aws4_request, ` +
+      `X-Amz-Security-Token=${SESSION_TOKEN}, key ${SECRET_ACCESS_KEY}`;
+    proxy.addRule({
+      action: 'AuthorizeSecurityGroupIngress',
+      times: 'always',
+      fault: { kind: 'error', status: 403, code: 'SignatureDoesNotMatch', message: echo },
+    });
+    const result = await applyAtTrace(await policyDir(groupId), proxy.endpoint);
+
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    const failed = eventsNamed(result.events, 'rule.failed');
+    expect(failed).toHaveLength(3);
+    for (const event of failed) {
+      expect(event['errorCode']).toBe('SignatureDoesNotMatch');
+      // The message did reach the event (so the scan below covers it), minus the credentials.
+      expect(event['error']).toMatch(/^The request signature we calculated does not match/);
+    }
+    expect(proxy.counts()['AuthorizeSecurityGroupIngress']).toBeGreaterThan(0);
+    expectCredentialsSent();
+    expectNoSecrets(result);
+  }, 40_000);
+
+  it('on a pass that cannot reach EC2 at all (reconcile.failed)', async () => {
+    const groupId = await createGroup(ec2, { name: 'secrets', vpcId: await defaultVpcId(ec2) });
+    await proxy.refuse();
+    const result = await applyAtTrace(await policyDir(groupId), proxy.endpoint);
+
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(eventsNamed(result.events, 'reconcile.failed')).toHaveLength(1);
+    expectNoSecrets(result);
+  }, 60_000);
+});
