@@ -214,7 +214,7 @@ moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$TMP/moto.log" 2>&1 &
 MOTO_PID=$!
 
 ec2py() { # ec2py <python code using `ec2`>
-  python3 - "$ENDPOINT" "$@" <<EOF
+  python3 - "$ENDPOINT" <<EOF
 import sys, boto3
 ec2 = boto3.client("ec2", endpoint_url=sys.argv[1], region_name="us-east-1",
                    aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -319,7 +319,7 @@ rules = ec2.describe_security_group_rules(Filters=[{'Name': 'group-id', 'Values'
 ok = any(not r['IsEgress'] and r['IpProtocol'] == 'tcp' and r['FromPort'] == 22 and r['ToPort'] == 22
          and r.get('CidrIpv4') == '198.51.100.0/24' for r in rules)
 sys.exit(0 if ok else 1)" | ec2py 2>/dev/null; then RULE_FOUND=1; break; fi
-  [ -n "$healthy" ] && running || break
+  if [ -z "$healthy" ] || ! running; then break; fi
   sleep 1
 done
 check "EC2: tcp/22 from 198.51.100.0/24 authorized in $GROUP_ID" test -n "$RULE_FOUND"

@@ -131,7 +131,12 @@ function collectFile(
   const { text } = decoded;
   const lineCounter = new LineCounter();
   // logLevel error: yaml's warnings (e.g. collection keys) become our errors, never process warnings.
-  const documents = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
+  const documents = parseAllDocuments(text, {
+    lineCounter,
+    uniqueKeys: true,
+    prettyErrors: false,
+    logLevel: 'error',
+  });
   const position = (offset: number): SourcePosition => {
     const { line, col } = lineCounter.linePos(offset);
     return { file, line: Math.max(1, line), column: Math.max(1, col) };
@@ -143,10 +148,9 @@ function collectFile(
     if (problems.length > 0) {
       for (const problem of problems) {
         // The key of a duplicate: the text from the error's start up to the colon on that line.
-        const source = (/^[^\n\r]*?(?=\s*:(\s|$))/.exec(text.slice(problem.pos[0]))?.[0] ?? '').replace(
-          /^(["'])(.*)\1$/,
-          '$2',
-        );
+        const source = (
+          /^[^\n\r]*?(?=\s*:(\s|$))/.exec(text.slice(problem.pos[0], problem.pos[0] + 300))?.[0] ?? ''
+        ).replace(/^(["'])(.*)\1$/, '$2');
         out.errors.push({
           ...position(problem.pos[0]),
           path: '',

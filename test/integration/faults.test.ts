@@ -301,6 +301,35 @@ describe('a dead endpoint', () => {
       expect(code, daemon.stderr()).toBe(0);
     }
   }, 90_000);
+  it('a daemon pass against an endpoint that never answers is bounded by --pass-timeout, and recovers', async () => {
+    const fx = await fixture(1, [{ port: 6379, cidr: '10.30.0.0/16' }]);
+    proxy.addRule({ times: 'always', fault: { kind: 'hang' } });
+    const started = Date.now();
+    const daemon = await startDaemon(fx.dir, ['--pass-timeout', '2']);
+    try {
+      await daemon.waitFor((events) => eventsNamed(events, 'reconcile.failed').length > 0, 20_000);
+      const failedAfter = Date.now() - started;
+      console.info(
+        `[faults] daemon, hanging endpoint, --pass-timeout 2: reconcile.failed after ${failedAfter} ms`,
+      );
+      expect(
+        eventsNamed(daemon.events(), 'reconcile.failed')[0]?.['errorCode'],
+        JSON.stringify(daemon.events()),
+      ).toBe('PassTimeout');
+      expect((await daemon.get('/healthz')).status).toBe(200);
+      expect((await daemon.get('/readyz')).status).toBe(503);
+      expect(proxy.counts()[AUTHORIZE]).toBeUndefined();
+
+      proxy.clearRules();
+      await daemon.waitFor((events) => eventsNamed(events, 'rule.authorized').length > 0, 20_000);
+      await waitUntil(async () => (await daemon.get('/readyz')).status === 200, 15_000);
+      expect(await keysInMoto(fx)).toEqual(wantedKeys(fx));
+      expect(eventsNamed(daemon.events(), 'rule.authorized')).toHaveLength(1);
+    } finally {
+      const code = await daemon.stop();
+      expect(code, daemon.stderr()).toBe(0);
+    }
+  }, 60_000);
 });
 
 describe('connection resets and slow answers', () => {
@@ -384,7 +413,7 @@ interface DaemonHandle {
   stop(): Promise<number | null>;
 }
 
-async function startDaemon(dir: string): Promise<DaemonHandle> {
+async function startDaemon(dir: string, extra: readonly string[] = []): Promise<DaemonHandle> {
   const port = await freePort();
   const child: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
@@ -401,6 +430,7 @@ async function startDaemon(dir: string): Promise<DaemonHandle> {
       `127.0.0.1:${port}`,
       '--schedule',
       '*/1 * * * * *',
+      ...extra,
     ],
     { cwd: ROOT, env: motoEnv(proxy.endpoint), stdio: 'pipe' },
   );

@@ -3,7 +3,13 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { canonicalProtocol, canonicalRule, ruleKey, type Rule, type RuleSource } from '../../src/model/rule.js';
+import {
+  canonicalProtocol,
+  canonicalRule,
+  ruleKey,
+  type Rule,
+  type RuleSource,
+} from '../../src/model/rule.js';
 
 /** Random upper/lower case of a string. */
 function recase(text: string, mask: number): string {
@@ -19,26 +25,33 @@ const PROTOCOL_SPELLINGS: Readonly<Record<string, readonly (string | number)[]>>
 };
 
 /** A protocol and two ways of writing it (names in any case, numbers as text or integers). */
-const protocolPair = fc
-  .constantFrom(...Object.keys(PROTOCOL_SPELLINGS))
-  .chain((canonical) => {
-    const spellings = PROTOCOL_SPELLINGS[canonical] ?? [];
-    const spelling = fc
-      .tuple(fc.constantFrom(...spellings), fc.nat(63))
-      .map(([value, mask]) => (typeof value === 'string' ? recase(value, mask) : value));
-    return fc.tuple(fc.constant(canonical), spelling, spelling);
-  });
+const protocolPair = fc.constantFrom(...Object.keys(PROTOCOL_SPELLINGS)).chain((canonical) => {
+  const spellings = PROTOCOL_SPELLINGS[canonical] ?? [];
+  const spelling = fc
+    .tuple(fc.constantFrom(...spellings), fc.nat(63))
+    .map(([value, mask]) => (typeof value === 'string' ? recase(value, mask) : value));
+  return fc.tuple(fc.constant(canonical), spelling, spelling);
+});
 
 const otherProtocol = fc
   .integer({ min: 0, max: 255 })
   .filter((n) => ![1, 6, 17, 58].includes(n))
-  .chain((n) => fc.tuple(fc.constant(String(n)), fc.constantFrom<string | number>(n, String(n)), fc.constantFrom<string | number>(n, String(n))));
+  .chain((n) =>
+    fc.tuple(
+      fc.constant(String(n)),
+      fc.constantFrom<string | number>(n, String(n)),
+      fc.constantFrom<string | number>(n, String(n)),
+    ),
+  );
 
 const port = fc.integer({ min: -1, max: 65535 });
 
 /** An IPv6 network written three ways: RFC 5952, fixed-length upper case, and with host bits set. */
 const ipv6Spellings = fc
-  .tuple(fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 }), fc.integer({ min: 0, max: 128 }))
+  .tuple(
+    fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 }),
+    fc.integer({ min: 0, max: 128 }),
+  )
   .map(([parts, prefix]) => {
     const address = new ipaddr.IPv6(parts);
     const network = ipaddr.IPv6.networkAddressFromCIDR(`${address.toNormalizedString()}/${prefix}`);
@@ -55,7 +68,10 @@ const ipv4Source = fc
   .map(([address, prefix]): RuleSource => ({ kind: 'cidr', value: `${address}/${prefix}` }));
 
 const idSource = fc
-  .tuple(fc.constantFrom<'prefixList' | 'securityGroup'>('prefixList', 'securityGroup'), fc.stringMatching(/^[0-9a-f]{8}$/))
+  .tuple(
+    fc.constantFrom<'prefixList' | 'securityGroup'>('prefixList', 'securityGroup'),
+    fc.stringMatching(/^[0-9a-f]{8}$/),
+  )
   .map(([kind, hex]): RuleSource => ({ kind, value: `${kind === 'prefixList' ? 'pl' : 'sg'}-${hex}` }));
 
 const anySource = fc.oneof(
@@ -65,16 +81,20 @@ const anySource = fc.oneof(
 );
 
 const anyRule = fc
-  .tuple(fc.oneof(protocolPair, otherProtocol), port, port, anySource, fc.option(fc.string(), { nil: undefined }))
-  .map(
-    ([[, protocol], fromPort, toPort, source, description]): Rule => ({
-      protocol: String(protocol),
-      fromPort,
-      toPort,
-      source,
-      description,
-    }),
-  );
+  .tuple(
+    fc.oneof(protocolPair, otherProtocol),
+    port,
+    port,
+    anySource,
+    fc.option(fc.string(), { nil: undefined }),
+  )
+  .map(([[, protocol], fromPort, toPort, source, description]): Rule => ({
+    protocol: String(protocol),
+    fromPort,
+    toPort,
+    source,
+    description,
+  }));
 
 describe('canonicalRule and ruleKey', () => {
   it('gives every spelling of a protocol the same canonical form', () => {
@@ -89,22 +109,36 @@ describe('canonicalRule and ruleKey', () => {
 
   it('keys a rule the same however its protocol is written', () => {
     fc.assert(
-      fc.property(fc.oneof(protocolPair, otherProtocol), port, port, anySource, ([, a, b], from, to, source) => {
-        const ruleA = canonicalRule({ protocol: String(a), fromPort: from, toPort: to, source });
-        const ruleB = canonicalRule({ protocol: String(b), fromPort: from, toPort: to, source });
-        expect(ruleKey(ruleA)).toBe(ruleKey(ruleB));
-      }),
+      fc.property(
+        fc.oneof(protocolPair, otherProtocol),
+        port,
+        port,
+        anySource,
+        ([, a, b], from, to, source) => {
+          const ruleA = canonicalRule({ protocol: String(a), fromPort: from, toPort: to, source });
+          const ruleB = canonicalRule({ protocol: String(b), fromPort: from, toPort: to, source });
+          expect(ruleKey(ruleA)).toBe(ruleKey(ruleB));
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   it('ignores the ports of protocols that take none', () => {
+    const spellings = fc.constantFrom(
+      ['all', '-1'],
+      ['-1', '-1'],
+      ['ALL', '-1'],
+      [-1, '-1'],
+      ['50', '50'],
+      [132, '132'],
+    );
     fc.assert(
-      fc.property(fc.constantFrom('all', '-1', '50', 'ALL'), port, port, anySource, (protocol, from, to, source) => {
-        const withPorts = canonicalRule({ protocol, fromPort: from, toPort: to, source });
-        const without = canonicalRule({ protocol: '-1', fromPort: -1, toPort: -1, source });
-        if (protocol === '50') expect(ruleKey(withPorts)).toBe(ruleKey({ ...without, protocol: '50' }));
-        else expect(ruleKey(withPorts)).toBe(ruleKey(without));
+      fc.property(spellings, port, port, anySource, ([protocol, canonical], from, to, source) => {
+        const withPorts = canonicalRule({ protocol: String(protocol), fromPort: from, toPort: to, source });
+        const without = canonicalRule({ protocol: canonical, fromPort: -1, toPort: -1, source });
+        expect([withPorts.fromPort, withPorts.toPort]).toEqual([-1, -1]);
+        expect(ruleKey(withPorts)).toBe(ruleKey(without));
       }),
       { numRuns: 1000 },
     );
@@ -157,7 +191,8 @@ describe('canonicalRule and ruleKey', () => {
     fc.assert(
       fc.property(idSource, fc.nat(1023), (source, mask) => {
         const spelled = { ...source, value: recase(source.value, mask) };
-        const key = (s: RuleSource) => ruleKey(canonicalRule({ protocol: 'all', fromPort: -1, toPort: -1, source: s }));
+        const key = (s: RuleSource) =>
+          ruleKey(canonicalRule({ protocol: 'all', fromPort: -1, toPort: -1, source: s }));
         expect(key(spelled)).toBe(key(source));
       }),
       { numRuns: 1000 },

@@ -633,3 +633,93 @@ describe('collecting errors', () => {
     });
   });
 });
+
+describe('documents written inline', () => {
+  function errorsIn(spec: string): Array<[number, number, string, string]> {
+    const text = `apiVersion: sg-reconciler/v1\nkind: IngressPolicy\nmetadata: { name: inline }\nspec:\n${spec}`;
+    const result = parsePolicyTexts([{ file: 'inline.yaml', text }]);
+    return result.ok
+      ? []
+      : result.errors.map((error) => [error.line, error.column, error.path, error.message]);
+  }
+
+  it('asks a target without a selector for one', () => {
+    expect(
+      errorsIn('  targets: [{}]\n  ingress: [{ protocol: all, sources: [{ securityGroup: self }] }]\n'),
+    ).toEqual([
+      [
+        5,
+        13,
+        'spec.targets[0]',
+        'a target needs one of groupId, groupName or tags; add one, e.g. groupName: web',
+      ],
+    ]);
+  });
+
+  it('asks a source without a kind for one', () => {
+    expect(
+      errorsIn(
+        '  targets: [{ groupName: web }]\n  ingress: [{ protocol: all, sources: [{ description: x }] }]\n',
+      ),
+    ).toEqual([
+      [
+        6,
+        40,
+        'spec.ingress[0].sources[0]',
+        'a source needs one of cidr, prefixList or securityGroup; add one, e.g. cidr: 203.0.113.0/24',
+      ],
+    ]);
+  });
+
+  it('allows at most 48 rule tags, leaving room for the 2 sg-reconciler sets', () => {
+    const tags = Array.from({ length: 49 }, (_, i) => `t${i}: v`).join(', ');
+    expect(
+      errorsIn(
+        `  targets: [{ groupName: web }]\n  ruleTags: { ${tags} }\n  ingress: [{ protocol: all, sources: [{ securityGroup: self }] }]\n`,
+      ),
+    ).toEqual([
+      [
+        6,
+        13,
+        'spec.ruleTags',
+        'ruleTags has 49 tags; EC2 allows 50 tags per rule and sg-reconciler sets 2 of them, so write at most 48',
+      ],
+    ]);
+  });
+
+  it('asks for self in lower case', () => {
+    expect(
+      errorsIn(
+        '  targets: [{ groupName: web }]\n  ingress: [{ protocol: all, sources: [{ securityGroup: Self }] }]\n',
+      ),
+    ).toEqual([
+      [
+        6,
+        57,
+        'spec.ingress[0].sources[0].securityGroup',
+        'securityGroup "Self" is not valid; write self in lower case',
+      ],
+    ]);
+  });
+
+  it('requires at least one ingress rule', () => {
+    expect(errorsIn('  targets: [{ groupName: web }]\n  ingress: []\n')).toEqual([
+      [6, 12, 'spec.ingress', 'ingress is empty; add at least one rule'],
+    ]);
+  });
+
+  it('asks for an ICMP type when icmp is given without one', () => {
+    expect(
+      errorsIn(
+        '  targets: [{ groupName: web }]\n  ingress: [{ protocol: icmp, icmp: { code: 0 }, sources: [{ cidr: ::/0 }] }]\n',
+      ),
+    ).toEqual([
+      [
+        6,
+        37,
+        'spec.ingress[0].icmp.type',
+        'missing field "type"; add type:, e.g. icmp: {type: 8}, or remove icmp to allow every type',
+      ],
+    ]);
+  });
+});
