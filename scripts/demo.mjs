@@ -59,7 +59,10 @@ async function group(ec2, name, vpcId, tags) {
   );
   if (tags) {
     await ec2.send(
-      new CreateTagsCommand({ Resources: [GroupId], Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
+      new CreateTagsCommand({
+        Resources: [GroupId],
+        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+      }),
     );
   }
   console.log(`  created ${GroupId} ${name} in ${vpcId}${tags ? ` tags ${JSON.stringify(tags)}` : ''}`);
@@ -90,9 +93,14 @@ function showEvents(text) {
       console.log(`  ${line}`);
       continue;
     }
-    const rule = e.protocol ? ` ${e.protocol} ${e.fromPort}-${e.toPort} from ${e.source?.kind} ${e.source?.value}` : '';
+    const rule = e.protocol
+      ? ` ${e.protocol} ${e.fromPort}-${e.toPort} from ${e.source?.kind} ${e.source?.value}`
+      : '';
     const extra = e.ruleId ? ` -> ${e.ruleId}` : e.errorCode ? ` (${e.errorCode})` : '';
-    const counts = e.event === 'reconcile.completed' ? ` authorized=${e.authorized} failed=${e.failed} missing=${e.missing} drift=${e.drift}` : '';
+    const counts =
+      e.event === 'reconcile.completed'
+        ? ` authorized=${e.authorized} failed=${e.failed} missing=${e.missing} drift=${e.drift}`
+        : '';
     console.log(`  ${e.event.padEnd(22)} ${e.groupId ?? e.policy ?? ''}${rule}${extra}${counts}`);
   }
 }
@@ -100,8 +108,12 @@ function showEvents(text) {
 const moto = await startMoto();
 let exitCode = 0;
 try {
-  console.log(`moto_server (local EC2 emulator) on ${moto.endpoint}\n\nCreating the groups the example policies target:`);
-  const { Vpcs } = await moto.ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] }));
+  console.log(
+    `moto_server (local EC2 emulator) on ${moto.endpoint}\n\nCreating the groups the example policies target:`,
+  );
+  const { Vpcs } = await moto.ec2.send(
+    new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] }),
+  );
   const defaultVpc = Vpcs[0].VpcId;
   await group(moto.ec2, 'bastion', defaultVpc);
   await group(moto.ec2, 'web', defaultVpc, { tier: 'web' });
@@ -124,7 +136,9 @@ try {
   process.stdout.write(plan.stdout.replace(/^/gm, '  '));
   console.log(`  exit code ${plan.status} (0 = no changes pending, 2 = changes pending)`);
   exitCode = apply.status === 0 && plan.status === 0 ? 0 : 1;
-  console.log(exitCode === 0 ? '\nDemo complete: every declared rule is in place.' : '\nDemo FAILED: see above.');
+  console.log(
+    exitCode === 0 ? '\nDemo complete: every declared rule is in place.' : '\nDemo FAILED: see above.',
+  );
 } finally {
   moto.stop();
 }

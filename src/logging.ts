@@ -12,6 +12,7 @@ export const EVENT_NAMES = [
   'rule.authorized',
   'rule.missing',
   'rule.failed',
+  'rule.already_present',
   'rule.drift',
   'rule.description_drift',
   'target.unresolved',

@@ -32,7 +32,9 @@ export interface Ec2ClientOptions {
   readonly endpoint?: string | undefined;
   /** Attempts per call including the first (adaptive retry mode). Default 5. */
   readonly maxAttempts?: number | undefined;
-  /** Whole request/response bound per attempt. Default 30 000 ms. */
+  /** Every attempt of one call together (the SDK's retries included). Default 45 000 ms. */
+  readonly callTimeoutMs?: number | undefined;
+  /** Whole request/response bound per attempt. Default 10 000 ms. */
   readonly requestTimeoutMs?: number | undefined;
   /** TCP/TLS connect bound per attempt. Default 5 000 ms. */
   readonly connectionTimeoutMs?: number | undefined;
@@ -46,7 +48,9 @@ export interface Ec2ClientOptions {
 export type Ec2Sender = Pick<EC2Client, 'send'>;
 
 const DEFAULT_MAX_ATTEMPTS = 5;
-const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Every attempt of one call together; keeps a pass against a hung endpoint to about a minute. */
+const DEFAULT_CALL_TIMEOUT_MS = 45_000;
 const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
 /** EC2 accepts at most 200 values per filter (and per request); larger sets are split. */
 export const MAX_FILTER_VALUES = 200;
@@ -80,7 +84,7 @@ export function createEc2PortFactory(options: Ec2ClientOptions = {}): Ec2PortFac
     if (port === undefined) {
       const client = createEc2Client(region, options);
       clients.set(region, client);
-      port = createEc2Port(region, client, options.logger);
+      port = createEc2Port(region, client, options.logger, options.callTimeoutMs);
       ports.set(region, port);
     }
     return port;
@@ -95,21 +99,39 @@ export function createEc2PortFactory(options: Ec2ClientOptions = {}): Ec2PortFac
 }
 
 /** The port over any sender with EC2Client's `send` (the real client, or a fake in unit tests). */
-export function createEc2Port(region: string, client: Ec2Sender, logger?: Logger): Ec2Port {
+export function createEc2Port(
+  region: string,
+  client: Ec2Sender,
+  logger?: Logger,
+  callTimeoutMs: number = DEFAULT_CALL_TIMEOUT_MS,
+): Ec2Port {
+  /**
+   * One EC2 call, all its SDK attempts bounded by one deadline (a hung endpoint otherwise costs
+   * maxAttempts x requestTimeout), and the pass's own signal.
+   */
   async function call<T extends { $metadata?: { attempts?: number | undefined } }>(
     action: string,
-    send: () => Promise<T>,
+    signal: AbortSignal | undefined,
+    send: (abortSignal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const started = performance.now();
+    const deadline = AbortSignal.timeout(callTimeoutMs);
     try {
-      const output = await send();
+      const output = await send(signal === undefined ? deadline : AbortSignal.any([signal, deadline]));
       logger?.debug(
         { action, region, durationMs: elapsed(started), attempts: output.$metadata?.attempts },
         'ec2 call succeeded',
       );
       return output;
     } catch (error) {
-      const mapped = toEc2Error(error, action);
+      const mapped =
+        deadline.aborted && signal?.aborted !== true
+          ? new Ec2Error(
+              'TimeoutError',
+              `no answer from EC2 within ${callTimeoutMs} ms, retries included`,
+              action,
+            )
+          : toEc2Error(error, action);
       logger?.debug(
         {
           action,
@@ -134,14 +156,14 @@ export function createEc2Port(region: string, client: Ec2Sender, logger?: Logger
       const groups = new Map<string, LiveGroup>();
       for (const chunk of chunkFilters(filters)) {
         await followPages(action, async (nextToken) => {
-          const page = await call(action, () =>
+          const page = await call(action, signal, (abortSignal) =>
             client.send(
               new DescribeSecurityGroupsCommand({
                 ...(chunk.length > 0 ? { Filters: toSdkFilters(chunk) } : {}),
                 MaxResults: SECURITY_GROUPS_PAGE,
                 ...(nextToken !== undefined ? { NextToken: nextToken } : {}),
               }),
-              { abortSignal: signal },
+              { abortSignal },
             ),
           );
           for (const group of page.SecurityGroups ?? []) {
@@ -158,14 +180,14 @@ export function createEc2Port(region: string, client: Ec2Sender, logger?: Logger
       const action = 'DescribeSecurityGroupRules';
       const rules: LiveRule[] = [];
       await followPages(action, async (nextToken) => {
-        const page = await call(action, () =>
+        const page = await call(action, signal, (abortSignal) =>
           client.send(
             new DescribeSecurityGroupRulesCommand({
               Filters: [{ Name: 'group-id', Values: [groupId] }],
               MaxResults: SECURITY_GROUP_RULES_PAGE,
               ...(nextToken !== undefined ? { NextToken: nextToken } : {}),
             }),
-            { abortSignal: signal },
+            { abortSignal },
           ),
         );
         for (const sgr of page.SecurityGroupRules ?? []) {
@@ -182,7 +204,7 @@ export function createEc2Port(region: string, client: Ec2Sender, logger?: Logger
       // EC2 rejects a call without permissions; an empty batch has nothing to create.
       if (request.rules.length === 0) return [];
       const tags = Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value }));
-      const output = await call('AuthorizeSecurityGroupIngress', () =>
+      const output = await call('AuthorizeSecurityGroupIngress', signal, (abortSignal) =>
         client.send(
           new AuthorizeSecurityGroupIngressCommand({
             GroupId: request.groupId,
@@ -192,7 +214,7 @@ export function createEc2Port(region: string, client: Ec2Sender, logger?: Logger
               : {}),
             ...(request.dryRun ? { DryRun: true } : {}),
           }),
-          { abortSignal: signal },
+          { abortSignal },
         ),
       );
       const created: LiveRule[] = [];
@@ -205,9 +227,9 @@ export function createEc2Port(region: string, client: Ec2Sender, logger?: Logger
     },
 
     async describeDefaultVpcId(signal?: AbortSignal): Promise<string | undefined> {
-      const output = await call('DescribeVpcs', () =>
+      const output = await call('DescribeVpcs', signal, (abortSignal) =>
         client.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }), {
-          abortSignal: signal,
+          abortSignal,
         }),
       );
       return output.Vpcs?.find((vpc) => vpc.VpcId !== undefined)?.VpcId;
@@ -222,14 +244,14 @@ export function createEc2Port(region: string, client: Ec2Sender, logger?: Logger
       const unique = [...new Set(ids)];
       for (const chunk of chunkValues(unique, MAX_FILTER_VALUES)) {
         await followPages(action, async (nextToken) => {
-          const page = await call(action, () =>
+          const page = await call(action, signal, (abortSignal) =>
             client.send(
               new DescribeManagedPrefixListsCommand({
                 Filters: [{ Name: 'prefix-list-id', Values: chunk }],
                 MaxResults: PREFIX_LISTS_PAGE,
                 ...(nextToken !== undefined ? { NextToken: nextToken } : {}),
               }),
-              { abortSignal: signal },
+              { abortSignal },
             ),
           );
           for (const list of page.PrefixLists ?? []) {
@@ -252,14 +274,14 @@ export function createEc2Port(region: string, client: Ec2Sender, logger?: Logger
     const action = 'GetManagedPrefixListEntries';
     let count = 0;
     await followPages(action, async (nextToken) => {
-      const page = await call(action, () =>
+      const page = await call(action, signal, (abortSignal) =>
         client.send(
           new GetManagedPrefixListEntriesCommand({
             PrefixListId: prefixListId,
             MaxResults: PREFIX_LISTS_PAGE,
             ...(nextToken !== undefined ? { NextToken: nextToken } : {}),
           }),
-          { abortSignal: signal },
+          { abortSignal },
         ),
       );
       count += page.Entries?.length ?? 0;
@@ -353,7 +375,7 @@ interface ErrorShape {
   readonly Code?: unknown;
   readonly message?: unknown;
   readonly $fault?: unknown;
-  readonly $metadata?: { readonly httpStatusCode?: unknown };
+  readonly $metadata?: { readonly httpStatusCode?: unknown; readonly attempts?: unknown };
   readonly $response?: { readonly statusCode?: unknown };
 }
 
@@ -402,7 +424,13 @@ export function toEc2Error(error: unknown, action: string): Ec2Error {
     message = rawMessage;
   }
   if (code === 'UnauthorizedOperation') message = unauthorizedMessage(rawMessage, action);
-  return new Ec2Error(code, sanitizeMessage(message), action, statusCode);
+  return new Ec2Error(
+    code,
+    sanitizeMessage(message),
+    action,
+    statusCode,
+    numberOrUndefined(shape.$metadata?.attempts),
+  );
 }
 
 function unauthorizedMessage(rawMessage: string, action: string): string {

@@ -45,6 +45,8 @@ export class Ec2Error extends Error {
     message: string,
     readonly action: string,
     readonly statusCode?: number,
+    /** How many attempts the SDK made; a Duplicate on attempt 2+ means an earlier attempt landed. */
+    readonly attempts?: number,
   ) {
     super(message);
   }

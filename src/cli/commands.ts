@@ -85,7 +85,8 @@ async function loadOrReport(
   return result;
 }
 
-function sdkPorts(config: CommonConfig, logger: Logger): Ec2PortFactory {
+/** SDK ports; `destroy()` closes idle connections so a finished command exits at once. */
+function sdkPorts(config: CommonConfig, logger: Logger): Ec2PortFactory & { destroy(): void } {
   return createEc2PortFactory({
     ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
     logger,
@@ -115,7 +116,7 @@ export async function runPlan(raw: RawOptions): Promise<number> {
   const loaded = await loadOrReport(config.policies, logger, process.stderr);
   if (loaded === undefined) return exitCodeFor({ command: 'invalid-input' });
 
-  let ports: Ec2PortFactory;
+  let ports: Ec2PortFactory & { destroy?: () => void };
   let defaultRegion = config.region;
   if (config.snapshot !== undefined) {
     try {
@@ -148,7 +149,7 @@ export async function runPlan(raw: RawOptions): Promise<number> {
       defaultRegion,
       maxRulesPerGroup: config.maxRulesPerGroup,
     },
-  );
+  ).finally(() => ports.destroy?.());
   process.stdout.write(renderPlan(result, config.format));
   return exitCodeFor({ command: 'plan', result, detailedExitcode: config.detailedExitcode });
 }
@@ -163,8 +164,9 @@ export async function runApply(raw: RawOptions): Promise<number> {
   const logger = createLogger({ level: config.logLevel, destination: 1 });
   const loaded = await loadOrReport(config.policies, logger, process.stderr);
   if (loaded === undefined) return exitCodeFor({ command: 'invalid-input' });
+  const ports = sdkPorts(config, logger);
   const result = await reconcilePass(
-    { ports: sdkPorts(config, logger), logger },
+    { ports, logger },
     {
       mode: config.dryRun ? 'dry-run' : 'apply',
       policies: loaded.policies,
@@ -172,7 +174,7 @@ export async function runApply(raw: RawOptions): Promise<number> {
       defaultRegion: config.region,
       maxRulesPerGroup: config.maxRulesPerGroup,
     },
-  );
+  ).finally(() => ports.destroy());
   return exitCodeFor({ command: 'apply', result });
 }
 

@@ -1,5 +1,6 @@
 // Renders a plan pass for people (text table, Markdown for pull-request comments) and machines (JSON).
-import { describePorts, describeProtocol, type LiveRule, type Rule } from '../model/rule.js';
+import { describePorts, describeProtocol, type Rule } from '../model/rule.js';
+import { liveRuleFields, ruleFields } from '../reconcile/events.js';
 import type { DesiredRule, GroupPlan, PassResult } from '../reconcile/types.js';
 
 export type PlanFormat = 'text' | 'json' | 'markdown';
@@ -7,22 +8,8 @@ export type PlanFormat = 'text' | 'json' | 'markdown';
 /** The JSON report's version; bump it when a field changes meaning or disappears. */
 export const PLAN_FORMAT_VERSION = 1;
 
-function ruleJson(rule: Rule): object {
-  return {
-    protocol: rule.protocol,
-    fromPort: rule.fromPort,
-    toPort: rule.toPort,
-    source: { kind: rule.source.kind, value: rule.source.value },
-    description: rule.description ?? null,
-  };
-}
-
 function desiredJson(d: DesiredRule): object {
-  return { ...ruleJson(d.rule), policy: d.policy, policies: d.policies, tags: d.tags };
-}
-
-function liveJson(rule: LiveRule): object {
-  return { ...ruleJson(rule), ruleId: rule.ruleId ?? null };
+  return { ...ruleFields(d), tags: d.tags };
 }
 
 function groupJson(g: GroupPlan): object {
@@ -34,10 +21,10 @@ function groupJson(g: GroupPlan): object {
     policies: g.policies,
     desired: g.desired.length,
     missing: g.missing.map(desiredJson),
-    drift: g.drift.map(liveJson),
+    drift: g.drift.map((r) => liveRuleFields(g.region, g.group.groupId, r)),
     descriptionDrift: g.descriptionDrift.map((d) => ({
       ...desiredJson(d.desired),
-      ruleId: d.live.ruleId ?? null,
+      ...(d.live.ruleId !== undefined ? { ruleId: d.live.ruleId } : {}),
       live: d.live.description ?? null,
       desired: d.desired.rule.description ?? null,
     })),

@@ -52,7 +52,12 @@ export interface PolicyError {
 }
 
 export type PolicyLoadResult =
-  | { readonly ok: true; readonly policies: readonly Policy[]; readonly files: readonly string[]; readonly warnings: readonly string[] }
+  | {
+      readonly ok: true;
+      readonly policies: readonly Policy[];
+      readonly files: readonly string[];
+      readonly warnings: readonly string[];
+    }
   | { readonly ok: false; readonly errors: readonly PolicyError[]; readonly files: readonly string[] };
 
 /** A human form of a target selector, used in events and reports. */

@@ -251,10 +251,12 @@ class GroupWriter {
         if (isAbort(error, this.request.signal)) return this.failAll(pending, failure);
         if (failure.errorCode === DUPLICATE) {
           // "Already there": re-read and authorize only what is still missing, a bounded number of
-          // times, then rule by rule, where a Duplicate is final.
+          // times, then rule by rule, where a Duplicate is final. A Duplicate on a retried attempt
+          // means our own earlier attempt landed and its answer was lost: those rules are ours.
           const live = round < MAX_DUPLICATE_ROUNDS ? await this.readRules() : undefined;
           if (live === undefined) return this.oneAtATime(pending, tags);
-          pending = this.settlePresent(pending, live, undefined);
+          const ours = (failure.attempts ?? 1) > 1 ? DUPLICATE : undefined;
+          pending = this.settlePresent(pending, live, ours);
           if (pending.length === 0) return;
           continue;
         }

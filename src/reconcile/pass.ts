@@ -44,6 +44,7 @@ const MSG = {
     'could not read prefix list sizes; the quota projection counts each unknown list as one rule',
   missing: 'ingress rule missing',
   authorized: 'ingress rule authorized',
+  alreadyPresent: 'ingress rule was already present; nothing to authorize',
   ruleFailed: 'ingress rule could not be authorized',
   drift: 'ingress rule not declared by any policy',
   descriptionDrift: 'ingress rule description differs from the policy',
@@ -285,9 +286,17 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
               emit(log, 'info', 'rule.missing', { ...fields, permitted: outcome.permitted }, MSG.missing);
               return;
             case 'already-present':
+              // EC2 said Duplicate: someone else (or EC2's eventual consistency) got there first.
+              emit(
+                log,
+                'info',
+                'rule.already_present',
+                { ...fields, ...(outcome.ruleId !== undefined ? { ruleId: outcome.ruleId } : {}) },
+                MSG.alreadyPresent,
+              );
+              return;
             case 'not-attempted':
-              // Not events of their own: counted on reconcile.completed (alreadyPresent) or covered
-              // by the reconcile.failed of an aborted pass.
+              // Covered by the reconcile.failed of the aborted pass.
               return;
           }
         },

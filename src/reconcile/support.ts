@@ -24,11 +24,19 @@ export async function mapBounded<T, R>(
 export interface ErrorInfo {
   readonly errorCode: string;
   readonly error: string;
+  /** SDK attempts behind the error, when known (not an event field). */
+  readonly attempts?: number;
 }
 
 /** EC2's error code and message, or a stable code for errors that did not come from EC2. */
 export function errorInfo(error: unknown): ErrorInfo {
-  if (error instanceof Ec2Error) return { errorCode: error.code, error: error.message };
+  if (error instanceof Ec2Error) {
+    return {
+      errorCode: error.code,
+      error: error.message,
+      ...(error.attempts !== undefined ? { attempts: error.attempts } : {}),
+    };
+  }
   if (error instanceof Error) {
     if (error.name === 'AbortError' || error.name === 'TimeoutError') {
       return { errorCode: error.name, error: error.message };

@@ -205,7 +205,28 @@ describe('describeSecurityGroups', () => {
     );
     await createEc2Port('us-east-1', client).describeSecurityGroups([], controller.signal);
     expect(sent).toHaveLength(2);
-    expect(sent.every((s) => s.abortSignal === controller.signal)).toBe(true);
+    // Each call gets the pass's signal combined with its own deadline: aborting the pass aborts it.
+    expect(sent.map((s) => s.abortSignal?.aborted)).toEqual([false, false]);
+    controller.abort();
+    expect(sent.map((s) => s.abortSignal?.aborted)).toEqual([true, true]);
+  });
+
+  it('bounds one call, retries included, by its deadline and reports TimeoutError', async () => {
+    const client: Ec2Sender = {
+      send: ((_command: unknown, options?: { abortSignal?: AbortSignal }) =>
+        new Promise((_, reject) => {
+          options?.abortSignal?.addEventListener('abort', () =>
+            reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
+          );
+        })) as unknown as Ec2Sender['send'],
+    };
+    // The fake never answers: only the 200 ms deadline can end the call.
+    await expect(
+      createEc2Port('us-east-1', client, undefined, 200).describeSecurityGroups([]),
+    ).rejects.toMatchObject({
+      code: 'TimeoutError',
+      action: 'DescribeSecurityGroups',
+    });
   });
 });
 

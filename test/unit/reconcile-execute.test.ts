@@ -165,6 +165,32 @@ describe('executePlan: apply', () => {
     expect(present?.status === 'already-present' && present.ruleId?.startsWith('sgr-')).toBe(true);
   });
 
+  it('a Duplicate on a retried attempt means our lost first attempt landed: those rules are reported authorized', async () => {
+    const world = fakeWorld().group({ id: 'sg-1' });
+    const groups = await planFor(world, [policy({ name: 'a', targets: ['sg-1'], rules: [ssh, https] })]);
+    // The first attempt reached EC2 and created both rules; its answer was lost and the SDK's
+    // second attempt was told Duplicate.
+    world.rule('sg-1', ssh).rule('sg-1', https);
+    world.fail(
+      AUTHORIZE,
+      new Ec2Error('InvalidPermission.Duplicate', 'the specified rule already exists', AUTHORIZE, 400, 2),
+    );
+
+    const outcomes = await execute(world, groups);
+
+    expect(summary(outcomes).sort()).toEqual(
+      [`sg-1 authorized ${k(ssh)}`, `sg-1 authorized ${k(https)}`].sort(),
+    );
+    for (const o of outcomes) {
+      expect(o).toMatchObject({
+        recoveredAfter: 'InvalidPermission.Duplicate',
+        ruleId: expect.stringMatching(/^sgr-/),
+      });
+    }
+    expect(world.count(AUTHORIZE)).toBe(1);
+    expect(liveKeys(world, 'sg-1')).toEqual([k(ssh), k(https)].sort());
+  });
+
   it('an atomic batch that fails on one rule is retried rule by rule: only the bad rule fails, with its code', async () => {
     const world = fakeWorld().group({ id: 'sg-1' }).group({ id: 'sg-peer' });
     const bad = tcp(5432, 'sg-does-not-exist');

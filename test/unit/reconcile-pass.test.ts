@@ -224,7 +224,7 @@ describe('reconcilePass: apply', () => {
     expect(completed(result).counts.failed).toBe(1);
   });
 
-  it('counts Duplicate rules as already present, not authorized and not failed', async () => {
+  it('reports Duplicate rules as already present (rule.already_present), not authorized and not failed', async () => {
     const world = fakeWorld().group({ id: 'sg-1' });
     // Someone else creates the rule between our read and our write.
     world.fail(AUTHORIZE, (input) => {
@@ -250,6 +250,14 @@ describe('reconcilePass: apply', () => {
       alreadyPresent: 1,
     });
     expect(events(lines, 'rule.authorized').map((l) => l.fromPort)).toEqual([443]);
+    expect(events(lines, 'rule.already_present')).toEqual([
+      expect.objectContaining({
+        groupId: 'sg-1',
+        fromPort: 22,
+        policy: 'p',
+        ruleId: expect.stringMatching(/^sgr-/),
+      }),
+    ]);
     expect(events(lines, 'reconcile.completed')[0]).toMatchObject({ alreadyPresent: 1 });
   });
 
