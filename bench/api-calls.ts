@@ -41,7 +41,8 @@ export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && readFileSync(manifest, 'utf8').includes('"name": "sg-reconciler"')) return dir;
+    if (existsSync(manifest) && readFileSync(manifest, 'utf8').includes('"name": "sg-reconciler"'))
+      return dir;
     const parent = dirname(dir);
     if (parent === dir) throw new Error('bench: could not find the sg-reconciler repository root');
     dir = parent;
@@ -69,7 +70,11 @@ export function runCli(
 ): Promise<CliResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -140,7 +145,12 @@ const range = (from: number, to: number): number[] => Array.from({ length: to - 
  * The policy set: two policies select every group by one tag (rules 0-5 and 6..), a third pins three
  * groups by ID and wants rule 0 again (one rule wanted by two policies is one rule).
  */
-async function writePolicySet(dir: string, rules: number, pinned: readonly string[], extra: number[]): Promise<void> {
+async function writePolicySet(
+  dir: string,
+  rules: number,
+  pinned: readonly string[],
+  extra: number[],
+): Promise<void> {
   const tagTarget = `    - tags: { tier: ${TIER_TAG.tier} }`;
   const split = Math.ceil(rules * 0.6);
   await writeFile(join(dir, 'web-base.yaml'), policyYaml('web-base', tagTarget, range(0, split)));
@@ -194,7 +204,10 @@ function sortedCounts(counts: Record<string, number>): string {
     .join(', ');
 }
 
-async function cli(proxy: FaultProxy, args: readonly string[]): Promise<{ result: CliResult; calls: Record<string, number> }> {
+async function cli(
+  proxy: FaultProxy,
+  args: readonly string[],
+): Promise<{ result: CliResult; calls: Record<string, number> }> {
   proxy.resetCounts();
   const result = await runCli(args, motoEnv(proxy.endpoint));
   const failure = result.events.find((e) => e.event === 'reconcile.failed' || e.event === 'policy.invalid');
@@ -208,7 +221,10 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-function spawnWall(args: readonly string[], env: Record<string, string>): Promise<{ ms: number; code: number | null }> {
+function spawnWall(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ ms: number; code: number | null }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'ignore' });
@@ -242,7 +258,9 @@ export async function runApiCalls(options: ApiCallsOptions): Promise<{ ok: boole
     const common = ['--policies', dir, '--region', REGION];
     const readFloor = Math.ceil(groups / 1000);
 
-    console.log(`\n## API calls: built CLI -> counting proxy -> moto_server, ${groups} groups x ${rules} rules\n`);
+    console.log(
+      `\n## API calls: built CLI -> counting proxy -> moto_server, ${groups} groups x ${rules} rules\n`,
+    );
     console.log(
       'Policies: web-base + web-extra select every group by one tag selector; pinned selects 3 groups by ID\n' +
         '(and wants a rule web-base wants too). Calls counted by EC2 Action at the proxy, retries included.\n',
@@ -251,7 +269,8 @@ export async function runApiCalls(options: ApiCallsOptions): Promise<{ ok: boole
     // (a) no-change plan
     const plan = await cli(proxy, ['plan', ...common, '--format', 'json', '--detailed-exitcode']);
     const describes = plan.calls['DescribeSecurityGroups'] ?? 0;
-    const perGroup = (plan.calls['DescribeSecurityGroupRules'] ?? 0) + (plan.calls['AuthorizeSecurityGroupIngress'] ?? 0);
+    const perGroup =
+      (plan.calls['DescribeSecurityGroupRules'] ?? 0) + (plan.calls['AuthorizeSecurityGroupIngress'] ?? 0);
     const writes = plan.calls['AuthorizeSecurityGroupIngress'] ?? 0;
     console.log(`(a) no-change plan: exit ${plan.result.code}; calls: ${sortedCounts(plan.calls)}`);
     checks.push({
@@ -275,7 +294,9 @@ export async function runApiCalls(options: ApiCallsOptions): Promise<{ ok: boole
     const apply = await cli(proxy, ['apply', ...common]);
     const authorizes = apply.calls['AuthorizeSecurityGroupIngress'] ?? 0;
     const authorized = eventsNamed(apply.result.events, 'rule.authorized');
-    const withIds = authorized.filter((e) => typeof e['ruleId'] === 'string' && String(e['ruleId']).startsWith('sgr-'));
+    const withIds = authorized.filter(
+      (e) => typeof e['ruleId'] === 'string' && String(e['ruleId']).startsWith('sgr-'),
+    );
     console.log(
       `(b) apply, +1 rule per group: exit ${apply.result.code}; rule.authorized ${authorized.length} ` +
         `(${withIds.length} with an sgr- ID); calls: ${sortedCounts(apply.calls)}`,
@@ -306,14 +327,15 @@ export async function runApiCalls(options: ApiCallsOptions): Promise<{ ok: boole
         `calls: ${sortedCounts(apply2.calls)}`,
     );
     console.log(
-      '     moto answers AuthorizeSecurityGroupIngress with only the last permission\'s SecurityGroupRules\n' +
-        '     (MOTO-NOTES), so the engine reads the group\'s rules once (DescribeSecurityGroupRules) to learn\n' +
-        '     the other rule\'s ID: one extra read per changed group on moto, none on EC2, which lists every\n' +
+      "     moto answers AuthorizeSecurityGroupIngress with only the last permission's SecurityGroupRules\n" +
+        "     (MOTO-NOTES), so the engine reads the group's rules once (DescribeSecurityGroupRules) to learn\n" +
+        "     the other rule's ID: one extra read per changed group on moto, none on EC2, which lists every\n" +
         '     rule it created.',
     );
     checks.push({
       name: '(b2) still one AuthorizeSecurityGroupIngress per group with two rules each',
-      ok: (apply2.calls['AuthorizeSecurityGroupIngress'] ?? 0) === groups && authorized2.length === 2 * groups,
+      ok:
+        (apply2.calls['AuthorizeSecurityGroupIngress'] ?? 0) === groups && authorized2.length === 2 * groups,
       detail: `${apply2.calls['AuthorizeSecurityGroupIngress'] ?? 0} calls, ${authorized2.length} rules`,
     });
     checks.push({
@@ -353,7 +375,8 @@ export async function runApiCalls(options: ApiCallsOptions): Promise<{ ok: boole
         { ports, logger },
         { mode: 'plan', policies: loaded.policies, defaultRegion: REGION, maxRulesPerGroup: 60 },
       );
-      if (result.status !== 'completed' || result.counts.missing !== 0) throw new Error('engine plan did not converge');
+      if (result.status !== 'completed' || result.counts.missing !== 0)
+        throw new Error('engine plan did not converge');
       return performance.now() - started;
     };
     await bare();
@@ -390,15 +413,27 @@ export async function runApiCalls(options: ApiCallsOptions): Promise<{ ok: boole
     const inProcess = median(engineMs) / median(bareMs);
     const perProcess = median(cliProcMs) / median(bareProcMs);
     const fmt = (values: readonly number[]): string => values.map((v) => Math.round(v)).join(' ');
-    console.log(`\n(c) plan wall time vs a bare DescribeSecurityGroups of the same ${groups} groups (${runs} runs each, median):`);
-    console.log(`    in-process, warm client:  bare describe ${Math.round(median(bareMs))} ms [${fmt(bareMs)}]`);
-    console.log(`                              engine plan   ${Math.round(median(engineMs))} ms [${fmt(engineMs)}]  ratio ${inProcess.toFixed(2)}x`);
-    console.log(`    whole process (node start + SDK import + calls):`);
-    console.log(`                              bare describe ${Math.round(median(bareProcMs))} ms [${fmt(bareProcMs)}]`);
-    console.log(`                              CLI plan      ${Math.round(median(cliProcMs))} ms [${fmt(cliProcMs)}]  ratio ${perProcess.toFixed(2)}x`);
-    console.log(`                              CLI validate  ${Math.round(median(validateProcMs))} ms [${fmt(validateProcMs)}]  (start-up + policy load, no AWS call)`);
     console.log(
-      '    Indicative only: moto is a Python emulator far slower than EC2, and this machine\'s 2 cores are\n' +
+      `\n(c) plan wall time vs a bare DescribeSecurityGroups of the same ${groups} groups (${runs} runs each, median):`,
+    );
+    console.log(
+      `    in-process, warm client:  bare describe ${Math.round(median(bareMs))} ms [${fmt(bareMs)}]`,
+    );
+    console.log(
+      `                              engine plan   ${Math.round(median(engineMs))} ms [${fmt(engineMs)}]  ratio ${inProcess.toFixed(2)}x`,
+    );
+    console.log(`    whole process (node start + SDK import + calls):`);
+    console.log(
+      `                              bare describe ${Math.round(median(bareProcMs))} ms [${fmt(bareProcMs)}]`,
+    );
+    console.log(
+      `                              CLI plan      ${Math.round(median(cliProcMs))} ms [${fmt(cliProcMs)}]  ratio ${perProcess.toFixed(2)}x`,
+    );
+    console.log(
+      `                              CLI validate  ${Math.round(median(validateProcMs))} ms [${fmt(validateProcMs)}]  (start-up + policy load, no AWS call)`,
+    );
+    console.log(
+      "    Indicative only: moto is a Python emulator far slower than EC2, and this machine's 2 cores are\n" +
         '    shared with other work. The engine makes 2 DescribeSecurityGroups calls here (tag selector +\n' +
         '    pinned IDs) where the bare read makes 1.',
     );
@@ -415,7 +450,8 @@ export async function runApiCalls(options: ApiCallsOptions): Promise<{ ok: boole
 
     await rm(bareScript, { force: true });
     console.log('\nVerdicts:');
-    for (const check of checks) console.log(`  ${check.ok ? 'PASS' : 'FAIL'}  ${check.name}: ${check.detail}`);
+    for (const check of checks)
+      console.log(`  ${check.ok ? 'PASS' : 'FAIL'}  ${check.name}: ${check.detail}`);
     return { ok: checks.every((c) => c.ok) };
   } finally {
     await proxy.stop();

@@ -380,21 +380,28 @@ export async function runScale(options: ScaleOptions): Promise<{ rows: ScaleRow[
     });
   }
   for (const row of rows.filter((r) => r.log === 'info')) {
-    const silent = rows.find((r) => r.groups === row.groups && r.scenario === row.scenario && r.log === 'silent');
+    const silent = rows.find(
+      (r) => r.groups === row.groups && r.scenario === row.scenario && r.log === 'silent',
+    );
     console.log(
       `info-level logging to /dev/null, ${row.scenario} ${row.groups}: ${row.cpuMs} ms CPU` +
-        (silent !== undefined ? ` (silent: ${silent.cpuMs} ms; logging adds ${Math.round(row.cpuMs - silent.cpuMs)} ms)` : ''),
+        (silent !== undefined
+          ? ` (silent: ${silent.cpuMs} ms; logging adds ${Math.round(row.cpuMs - silent.cpuMs)} ms)`
+          : ''),
     );
   }
   console.log('\nVerdicts:');
   for (const v of verdicts) console.log(`  ${v.ok ? 'PASS' : 'FAIL'}  ${v.name}: ${v.detail}`);
   const bad = rows.flatMap((r) => r.runs).filter((r) => r.status !== 'completed');
-  for (const r of bad) console.log(`  FAIL  ${r.scenario} ${r.groups}: pass ${r.status} ${JSON.stringify(r.counts)}`);
+  for (const r of bad)
+    console.log(`  FAIL  ${r.scenario} ${r.groups}: pass ${r.status} ${JSON.stringify(r.counts)}`);
   const wrongApply = rows
     .flatMap((r) => r.runs)
     .filter((r) => r.scenario === 'apply' && r.counts['authorized'] !== r.groups);
   for (const r of wrongApply) {
-    console.log(`  FAIL  apply ${r.groups}: authorized ${String(r.counts['authorized'])}, expected ${r.groups}`);
+    console.log(
+      `  FAIL  apply ${r.groups}: authorized ${String(r.counts['authorized'])}, expected ${r.groups}`,
+    );
   }
   return { rows, ok: verdicts.every((v) => v.ok) && bad.length === 0 && wrongApply.length === 0 };
 }

@@ -69,7 +69,8 @@ function sliceYaml(slice: number, rules: number, invalid = false): string {
     ...Array.from({ length: rules }, (_, j) => ruleYaml(slice, j)),
   ];
   // Port 70000 is out of range: the set is invalid until the next rewrite fixes it.
-  if (invalid) lines.push('    - protocol: tcp', '      ports: 70000', '      sources:', '        - cidr: 10.99.0.0/16');
+  if (invalid)
+    lines.push('    - protocol: tcp', '      ports: 70000', '      sources:', '        - cidr: 10.99.0.0/16');
   return `${lines.join('\n')}\n`;
 }
 
@@ -138,7 +139,8 @@ class EventTally {
     this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
     const runId = typeof event['runId'] === 'string' ? event['runId'] : undefined;
     if (name === 'reconcile.started' && runId !== undefined) this.started.add(runId);
-    if ((name === 'reconcile.completed' || name === 'reconcile.failed') && runId !== undefined) this.ended.add(runId);
+    if ((name === 'reconcile.completed' || name === 'reconcile.failed') && runId !== undefined)
+      this.ended.add(runId);
     if (name === 'reconcile.completed') {
       this.lastCompleted = event;
       this.completedAt = Date.now();
@@ -147,7 +149,8 @@ class EventTally {
       const reason = String(event['reason']);
       this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + 1);
     }
-    if (name === 'reconcile.failed' || name === 'rule.failed' || name === 'daemon.failed') this.failures.push(event);
+    if (name === 'reconcile.failed' || name === 'rule.failed' || name === 'daemon.failed')
+      this.failures.push(event);
   }
 
   n(name: string): number {
@@ -170,18 +173,32 @@ export async function runSoak(options: SoakOptions): Promise<{ ok: boolean }> {
     for (let i = 0; i < options.groups; i++) {
       await createGroup(ec2, { name: `soak-${i}`, vpcId, tags: { [SOAK_TAG]: `slice-${i % SLICES}` } });
     }
-    const groupsPerSlice = Array.from({ length: SLICES }, (_, k) =>
-      Array.from({ length: options.groups }, (_, i) => i).filter((i) => i % SLICES === k).length,
+    const groupsPerSlice = Array.from(
+      { length: SLICES },
+      (_, k) => Array.from({ length: options.groups }, (_, i) => i).filter((i) => i % SLICES === k).length,
     );
     const rules = Array.from({ length: SLICES }, () => 1);
-    for (let k = 0; k < SLICES; k++) await writeAtomically(join(dir, `slice-${k}.yaml`), sliceYaml(k, rules[k] ?? 1));
+    for (let k = 0; k < SLICES; k++)
+      await writeAtomically(join(dir, `slice-${k}.yaml`), sliceYaml(k, rules[k] ?? 1));
     const maxRules = 1 + Math.ceil(options.passes / options.rewriteEvery / SLICES) + 1;
-    if (maxRules > 55) throw new Error(`soak: ${maxRules} rules per group would approach the 60-rule quota; fewer passes`);
+    if (maxRules > 55)
+      throw new Error(`soak: ${maxRules} rules per group would approach the 60-rule quota; fewer passes`);
 
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      [CLI, 'run', '--policies', dir, '--region', REGION, '--schedule', '* * * * * *', '--listen', `127.0.0.1:${port}`],
+      [
+        CLI,
+        'run',
+        '--policies',
+        dir,
+        '--region',
+        REGION,
+        '--schedule',
+        '* * * * * *',
+        '--listen',
+        `127.0.0.1:${port}`,
+      ],
       { cwd: ROOT, env: motoEnv(proxy.endpoint, { LOG_LEVEL: 'info' }), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const pid = child.pid;
@@ -190,7 +207,9 @@ export async function runSoak(options: SoakOptions): Promise<{ ok: boolean }> {
     let exitCode: number | null | undefined;
     void exited.then((code) => (exitCode = code));
     let stderrTail = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderrTail = (stderrTail + chunk).slice(-4000)));
+    child.stderr
+      .setEncoding('utf8')
+      .on('data', (chunk: string) => (stderrTail = (stderrTail + chunk).slice(-4000)));
 
     const tally = new EventTally();
     let nonJson = 0;
@@ -217,10 +236,13 @@ export async function runSoak(options: SoakOptions): Promise<{ ok: boolean }> {
     let nextRewrite = options.rewriteEvery;
     let nextSample = 0;
     let nextReport = 30;
-    process.stderr.write(`soak: daemon pid ${pid}, ${options.groups} groups, target ${options.passes} ticks\n`);
+    process.stderr.write(
+      `soak: daemon pid ${pid}, ${options.groups} groups, target ${options.passes} ticks\n`,
+    );
 
     while (tally.ticks < options.passes) {
-      if (exitCode !== undefined) throw new Error(`soak: the daemon exited early (${exitCode}): ${stderrTail}`);
+      if (exitCode !== undefined)
+        throw new Error(`soak: the daemon exited early (${exitCode}): ${stderrTail}`);
       const t = elapsed();
       if (t >= nextSample) {
         const rss = vmRssMb(pid);
@@ -231,7 +253,10 @@ export async function runSoak(options: SoakOptions): Promise<{ ok: boolean }> {
         rewrites++;
         const slice = rewrites % SLICES;
         if (invalidSlice !== undefined) {
-          await writeAtomically(join(dir, `slice-${invalidSlice}.yaml`), sliceYaml(invalidSlice, rules[invalidSlice] ?? 1));
+          await writeAtomically(
+            join(dir, `slice-${invalidSlice}.yaml`),
+            sliceYaml(invalidSlice, rules[invalidSlice] ?? 1),
+          );
           invalidSlice = undefined;
         }
         if (options.invalidEvery > 0 && rewrites % options.invalidEvery === 0) {
@@ -258,7 +283,10 @@ export async function runSoak(options: SoakOptions): Promise<{ ok: boolean }> {
 
     // Quiesce: the last file valid again, then wait for a completed pass that found nothing missing.
     if (invalidSlice !== undefined) {
-      await writeAtomically(join(dir, `slice-${invalidSlice}.yaml`), sliceYaml(invalidSlice, rules[invalidSlice] ?? 1));
+      await writeAtomically(
+        join(dir, `slice-${invalidSlice}.yaml`),
+        sliceYaml(invalidSlice, rules[invalidSlice] ?? 1),
+      );
     }
     const quiesceFrom = Date.now();
     while (Date.now() - quiesceFrom < 30_000) {
@@ -274,12 +302,36 @@ export async function runSoak(options: SoakOptions): Promise<{ ok: boolean }> {
       const m = await metrics();
       const metric = (name: string): number => m.get(name) ?? Number.NaN;
       agreement = [
-        { name: 'sgr_passes_total{result="completed"} vs reconcile.completed', metric: metric('sgr_passes_total{result="completed"}'), events: tally.n('reconcile.completed') },
-        { name: 'sgr_passes_total{result="failed"} vs reconcile.failed', metric: metric('sgr_passes_total{result="failed"}'), events: tally.n('reconcile.failed') },
-        { name: 'sgr_passes_total{result="skipped_overlap"} vs reconcile.skipped overlap', metric: metric('sgr_passes_total{result="skipped_overlap"}'), events: tally.skipped.get('overlap') ?? 0 },
-        { name: 'sgr_passes_total{result="skipped_invalid"} vs reconcile.skipped invalid-policies', metric: metric('sgr_passes_total{result="skipped_invalid"}'), events: tally.skipped.get('invalid-policies') ?? 0 },
-        { name: 'sgr_rules_authorized_total vs rule.authorized', metric: metric('sgr_rules_authorized_total'), events: tally.n('rule.authorized') },
-        { name: 'sgr_rules_failed_total vs rule.failed', metric: metric('sgr_rules_failed_total'), events: tally.n('rule.failed') },
+        {
+          name: 'sgr_passes_total{result="completed"} vs reconcile.completed',
+          metric: metric('sgr_passes_total{result="completed"}'),
+          events: tally.n('reconcile.completed'),
+        },
+        {
+          name: 'sgr_passes_total{result="failed"} vs reconcile.failed',
+          metric: metric('sgr_passes_total{result="failed"}'),
+          events: tally.n('reconcile.failed'),
+        },
+        {
+          name: 'sgr_passes_total{result="skipped_overlap"} vs reconcile.skipped overlap',
+          metric: metric('sgr_passes_total{result="skipped_overlap"}'),
+          events: tally.skipped.get('overlap') ?? 0,
+        },
+        {
+          name: 'sgr_passes_total{result="skipped_invalid"} vs reconcile.skipped invalid-policies',
+          metric: metric('sgr_passes_total{result="skipped_invalid"}'),
+          events: tally.skipped.get('invalid-policies') ?? 0,
+        },
+        {
+          name: 'sgr_rules_authorized_total vs rule.authorized',
+          metric: metric('sgr_rules_authorized_total'),
+          events: tally.n('rule.authorized'),
+        },
+        {
+          name: 'sgr_rules_failed_total vs rule.failed',
+          metric: metric('sgr_rules_failed_total'),
+          events: tally.n('rule.failed'),
+        },
       ];
       if (agreement.every((a) => a.metric === a.events)) break;
       await sleep(150);
@@ -315,12 +367,16 @@ export async function runSoak(options: SoakOptions): Promise<{ ok: boolean }> {
     const flat = growthMb <= Math.max(FLAT_TOLERANCE_MB, FLAT_TOLERANCE_RATIO * median(secondQuarter));
     const orphans = [...tally.started].filter((id) => !tally.ended.has(id)).length;
 
-    console.log(`\n## Soak: built CLI \`run\` at '* * * * * *' against moto, ${options.groups} groups in ${SLICES} policies`);
+    console.log(
+      `\n## Soak: built CLI \`run\` at '* * * * * *' against moto, ${options.groups} groups in ${SLICES} policies`,
+    );
     console.log(
       `${duration.toFixed(0)} s, ${tally.ticks} ticks (${tally.n('reconcile.started')} passes started, ` +
         `${tally.n('reconcile.skipped')} skipped: ${JSON.stringify(Object.fromEntries(tally.skipped))}); ` +
         `${rewrites} policy rewrites (add a rule every ${options.rewriteEvery} s` +
-        (options.invalidEvery > 0 ? `, every ${options.invalidEvery}th rewrite invalid until the next)` : ')'),
+        (options.invalidEvery > 0
+          ? `, every ${options.invalidEvery}th rewrite invalid until the next)`
+          : ')'),
     );
     console.log(
       `events: completed ${tally.n('reconcile.completed')}, failed ${tally.n('reconcile.failed')}, ` +
@@ -337,8 +393,10 @@ export async function runSoak(options: SoakOptions): Promise<{ ok: boolean }> {
       console.log(`V8 heap used (from /metrics every 30 s): ${heapMb.join(', ')} MB`);
     }
     console.log('/metrics vs events:');
-    for (const a of agreement) console.log(`  ${a.metric === a.events ? 'ok  ' : 'DIFF'} ${a.name}: ${a.metric} vs ${a.events}`);
-    for (const failure of tally.failures.slice(0, 5)) console.log(`  failure event: ${JSON.stringify(failure)}`);
+    for (const a of agreement)
+      console.log(`  ${a.metric === a.events ? 'ok  ' : 'DIFF'} ${a.name}: ${a.metric} vs ${a.events}`);
+    for (const failure of tally.failures.slice(0, 5))
+      console.log(`  failure event: ${JSON.stringify(failure)}`);
 
     checks.push({
       name: 'RSS flat (last-quarter median within max(10 MB, 10%) of the 2nd quarter)',

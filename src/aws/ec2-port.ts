@@ -13,6 +13,7 @@ import {
   type Filter,
 } from '@aws-sdk/client-ec2';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { createTokenBucket, type TokenBucket } from './pacing.js';
 
 import type { Logger } from '../logging.js';
 import type { LiveRule } from '../model/rule.js';
@@ -38,6 +39,8 @@ export interface Ec2ClientOptions {
   readonly requestTimeoutMs?: number | undefined;
   /** TCP/TLS connect bound per attempt. Default 5 000 ms. */
   readonly connectionTimeoutMs?: number | undefined;
+  /** AuthorizeSecurityGroupIngress calls per second, per region (client-side pacing). Default 3, bursts of twice that. */
+  readonly writesPerSecond?: number | undefined;
   /** Explicit credentials (tests); else the SDK's default provider chain. */
   readonly credentials?: EC2ClientConfig['credentials'];
   /** Debug lines per EC2 call (action, region, duration, attempts, error code); never secrets. */
@@ -49,6 +52,11 @@ export type Ec2Sender = Pick<EC2Client, 'send'>;
 
 const DEFAULT_MAX_ATTEMPTS = 5;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Below EC2's documented refill for mutating calls per account and region (5/s, 50 held), so a
+ * long apply leaves room for every other tool in the account (see pacing.ts).
+ */
+export const DEFAULT_WRITES_PER_SECOND = 3;
 /** Every attempt of one call together; keeps a pass against a hung endpoint to about a minute. */
 const DEFAULT_CALL_TIMEOUT_MS = 45_000;
 const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
@@ -84,7 +92,9 @@ export function createEc2PortFactory(options: Ec2ClientOptions = {}): Ec2PortFac
     if (port === undefined) {
       const client = createEc2Client(region, options);
       clients.set(region, client);
-      port = createEc2Port(region, client, options.logger, options.callTimeoutMs);
+      const rate = options.writesPerSecond ?? DEFAULT_WRITES_PER_SECOND;
+      const writes = createTokenBucket({ ratePerSecond: rate, burst: Math.max(1, 2 * rate) });
+      port = createEc2Port(region, client, options.logger, options.callTimeoutMs, writes);
       ports.set(region, port);
     }
     return port;
@@ -104,6 +114,7 @@ export function createEc2Port(
   client: Ec2Sender,
   logger?: Logger,
   callTimeoutMs: number = DEFAULT_CALL_TIMEOUT_MS,
+  writes?: TokenBucket,
 ): Ec2Port {
   /**
    * One EC2 call, all its SDK attempts bounded by one deadline (a hung endpoint otherwise costs
@@ -203,6 +214,7 @@ export function createEc2Port(
     async authorizeIngress(request: AuthorizeRequest, signal?: AbortSignal): Promise<LiveRule[]> {
       // EC2 rejects a call without permissions; an empty batch has nothing to create.
       if (request.rules.length === 0) return [];
+      await writes?.take(signal);
       const tags = Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value }));
       const output = await call('AuthorizeSecurityGroupIngress', signal, (abortSignal) =>
         client.send(

@@ -17,6 +17,7 @@ import {
   parseListen,
   parseLogLevel,
   parsePositiveInt,
+  parsePositiveNumber,
   parseRegion,
   parseTimezone,
 } from './options.js';
@@ -40,6 +41,7 @@ function commonConfig(raw: RawOptions): CommonConfig {
     endpoint: raw.endpoint === undefined || raw.endpoint === '' ? undefined : parseEndpoint(raw.endpoint),
     logLevel: parseLogLevel(raw.logLevel),
     maxRulesPerGroup: parsePositiveInt('--max-rules-per-group', raw.maxRulesPerGroup),
+    writesPerSecond: parsePositiveNumber('--write-rate', raw.writeRate ?? '3'),
   };
 }
 
@@ -89,6 +91,7 @@ async function loadOrReport(
 function sdkPorts(config: CommonConfig, logger: Logger): Ec2PortFactory & { destroy(): void } {
   return createEc2PortFactory({
     ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
+    writesPerSecond: config.writesPerSecond,
     logger,
   });
 }

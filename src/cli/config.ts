@@ -7,6 +7,8 @@ export interface CommonConfig {
   readonly endpoint: string | undefined;
   readonly logLevel: LogLevel;
   readonly maxRulesPerGroup: number;
+  /** Client-side pacing of writes per region (calls per second). */
+  readonly writesPerSecond: number;
 }
 
 export interface PlanConfig extends CommonConfig {

@@ -14,6 +14,14 @@ export function parsePositiveInt(option: string, value: string): number {
   return Number(value);
 }
 
+export function parsePositiveNumber(option: string, value: string): number {
+  const n = Number(value.trim());
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidOptionError(`${option} "${value}" is not a positive number; write e.g. ${option} 3`);
+  }
+  return n;
+}
+
 export function parseLogLevel(value: string): LogLevel {
   const level = value.trim().toLowerCase();
   if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;

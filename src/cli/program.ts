@@ -17,6 +17,7 @@ export interface RawOptions {
   endpoint?: string;
   logLevel: string;
   maxRulesPerGroup: string;
+  writeRate: string;
   format?: string;
   detailedExitcode?: boolean;
   snapshot?: string;
@@ -40,6 +41,11 @@ function withCommon(command: Command, opts: { aws: boolean }): Command {
       )
       .addOption(
         new Option('--endpoint <url>', 'EC2 endpoint override, e.g. a local emulator').env('SGR_ENDPOINT'),
+      )
+      .addOption(
+        new Option('--write-rate <per-second>', 'AuthorizeSecurityGroupIngress calls per second per region')
+          .env('SGR_WRITE_RATE')
+          .default('3'),
       )
       .addOption(
         new Option('--max-rules-per-group <n>', 'the per-group rule quota the plan projects against')

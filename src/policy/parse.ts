@@ -1,7 +1,7 @@
 // The pure core of the policy loader: file texts in, a PolicyLoadResult out. A straight pipeline
 // per document: decode -> YAML parse -> schema (ajv) -> named rules -> normalise, then checks
 // across documents (unique names). Findings are values; nothing here throws or touches the disk.
-import { LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
+import { isMap, isPair, isSeq, LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
 import type { Policy, PolicyError, PolicyLoadResult, SourcePosition } from '../model/policy.js';
 import type { PolicyDocument } from './document.js';
 import { formatPath, isRecord, issuePath, type Issue, type Segment } from './issue.js';
@@ -27,6 +27,39 @@ export interface PolicyCollection {
 
 /** Enough alias use for real policies; far too little for an alias bomb to expand. */
 export const MAX_ALIAS_COUNT = 100;
+
+/**
+ * A policy nests six collections deep at most (spec.ingress[].sources[]); far deeper nesting is
+ * hostile or broken input, and left to the recursive steps after parsing it could exhaust the stack.
+ */
+export const MAX_NESTING_DEPTH = 64;
+
+const TOO_DEEP =
+  `this document nests lists or mappings more than ${MAX_NESTING_DEPTH} levels deep (a policy needs about six); ` +
+  'remove the extra levels of [ ], { } or - nesting';
+
+/** The yaml library turns a stack overflow while composing a deep document into an error. */
+function isStackExhaustion(problem: { code: string; message: string }): boolean {
+  return problem.code === 'RESOURCE_EXHAUSTION' || /call stack size|stack overflow/i.test(problem.message);
+}
+
+/** The offset of the first collection nested deeper than MAX_NESTING_DEPTH, found without recursion. */
+function tooDeepAt(document: Document): number | undefined {
+  const pending: { node: unknown; depth: number }[] = [{ node: document.contents, depth: 1 }];
+  while (pending.length > 0) {
+    const { node, depth } = pending.pop() as { node: unknown; depth: number };
+    if (!isMap(node) && !isSeq(node)) continue;
+    if (depth > MAX_NESTING_DEPTH) return node.range?.[0] ?? 0;
+    for (const item of node.items as unknown[]) {
+      if (isPair(item)) {
+        pending.push({ node: item.key, depth: depth + 1 }, { node: item.value, depth: depth + 1 });
+      } else {
+        pending.push({ node: item, depth: depth + 1 });
+      }
+    }
+  }
+  return undefined;
+}
 
 interface NameSeen {
   readonly position: SourcePosition;
@@ -145,6 +178,13 @@ function collectFile(
 
   for (const document of documents) {
     const problems = [...document.errors, ...document.warnings];
+    // One clear finding for a document too deep to compose, not the library's stack-overflow text
+    // dressed up as a syntax error (once per failed level).
+    const exhausted = problems.find(isStackExhaustion);
+    if (exhausted !== undefined) {
+      out.errors.push({ ...position(exhausted.pos[0]), path: '', message: TOO_DEEP });
+      continue;
+    }
     if (problems.length > 0) {
       for (const problem of problems) {
         // The key of a duplicate: the text from the error's start up to the colon on that line.
@@ -162,6 +202,12 @@ function collectFile(
     if (isEmptyDocument(document)) continue;
     policyDocuments++;
     const start = position(document.contents?.range[0] ?? 0);
+
+    const deep = tooDeepAt(document);
+    if (deep !== undefined) {
+      out.errors.push({ ...position(deep), path: '', message: TOO_DEEP });
+      continue;
+    }
 
     let unresolved = false;
     visit(document, {

@@ -21,7 +21,7 @@ import { createLogger } from '../../src/logging.js';
 interface SentCommand {
   readonly command: string;
   readonly input: Record<string, unknown>;
-  readonly abortSignal: unknown;
+  readonly abortSignal: AbortSignal | undefined;
 }
 
 /** A stand-in for EC2Client: records every command and answers from `respond`. */
@@ -31,7 +31,10 @@ function fakeClient(respond: (command: string, input: Record<string, unknown>) =
 } {
   const sent: SentCommand[] = [];
   const fake = {
-    send(command: { input: Record<string, unknown> }, options?: { abortSignal?: unknown }): Promise<unknown> {
+    send(
+      command: { input: Record<string, unknown> },
+      options?: { abortSignal?: AbortSignal },
+    ): Promise<unknown> {
       const name = command.constructor.name;
       sent.push({ command: name, input: command.input, abortSignal: options?.abortSignal });
       try {
