@@ -179,10 +179,11 @@ function collectFile(
   for (const document of documents) {
     const problems = [...document.errors, ...document.warnings];
     // One clear finding for a document too deep to compose, not the library's stack-overflow text
-    // dressed up as a syntax error (once per failed level).
+    // dressed up as a syntax error (once per failed level). It points where the nesting passes the
+    // limit (the levels above the overflow were composed), else where the stack ran out.
     const exhausted = problems.find(isStackExhaustion);
     if (exhausted !== undefined) {
-      out.errors.push({ ...position(exhausted.pos[0]), path: '', message: TOO_DEEP });
+      out.errors.push({ ...position(tooDeepAt(document) ?? exhausted.pos[0]), path: '', message: TOO_DEEP });
       continue;
     }
     if (problems.length > 0) {

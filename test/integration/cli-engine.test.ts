@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventsNamed, motoEnv, runCli, writePolicies, type Event } from '../helpers/cli.js';
-import { createGroup, createVpc, startMoto, type MotoServer } from '../helpers/moto.js';
+import { createGroup, createVpc, defaultVpcId, startMoto, type MotoServer } from '../helpers/moto.js';
 
 let moto: MotoServer;
 let ec2: EC2Client;
@@ -25,16 +25,6 @@ beforeEach(async () => {
   ec2 = moto.ec2('us-east-1');
   defaultVpc = await defaultVpcId(ec2);
 });
-
-async function defaultVpcId(client: EC2Client): Promise<string> {
-  const { DescribeVpcsCommand } = await import('@aws-sdk/client-ec2');
-  const out = await client.send(
-    new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] }),
-  );
-  const id = out.Vpcs?.[0]?.VpcId;
-  if (id === undefined) throw new Error('moto has no default VPC');
-  return id;
-}
 
 interface RuleRow {
   ruleId: string;

@@ -103,7 +103,7 @@ describe('example policies', () => {
           region: undefined,
           targets: [
             {
-              selector: { kind: 'tags', tags: { tier: 'web' }, vpcId: 'vpc-0abc1234' },
+              selector: { kind: 'tags', tags: { tier: 'web' } },
               position: { file: 'policies/web-tier.yaml', line: 15, column: 7 },
             },
           ],
