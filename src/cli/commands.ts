@@ -1,6 +1,5 @@
 // The four commands: resolve options, wire the logger, the EC2 ports and the engine, and report.
 import { readFile } from 'node:fs/promises';
-import { createEc2PortFactory } from '../aws/ec2-port.js';
 import type { Ec2PortFactory } from '../aws/port.js';
 import { createSnapshotPortFactory } from '../aws/snapshot-port.js';
 import { runDaemon, validateSchedule } from '../daemon/index.js';
@@ -87,8 +86,12 @@ async function loadOrReport(
   return result;
 }
 
-/** SDK ports; `destroy()` closes idle connections so a finished command exits at once. */
-function sdkPorts(config: CommonConfig, logger: Logger): Ec2PortFactory & { destroy(): void } {
+/**
+ * SDK ports; `destroy()` closes idle connections so a finished command exits at once. The SDK is
+ * loaded only here, so `validate` starts without it.
+ */
+async function sdkPorts(config: CommonConfig, logger: Logger): Promise<Ec2PortFactory & { destroy(): void }> {
+  const { createEc2PortFactory } = await import('../aws/ec2-port.js');
   return createEc2PortFactory({
     ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
     writesPerSecond: config.writesPerSecond,
@@ -140,7 +143,7 @@ export async function runPlan(raw: RawOptions): Promise<number> {
     // A snapshot is one region's groups; policies that name no region plan against it too.
     defaultRegion ??= 'snapshot';
   } else {
-    ports = sdkPorts(config, logger);
+    ports = await sdkPorts(config, logger);
   }
 
   const result = await reconcilePass(
@@ -167,7 +170,7 @@ export async function runApply(raw: RawOptions): Promise<number> {
   const logger = createLogger({ level: config.logLevel, destination: 1 });
   const loaded = await loadOrReport(config.policies, logger, process.stderr);
   if (loaded === undefined) return exitCodeFor({ command: 'invalid-input' });
-  const ports = sdkPorts(config, logger);
+  const ports = await sdkPorts(config, logger);
   const result = await reconcilePass(
     { ports, logger },
     {
@@ -198,5 +201,5 @@ export async function runRunCommand(raw: RawOptions): Promise<number> {
   if ('exitCode' in resolved) return resolved.exitCode;
   const { config } = resolved;
   const logger = createLogger({ level: config.logLevel, destination: 1 });
-  return runDaemon(config, { logger, ports: sdkPorts(config, logger) });
+  return runDaemon(config, { logger, ports: await sdkPorts(config, logger) });
 }
