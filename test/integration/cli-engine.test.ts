@@ -6,25 +6,12 @@ import {
   DescribeSecurityGroupsCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventsNamed, motoEnv, runCli, writePolicies, type Event } from '../helpers/cli.js';
-import { createGroup, createVpc, defaultVpcId, startMoto, type MotoServer } from '../helpers/moto.js';
+import { useEmulator } from '../helpers/emulator.js';
+import { createGroup, createVpc, defaultVpcId } from '../helpers/moto.js';
 
-let moto: MotoServer;
-let ec2: EC2Client;
-let defaultVpc: string;
-
-beforeAll(async () => {
-  moto = await startMoto();
-});
-afterAll(async () => {
-  await moto.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-  ec2 = moto.ec2('us-east-1');
-  defaultVpc = await defaultVpcId(ec2);
-});
+const emu = useEmulator();
 
 interface RuleRow {
   ruleId: string;
@@ -65,9 +52,9 @@ function policy(name: string, spec: string): string {
 }
 
 const apply = (dir: string, extra: string[] = []) =>
-  runCli(['apply', '--policies', dir, ...extra], { env: motoEnv(moto.endpoint) });
+  runCli(['apply', '--policies', dir, ...extra], { env: motoEnv(emu.endpoint) });
 const plan = (dir: string, extra: string[] = []) =>
-  runCli(['plan', '--policies', dir, ...extra], { env: motoEnv(moto.endpoint) });
+  runCli(['plan', '--policies', dir, ...extra], { env: motoEnv(emu.endpoint) });
 
 function completed(events: readonly Event[]): Event {
   const done = eventsNamed(events, 'reconcile.completed');
@@ -77,10 +64,10 @@ function completed(events: readonly Event[]): Event {
 
 describe('apply against EC2 (moto)', () => {
   it('authorizes the three AuthorizeSecurityGroupIngress reference examples with descriptions, tags and rule IDs', async () => {
-    const bastion = await createGroup(ec2, { name: 'bastion', vpcId: defaultVpc });
-    const web = await createGroup(ec2, { name: 'web', vpcId: defaultVpc });
-    const other = await createGroup(ec2, { name: 'app', vpcId: defaultVpc });
-    const rdp = await createGroup(ec2, { name: 'rdp-hosts', vpcId: defaultVpc });
+    const bastion = await createGroup(emu.ec2, { name: 'bastion', vpcId: emu.vpcId });
+    const web = await createGroup(emu.ec2, { name: 'web', vpcId: emu.vpcId });
+    const other = await createGroup(emu.ec2, { name: 'app', vpcId: emu.vpcId });
+    const rdp = await createGroup(emu.ec2, { name: 'rdp-hosts', vpcId: emu.vpcId });
     const dir = await writePolicies({
       'ssh.yaml': policy(
         'office-ssh',
@@ -103,9 +90,9 @@ describe('apply against EC2 (moto)', () => {
     const authorized = eventsNamed(result.events, 'rule.authorized');
     expect(authorized).toHaveLength(3);
     const live = {
-      bastion: await rules(ec2, bastion),
-      web: await rules(ec2, web),
-      rdp: await rules(ec2, rdp),
+      bastion: await rules(emu.ec2, bastion),
+      web: await rules(emu.ec2, web),
+      rdp: await rules(emu.ec2, rdp),
     };
     expect(live.bastion).toEqual([
       expect.objectContaining({
@@ -119,7 +106,7 @@ describe('apply against EC2 (moto)', () => {
     ]);
     expect(live.web).toEqual([expect.objectContaining({ protocol: 'tcp', fromPort: 80, source: other })]);
     // moto drops group-pair descriptions from DescribeSecurityGroupRules (MOTO-NOTES); read the group.
-    const webGroup = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [web] }));
+    const webGroup = await emu.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [web] }));
     expect(webGroup.SecurityGroups?.[0]?.IpPermissions?.[0]?.UserIdGroupPairs).toEqual([
       expect.objectContaining({ GroupId: other, Description: 'HTTP access from other instances' }),
     ]);
@@ -174,11 +161,11 @@ describe('apply against EC2 (moto)', () => {
     expect(second.code).toBe(0);
     expect(eventsNamed(second.events, 'rule.authorized')).toHaveLength(0);
     expect(completed(second.events)).toMatchObject({ authorized: 0, missing: 0, failed: 0 });
-    expect(await rules(ec2, bastion)).toHaveLength(1);
+    expect(await rules(emu.ec2, bastion)).toHaveLength(1);
   });
 
   it('plan writes nothing and reports pending changes through --detailed-exitcode', async () => {
-    const group = await createGroup(ec2, { name: 'bastion', vpcId: defaultVpc });
+    const group = await createGroup(emu.ec2, { name: 'bastion', vpcId: emu.vpcId });
     const dir = await writePolicies({
       'ssh.yaml': policy(
         'office-ssh',
@@ -191,7 +178,7 @@ describe('apply against EC2 (moto)', () => {
 
     expect(plain.code).toBe(0);
     expect(detailed.code).toBe(2);
-    expect(await rules(ec2, group)).toEqual([]);
+    expect(await rules(emu.ec2, group)).toEqual([]);
     const doc = JSON.parse(detailed.stdout) as {
       summary: { missing: number; changes: boolean };
       groups: { groupId: string; missing: unknown[] }[];
@@ -210,7 +197,7 @@ describe('apply against EC2 (moto)', () => {
   });
 
   it('dry-run reports each missing rule as permitted and changes nothing', async () => {
-    const group = await createGroup(ec2, { name: 'bastion', vpcId: defaultVpc });
+    const group = await createGroup(emu.ec2, { name: 'bastion', vpcId: emu.vpcId });
     const dir = await writePolicies({
       'ssh.yaml': policy(
         'office-ssh',
@@ -226,11 +213,11 @@ describe('apply against EC2 (moto)', () => {
     for (const e of missing) expect(e).toMatchObject({ permitted: true, groupId: group });
     expect(eventsNamed(result.events, 'rule.authorized')).toHaveLength(0);
     expect(completed(result.events)).toMatchObject({ mode: 'dry-run', authorized: 0 });
-    expect(await rules(ec2, group)).toEqual([]);
+    expect(await rules(emu.ec2, group)).toEqual([]);
   });
 
   it('converges for every protocol form: all, icmpv6 without ICMP fields, protocol 50, ICMP type/code, "6" with a range', async () => {
-    const group = await createGroup(ec2, { name: 'forms', vpcId: defaultVpc });
+    const group = await createGroup(emu.ec2, { name: 'forms', vpcId: emu.vpcId });
     const dir = await writePolicies({
       'forms.yaml': policy(
         'protocol-forms',
@@ -257,14 +244,14 @@ ingress:
     const second = await plan(dir, ['--detailed-exitcode', '--format', 'json']);
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout)).toMatchObject({ summary: { missing: 0, drift: 0 } });
-    expect((await rules(ec2, group)).map((r) => r.protocol).sort()).toEqual(
+    expect((await rules(emu.ec2, group)).map((r) => r.protocol).sort()).toEqual(
       ['-1', '50', 'icmp', 'icmpv6', 'tcp'].sort(),
     );
   });
 
   it('treats a live rule written as protocol 6 with another description as present and reports description drift', async () => {
-    const group = await createGroup(ec2, { name: 'web', vpcId: defaultVpc });
-    await ec2.send(
+    const group = await createGroup(emu.ec2, { name: 'web', vpcId: emu.vpcId });
+    await emu.ec2.send(
       new AuthorizeSecurityGroupIngressCommand({
         GroupId: group,
         IpPermissions: [
@@ -291,11 +278,11 @@ ingress:
     expect(eventsNamed(result.events, 'rule.description_drift')).toEqual([
       expect.objectContaining({ groupId: group, live: 'old text', desired: 'public HTTPS', fromPort: 443 }),
     ]);
-    expect(await rules(ec2, group)).toHaveLength(1);
+    expect(await rules(emu.ec2, group)).toHaveLength(1);
   });
 
   it('authorizes a rule two policies want once, attributed to both', async () => {
-    const group = await createGroup(ec2, { name: 'shared', vpcId: defaultVpc });
+    const group = await createGroup(emu.ec2, { name: 'shared', vpcId: emu.vpcId });
     const spec = `targets: [{groupId: ${group}}]\ningress:\n  - protocol: tcp\n    ports: 22\n    sources: [{cidr: 203.0.113.0/24}]`;
     const dir = await writePolicies({ 'a.yaml': policy('alpha', spec), 'b.yaml': policy('beta', spec) });
 
@@ -305,13 +292,13 @@ ingress:
     const authorized = eventsNamed(result.events, 'rule.authorized');
     expect(authorized).toHaveLength(1);
     expect(authorized[0]).toMatchObject({ policy: 'alpha', policies: ['alpha', 'beta'] });
-    expect(await rules(ec2, group)).toHaveLength(1);
+    expect(await rules(emu.ec2, group)).toHaveLength(1);
   });
 
   it('selects groups by tags within a VPC, resolves self, and reports unresolved targets', async () => {
-    const vpc = await createVpc(ec2, '10.50.0.0/16');
-    const inVpc = await createGroup(ec2, { name: 'web-a', vpcId: vpc, tags: { tier: 'web' } });
-    const elsewhere = await createGroup(ec2, { name: 'web-b', vpcId: defaultVpc, tags: { tier: 'web' } });
+    const vpc = await createVpc(emu.ec2, '10.50.0.0/16');
+    const inVpc = await createGroup(emu.ec2, { name: 'web-a', vpcId: vpc, tags: { tier: 'web' } });
+    const elsewhere = await createGroup(emu.ec2, { name: 'web-b', vpcId: emu.vpcId, tags: { tier: 'web' } });
     const dir = await writePolicies({
       'tags.yaml': policy(
         'web-tier',
@@ -322,16 +309,16 @@ ingress:
     const result = await apply(dir);
 
     expect(result.code).toBe(0);
-    expect(await rules(ec2, inVpc)).toEqual([expect.objectContaining({ fromPort: 8443, source: inVpc })]);
-    expect(await rules(ec2, elsewhere)).toEqual([]);
+    expect(await rules(emu.ec2, inVpc)).toEqual([expect.objectContaining({ fromPort: 8443, source: inVpc })]);
+    expect(await rules(emu.ec2, elsewhere)).toEqual([]);
     expect(eventsNamed(result.events, 'target.unresolved')).toEqual([
       expect.objectContaining({ policy: 'web-tier', target: expect.stringContaining('does-not-exist') }),
     ]);
   });
 
   it('reports drift and leaves it alone', async () => {
-    const group = await createGroup(ec2, { name: 'drifty', vpcId: defaultVpc });
-    await ec2.send(
+    const group = await createGroup(emu.ec2, { name: 'drifty', vpcId: emu.vpcId });
+    await emu.ec2.send(
       new AuthorizeSecurityGroupIngressCommand({
         GroupId: group,
         IpPermissions: [
@@ -357,12 +344,12 @@ ingress:
         source: { kind: 'cidr', value: '0.0.0.0/0' },
       }),
     ]);
-    expect((await rules(ec2, group)).map((r) => r.fromPort).sort()).toEqual([22, 3306]);
+    expect((await rules(emu.ec2, group)).map((r) => r.fromPort).sort()).toEqual([22, 3306]);
     expect(completed(result.events)).toMatchObject({ drift: 1, authorized: 1 });
   });
 
   it('fails only the rule whose referenced group does not exist, with its error code, and lands the others', async () => {
-    const group = await createGroup(ec2, { name: 'mixed', vpcId: defaultVpc });
+    const group = await createGroup(emu.ec2, { name: 'mixed', vpcId: emu.vpcId });
     const dir = await writePolicies({
       'p.yaml': policy(
         'mixed',
@@ -383,13 +370,16 @@ ingress:
       }),
     ]);
     expect(eventsNamed(result.events, 'rule.authorized')).toHaveLength(2);
-    expect((await rules(ec2, group)).map((r) => r.source).sort()).toEqual(['10.0.0.0/8', '172.16.0.0/12']);
+    expect((await rules(emu.ec2, group)).map((r) => r.source).sort()).toEqual([
+      '10.0.0.0/8',
+      '172.16.0.0/12',
+    ]);
     expect(completed(result.events)).toMatchObject({ authorized: 2, failed: 1 });
   });
 
   it('writes nothing to a group whose projected rule count exceeds the quota', async () => {
-    const group = await createGroup(ec2, { name: 'full', vpcId: defaultVpc });
-    await ec2.send(
+    const group = await createGroup(emu.ec2, { name: 'full', vpcId: emu.vpcId });
+    await emu.ec2.send(
       new AuthorizeSecurityGroupIngressCommand({
         GroupId: group,
         IpPermissions: [
@@ -419,12 +409,12 @@ ingress:
     const failed = eventsNamed(result.events, 'rule.failed');
     expect(failed).toHaveLength(3);
     for (const e of failed) expect(e).toMatchObject({ errorCode: 'QuotaExceeded' });
-    expect(await rules(ec2, group)).toHaveLength(58);
+    expect(await rules(emu.ec2, group)).toHaveLength(58);
   });
 
   it('weighs a prefix-list rule by the list max entries in the quota projection', async () => {
-    const group = await createGroup(ec2, { name: 'pl', vpcId: defaultVpc });
-    const list = await ec2.send(
+    const group = await createGroup(emu.ec2, { name: 'pl', vpcId: emu.vpcId });
+    const list = await emu.ec2.send(
       new CreateManagedPrefixListCommand({
         PrefixListName: 'offices',
         MaxEntries: 20,
@@ -447,8 +437,8 @@ ingress:
   });
 
   it('reconciles two regions in one pass', async () => {
-    const east = await createGroup(ec2, { name: 'east', vpcId: defaultVpc });
-    const westClient = moto.ec2('eu-west-1');
+    const east = await createGroup(emu.ec2, { name: 'east', vpcId: emu.vpcId });
+    const westClient = emu.moto.ec2('eu-west-1');
     const west = await createGroup(westClient, { name: 'west', vpcId: await defaultVpcId(westClient) });
     const rule = `ingress:\n  - protocol: udp\n    ports: 53\n    sources: [{cidr: 10.0.0.0/8}]`;
     const dir = await writePolicies({
@@ -464,15 +454,15 @@ ingress:
         .map((e) => e.region)
         .sort(),
     ).toEqual(['eu-west-1', 'us-east-1']);
-    expect(await rules(ec2, east)).toHaveLength(1);
+    expect(await rules(emu.ec2, east)).toHaveLength(1);
     expect(await rules(westClient, west)).toHaveLength(1);
   });
 });
 
 describe('plan reports', () => {
   it('renders a Markdown pull-request comment with drift collapsed', async () => {
-    const group = await createGroup(ec2, { name: 'md', vpcId: defaultVpc });
-    await ec2.send(
+    const group = await createGroup(emu.ec2, { name: 'md', vpcId: emu.vpcId });
+    await emu.ec2.send(
       new AuthorizeSecurityGroupIngressCommand({
         GroupId: group,
         IpPermissions: [{ IpProtocol: 'tcp', FromPort: 25, ToPort: 25, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],

@@ -1,33 +1,16 @@
 // Client-side pacing: a large apply spreads its writes instead of draining EC2's mutating-call bucket.
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventsNamed, motoEnv, runCli, writePolicies } from '../helpers/cli.js';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
-import { createGroup, defaultVpcId, startMoto, type MotoServer } from '../helpers/moto.js';
+import { useEmulator } from '../helpers/emulator.js';
+import { createGroup } from '../helpers/moto.js';
 
-let moto: MotoServer;
-let proxy: FaultProxy;
-let ec2: EC2Client;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  proxy = await startFaultProxy(moto.endpoint);
-});
-afterAll(async () => {
-  await proxy.stop();
-  await moto.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-  proxy.resetCounts();
-  ec2 = moto.ec2('us-east-1');
-});
+const emu = useEmulator({ proxy: true });
 
 describe('write pacing', () => {
   it('spreads AuthorizeSecurityGroupIngress calls to --write-rate after the burst', async () => {
-    const vpc = await defaultVpcId(ec2);
     const groups: string[] = [];
-    for (let i = 0; i < 8; i++) groups.push(await createGroup(ec2, { name: `paced-${i}`, vpcId: vpc }));
+    for (let i = 0; i < 8; i++)
+      groups.push(await createGroup(emu.ec2, { name: `paced-${i}`, vpcId: emu.vpcId }));
     const dir = await writePolicies({
       'paced.yaml': `apiVersion: sg-reconciler/v1
 kind: IngressPolicy
@@ -45,12 +28,12 @@ ${groups.map((g) => `    - groupId: ${g}`).join('\n')}
 
     // 2 writes a second, bursts of 4: 8 writes cannot finish in under (8 - 4) / 2 = 2 seconds.
     const result = await runCli(['apply', '--policies', dir, '--write-rate', '2'], {
-      env: motoEnv(proxy.endpoint),
+      env: motoEnv(emu.endpoint),
     });
 
     expect(result.code).toBe(0);
     expect(eventsNamed(result.events, 'rule.authorized')).toHaveLength(8);
-    const writes = proxy
+    const writes = emu.proxy
       .calls()
       .filter((c) => c.action === 'AuthorizeSecurityGroupIngress')
       .map((c) => c.at)
@@ -64,7 +47,7 @@ ${groups.map((g) => `    - groupId: ${g}`).join('\n')}
     const dir = await writePolicies({});
 
     const result = await runCli(['apply', '--policies', dir, '--write-rate', '0'], {
-      env: motoEnv(proxy.endpoint),
+      env: motoEnv(emu.endpoint),
     });
 
     expect(result.code).toBe(3);

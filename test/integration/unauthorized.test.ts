@@ -1,13 +1,10 @@
 // A missing IAM permission is named in the event, for reads and for writes (the built CLI via a proxy).
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { eventsNamed, motoEnv, runCli, writePolicies } from '../helpers/cli.js';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
-import { createGroup, defaultVpcId, listIngressRules, startMoto, type MotoServer } from '../helpers/moto.js';
+import { useEmulator } from '../helpers/emulator.js';
+import { createGroup, listIngressRules } from '../helpers/moto.js';
 
-let moto: MotoServer;
-let proxy: FaultProxy;
-let ec2: EC2Client;
+const emu = useEmulator({ proxy: true });
 let dir: string;
 let groupId: string;
 
@@ -19,20 +16,8 @@ const denied = {
     'You are not authorized to perform this operation. Encoded authorization failure message: AbCdEf0123',
 } as const;
 
-beforeAll(async () => {
-  moto = await startMoto();
-  proxy = await startFaultProxy(moto.endpoint);
-});
-afterAll(async () => {
-  await proxy.stop();
-  await moto.stop();
-});
 beforeEach(async () => {
-  await moto.reset();
-  proxy.clearRules();
-  proxy.resetCounts();
-  ec2 = moto.ec2('us-east-1');
-  groupId = await createGroup(ec2, { name: 'iam', vpcId: await defaultVpcId(ec2) });
+  groupId = await createGroup(emu.ec2, { name: 'iam', vpcId: emu.vpcId });
   dir = await writePolicies({
     'p.yaml': `apiVersion: sg-reconciler/v1
 kind: IngressPolicy
@@ -47,9 +32,9 @@ spec:
 
 describe('UnauthorizedOperation', () => {
   it('on AuthorizeSecurityGroupIngress: rule.failed names the missing IAM action, exit 1', async () => {
-    proxy.addRule({ action: 'AuthorizeSecurityGroupIngress', times: 'always', fault: denied });
+    emu.proxy.addRule({ action: 'AuthorizeSecurityGroupIngress', times: 'always', fault: denied });
 
-    const result = await runCli(['apply', '--policies', dir], { env: motoEnv(proxy.endpoint) });
+    const result = await runCli(['apply', '--policies', dir], { env: motoEnv(emu.endpoint) });
 
     expect(result.code).toBe(1);
     expect(eventsNamed(result.events, 'rule.failed')).toEqual([
@@ -60,13 +45,13 @@ describe('UnauthorizedOperation', () => {
       }),
     ]);
     expect(JSON.stringify(result.events)).not.toContain('AbCdEf0123');
-    expect(await listIngressRules(ec2, groupId)).toEqual([]);
+    expect(await listIngressRules(emu.ec2, groupId)).toEqual([]);
   });
 
   it('on DescribeSecurityGroups: the pass fails naming the missing IAM action, and nothing is written', async () => {
-    proxy.addRule({ action: 'DescribeSecurityGroups', times: 'always', fault: denied });
+    emu.proxy.addRule({ action: 'DescribeSecurityGroups', times: 'always', fault: denied });
 
-    const result = await runCli(['apply', '--policies', dir], { env: motoEnv(proxy.endpoint) });
+    const result = await runCli(['apply', '--policies', dir], { env: motoEnv(emu.endpoint) });
 
     expect(result.code).toBe(1);
     const failure = [
@@ -80,6 +65,6 @@ describe('UnauthorizedOperation', () => {
         error: expect.stringContaining('ec2:DescribeSecurityGroups'),
       });
     }
-    expect(proxy.counts()['AuthorizeSecurityGroupIngress'] ?? 0).toBe(0);
+    expect(emu.proxy.counts()['AuthorizeSecurityGroupIngress'] ?? 0).toBe(0);
   });
 });
