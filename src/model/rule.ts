@@ -71,19 +71,25 @@ export function portKind(canonical: string): PortKind {
 
 /** Canonical IPv4 or IPv6 network text (host bits masked, IPv6 in RFC 5952 lower case). */
 export function canonicalCidr(cidr: string): { kind: 'cidr' | 'cidrIpv6'; value: string } {
-  const [address, prefix] = ipaddr.parseCIDR(cidr.trim());
-  if (address.kind() === 'ipv4') {
+  const text = cidr.trim();
+  // Parse with the right family directly: ipaddr.parseCIDR tries IPv6 first and throws and catches
+  // for every IPv4 network, which was most of a 10,000-group plan's CPU.
+  if (!text.includes(':')) {
+    const [address, prefix] = ipaddr.IPv4.parseCIDR(text);
     const network = ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${prefix}`);
     return { kind: 'cidr', value: `${network.toString()}/${prefix}` };
   }
+  const [address, prefix] = ipaddr.IPv6.parseCIDR(text);
   const network = ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${prefix}`);
   return { kind: 'cidrIpv6', value: `${network.toRFC5952String()}/${prefix}` };
 }
 
+type CidrCanonicaliser = (cidr: string) => { kind: 'cidr' | 'cidrIpv6'; value: string };
+
 /** Canonical source: networks canonicalised, IDs lower-cased as EC2 returns them. */
-export function canonicalSource(source: RuleSource): RuleSource {
+export function canonicalSource(source: RuleSource, cidr: CidrCanonicaliser = canonicalCidr): RuleSource {
   if (source.kind === 'cidr' || source.kind === 'cidrIpv6') {
-    return { ...canonicalCidr(source.value) };
+    return { ...cidr(source.value) };
   }
   const value = source.value.trim().toLowerCase();
   if (source.kind === 'prefixList') return { kind: 'prefixList', value };
@@ -99,7 +105,7 @@ export function canonicalSource(source: RuleSource): RuleSource {
 }
 
 /** Canonical rule: protocol, ports (-1/-1 where the protocol takes none) and source; idempotent. */
-export function canonicalRule<R extends Rule>(rule: R): R {
+export function canonicalRule<R extends Rule>(rule: R, cidr: CidrCanonicaliser = canonicalCidr): R {
   const protocol = canonicalProtocol(rule.protocol);
   const kind = portKind(protocol);
   let fromPort = rule.fromPort;
@@ -111,7 +117,32 @@ export function canonicalRule<R extends Rule>(rule: R): R {
     // EC2: all ICMP types implies all codes.
     if (fromPort === -1) toPort = -1;
   }
-  return { ...rule, protocol, fromPort, toPort, source: canonicalSource(rule.source) };
+  return { ...rule, protocol, fromPort, toPort, source: canonicalSource(rule.source, cidr) };
+}
+
+/**
+ * canonicalRule with memory, for planning thousands of groups: a rule object seen before (a policy
+ * rule shared by every group it targets) is canonicalised once, and each network text is parsed
+ * once. Owns its caches; make one per plan, not per process.
+ */
+export function createCanonicaliser(): <R extends Rule>(rule: R) => R {
+  const rules = new WeakMap<Rule, Rule>();
+  const cidrs = new Map<string, { kind: 'cidr' | 'cidrIpv6'; value: string }>();
+  const cidr: CidrCanonicaliser = (text) => {
+    let canonical = cidrs.get(text);
+    if (canonical === undefined) {
+      canonical = canonicalCidr(text);
+      cidrs.set(text, canonical);
+    }
+    return canonical;
+  };
+  return <R extends Rule>(rule: R): R => {
+    const known = rules.get(rule);
+    if (known !== undefined) return known as R;
+    const canonical = canonicalRule(rule, cidr);
+    rules.set(rule, canonical);
+    return canonical;
+  };
 }
 
 /**

@@ -4,7 +4,9 @@
 import type { PrefixListInfo } from '../aws/port.js';
 import type { Policy } from '../model/policy.js';
 import type { LiveRule, Rule } from '../model/rule.js';
-import { canonicalRule, ruleFamilies, ruleKey } from '../model/rule.js';
+import { createCanonicaliser, ruleFamilies, ruleKey } from '../model/rule.js';
+
+type Canonicaliser = ReturnType<typeof createCanonicaliser>;
 import type {
   DescriptionDrift,
   DesiredRule,
@@ -43,8 +45,8 @@ export function ruleTagsFor(policy: Policy): Record<string, string> {
 }
 
 /** A policy rule bound to one group: `self` becomes the group itself; canonical. */
-function bindRule(rule: Rule, selfSource: boolean, groupId: string): Rule {
-  return canonicalRule(selfSource ? { ...rule, source: { kind: 'securityGroup', value: groupId } } : rule);
+function bindRule(rule: Rule, selfSource: boolean, groupId: string, canonical: Canonicaliser): Rule {
+  return canonical(selfSource ? { ...rule, source: { kind: 'securityGroup', value: groupId } } : rule);
 }
 
 /**
@@ -56,11 +58,12 @@ function bindRule(rule: Rule, selfSource: boolean, groupId: string): Rule {
 function desiredRules(
   groupId: string,
   policies: readonly Policy[],
+  canonical: Canonicaliser,
 ): Map<string, { rule: Rule; policies: string[]; owner: Policy }> {
   const byKey = new Map<string, { rule: Rule; policies: string[]; owner: Policy }>();
   for (const policy of policies) {
     for (const policyRule of policy.rules) {
-      const rule = bindRule(policyRule.rule, policyRule.selfSource, groupId);
+      const rule = bindRule(policyRule.rule, policyRule.selfSource, groupId, canonical);
       const key = ruleKey(rule);
       const entry = byKey.get(key);
       if (entry === undefined) byKey.set(key, { rule, policies: [policy.name], owner: policy });
@@ -139,6 +142,7 @@ function planGroup(
   uncertainPolicies: readonly Policy[],
   prefixLists: ReadonlyMap<string, PrefixListInfo>,
   limit: number,
+  canonical: Canonicaliser,
 ): GroupPlan {
   const { group } = read;
   const groupPolicies = [...read.policies].sort(compare);
@@ -146,7 +150,7 @@ function planGroup(
     const policy = policiesByName.get(name);
     return policy === undefined ? [] : [policy];
   });
-  const wanted = desiredRules(group.groupId, policies);
+  const wanted = desiredRules(group.groupId, policies, canonical);
   const desired: DesiredRule[] = [...wanted.entries()]
     .sort(([a], [b]) => compare(a, b))
     .map(([, { rule, policies: names, owner }]) => ({
@@ -158,7 +162,9 @@ function planGroup(
       tags: ruleTagsFor(owner),
     }));
 
-  const liveRules: LiveRule[] = group.rules.map((rule) => canonicalRule(rule));
+  // Ports return canonical rules already; canonicalising again (cheaply, through the memo) keeps a
+  // port that does not from causing a perpetual diff.
+  const liveRules: LiveRule[] = group.rules.map((rule) => canonical(rule));
   const liveByKey = new Map<string, LiveRule>();
   for (const rule of liveRules) if (!liveByKey.has(ruleKey(rule))) liveByKey.set(ruleKey(rule), rule);
 
@@ -174,7 +180,7 @@ function planGroup(
 
   // A policy whose targets could not be read may well target this group: its rules are not drift.
   const declared = new Set(wanted.keys());
-  for (const [key] of desiredRules(group.groupId, uncertainPolicies)) declared.add(key);
+  for (const [key] of desiredRules(group.groupId, uncertainPolicies, canonical)) declared.add(key);
   const drift = [...liveByKey.entries()]
     .filter(([key]) => !declared.has(key))
     .sort(([a], [b]) => compare(a, b))
@@ -199,6 +205,7 @@ function planGroup(
 
 /** Plan every group read in one region, sorted by group ID. */
 export function planRegion(input: PlanRegionInput): GroupPlan[] {
+  const canonical = createCanonicaliser();
   const policiesByName = new Map(input.policies.map((p) => [p.name, p] as const));
   const uncertainNames = new Set(input.read.readFailures.flatMap((f) => f.policies));
   const uncertainPolicies = input.policies
@@ -213,6 +220,7 @@ export function planRegion(input: PlanRegionInput): GroupPlan[] {
         uncertainPolicies,
         input.read.prefixLists,
         input.maxRulesPerGroup,
+        canonical,
       ),
     )
     .sort((a, b) => compare(a.group.groupId, b.group.groupId));

@@ -88,6 +88,34 @@ export function matchesTarget(
   }
 }
 
+/**
+ * The groups a selector could match, looked up by ID or name instead of scanning every group read
+ * (a fleet that lists 10,000 groups by ID would otherwise cost 10,000 x 10,000 comparisons).
+ * matchesTarget still decides; tag selectors scan.
+ */
+function candidateIndex(groups: readonly LiveGroup[]): (selector: TargetSelector) => readonly LiveGroup[] {
+  const byId = new Map<string, LiveGroup>();
+  const byName = new Map<string, LiveGroup[]>();
+  for (const group of groups) {
+    byId.set(group.groupId.toLowerCase(), group);
+    const named = byName.get(group.groupName);
+    if (named === undefined) byName.set(group.groupName, [group]);
+    else named.push(group);
+  }
+  return (selector) => {
+    switch (selector.kind) {
+      case 'groupId': {
+        const group = byId.get(selector.groupId.toLowerCase());
+        return group === undefined ? [] : [group];
+      }
+      case 'groupName':
+        return byName.get(selector.groupName) ?? [];
+      case 'tags':
+        return groups;
+    }
+  };
+}
+
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];
   for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
@@ -236,10 +264,14 @@ export async function readRegion(input: ReadRegionInput): Promise<RegionRead> {
     const vpc = result.defaultVpc;
     const vpcFailed = task.dependents.filter((d) => d.selector.kind === 'groupName' && vpc?.ok === false);
     if (vpc !== undefined && !vpc.ok && vpcFailed.length > 0) fail('DescribeVpcs', vpc.failure, vpcFailed);
+    const skipped = new Set(vpcFailed);
     const defaultVpcId = vpc?.ok === true ? vpc.value : undefined;
+    const candidates = candidateIndex(result.groups);
     for (const dependent of task.dependents) {
-      if (vpcFailed.includes(dependent)) continue;
-      const matched = result.groups.filter((g) => matchesTarget(dependent.selector, g, defaultVpcId));
+      if (skipped.has(dependent)) continue;
+      const matched = candidates(dependent.selector).filter((g) =>
+        matchesTarget(dependent.selector, g, defaultVpcId),
+      );
       if (matched.length === 0) {
         const noDefaultVpc = dependent.selector.kind === 'groupName' && defaultVpcId === undefined;
         unresolved.push({

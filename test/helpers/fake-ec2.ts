@@ -107,6 +107,7 @@ export class FakeEc2 {
   readonly calls: FakeCall[] = [];
   private readonly faults: Fault[] = [];
   private readonly inFlight = new Map<FakeAction, number>();
+  private readonly callNumbers = new Map<FakeAction, number>();
   private readonly peak = new Map<FakeAction, number>();
   private readonly groups = new Map<string, StoredGroup>();
   private readonly defaultVpcs = new Map<string, string>();
@@ -170,6 +171,7 @@ export class FakeEc2 {
   /** Forget the calls made so far (e.g. the reads that built a plan), keeping the world's state. */
   resetCalls(): this {
     this.calls.length = 0;
+    this.callNumbers.clear();
     this.peak.clear();
     return this;
   }
@@ -358,7 +360,9 @@ export class FakeEc2 {
     const aborted = (): Ec2Error => new Ec2Error('AbortError', 'Request aborted', action);
     const isAborted = (): boolean => signal?.aborted === true;
     if (isAborted()) throw aborted();
-    const number = this.count(action) + 1;
+    // Numbered by a counter, not by counting the log: the fake serves benchmarks of 50,000 groups.
+    const number = (this.callNumbers.get(action) ?? 0) + 1;
+    this.callNumbers.set(action, number);
     this.calls.push({ region, action, number, input });
     const inFlight = (this.inFlight.get(action) ?? 0) + 1;
     this.inFlight.set(action, inFlight);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   canonicalProtocol,
   canonicalRule,
+  createCanonicaliser,
   ruleKey,
   type Rule,
   type RuleSource,
@@ -184,6 +185,18 @@ describe('canonicalRule and ruleKey', () => {
         expect(ruleKey(canonicalRule(once))).toBe(ruleKey(once));
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  it('the memoising canonicaliser gives what canonicalRule gives, for new and repeated rules', () => {
+    const canonical = createCanonicaliser();
+    fc.assert(
+      fc.property(anyRule, (rule) => {
+        expect(canonical(rule)).toEqual(canonicalRule(rule));
+        expect(canonical(rule)).toEqual(canonicalRule(rule));
+        expect(canonical({ ...rule })).toEqual(canonicalRule(rule));
+      }),
+      { numRuns: 2000 },
     );
   });
 
