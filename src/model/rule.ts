@@ -69,12 +69,32 @@ export function portKind(canonical: string): PortKind {
   return 'none';
 }
 
+const PLAIN_IPV4_CIDR = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\/(\d{1,2})$/;
+
+/**
+ * The common case without a parser: four plain decimal octets and a prefix, masked with integer
+ * arithmetic. Anything unusual (leading zeros, hex, out of range) is left to ipaddr.js.
+ */
+function canonicalIpv4Fast(text: string): string | undefined {
+  const m = PLAIN_IPV4_CIDR.exec(text);
+  if (m === null) return undefined;
+  const octets = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
+  const prefix = Number(m[5]);
+  if (prefix > 32 || octets.some((o) => o > 255)) return undefined;
+  const address = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const network = (address & mask) >>> 0;
+  return `${network >>> 24}.${(network >>> 16) & 255}.${(network >>> 8) & 255}.${network & 255}/${prefix}`;
+}
+
 /** Canonical IPv4 or IPv6 network text (host bits masked, IPv6 in RFC 5952 lower case). */
 export function canonicalCidr(cidr: string): { kind: 'cidr' | 'cidrIpv6'; value: string } {
   const text = cidr.trim();
   // Parse with the right family directly: ipaddr.parseCIDR tries IPv6 first and throws and catches
   // for every IPv4 network, which was most of a 10,000-group plan's CPU.
   if (!text.includes(':')) {
+    const fast = canonicalIpv4Fast(text);
+    if (fast !== undefined) return { kind: 'cidr', value: fast };
     const [address, prefix] = ipaddr.IPv4.parseCIDR(text);
     const network = ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${prefix}`);
     return { kind: 'cidr', value: `${network.toString()}/${prefix}` };
@@ -84,15 +104,29 @@ export function canonicalCidr(cidr: string): { kind: 'cidr' | 'cidrIpv6'; value:
   return { kind: 'cidrIpv6', value: `${network.toRFC5952String()}/${prefix}` };
 }
 
+function onlyKindAndValue(source: RuleSource): boolean {
+  return (
+    source.userId === undefined && source.vpcId === undefined && source.vpcPeeringConnectionId === undefined
+  );
+}
+
 type CidrCanonicaliser = (cidr: string) => { kind: 'cidr' | 'cidrIpv6'; value: string };
 
 /** Canonical source: networks canonicalised, IDs lower-cased as EC2 returns them. */
 export function canonicalSource(source: RuleSource, cidr: CidrCanonicaliser = canonicalCidr): RuleSource {
   if (source.kind === 'cidr' || source.kind === 'cidrIpv6') {
-    return { ...cidr(source.value) };
+    const canonical = cidr(source.value);
+    // Already canonical (what EC2 returns): keep the object, a large plan allocates less.
+    if (canonical.kind === source.kind && canonical.value === source.value && onlyKindAndValue(source)) {
+      return source;
+    }
+    return { ...canonical };
   }
   const value = source.value.trim().toLowerCase();
-  if (source.kind === 'prefixList') return { kind: 'prefixList', value };
+  if (source.kind === 'prefixList') {
+    return value === source.value && onlyKindAndValue(source) ? source : { kind: 'prefixList', value };
+  }
+  if (value === source.value) return source;
   return {
     kind: 'securityGroup',
     value,
@@ -117,7 +151,16 @@ export function canonicalRule<R extends Rule>(rule: R, cidr: CidrCanonicaliser =
     // EC2: all ICMP types implies all codes.
     if (fromPort === -1) toPort = -1;
   }
-  return { ...rule, protocol, fromPort, toPort, source: canonicalSource(rule.source, cidr) };
+  const source = canonicalSource(rule.source, cidr);
+  if (
+    protocol === rule.protocol &&
+    fromPort === rule.fromPort &&
+    toPort === rule.toPort &&
+    source === rule.source
+  ) {
+    return rule;
+  }
+  return { ...rule, protocol, fromPort, toPort, source };
 }
 
 /**

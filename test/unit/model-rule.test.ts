@@ -5,6 +5,7 @@ import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalProtocol,
+  canonicalCidr,
   canonicalRule,
   createCanonicaliser,
   ruleKey,
@@ -198,6 +199,20 @@ describe('canonicalRule and ruleKey', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('masks IPv4 networks exactly as ipaddr.js does, fast path included', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), fc.integer({ min: 0, max: 32 }), (address, prefix) => {
+        const reference = `${ipaddr.IPv4.networkAddressFromCIDR(`${address}/${prefix}`).toString()}/${prefix}`;
+        expect(canonicalCidr(`${address}/${prefix}`)).toEqual({ kind: 'cidr', value: reference });
+      }),
+      { numRuns: 5000 },
+    );
+    expect(canonicalCidr('10.0.0.5/24')).toEqual({ kind: 'cidr', value: '10.0.0.0/24' });
+    expect(canonicalCidr('255.255.255.255/0')).toEqual({ kind: 'cidr', value: '0.0.0.0/0' });
+    expect(() => canonicalCidr('10.0.0.256/24')).toThrow();
+    expect(() => canonicalCidr('10.0.0.0/33')).toThrow();
   });
 
   it('keys IDs the same in any case', () => {
