@@ -459,6 +459,43 @@ ingress:
   });
 });
 
+describe('endpoint selection', () => {
+  it("uses the SDK's own AWS_ENDPOINT_URL_EC2 when --endpoint and SGR_ENDPOINT are not set", async () => {
+    const group = await createGroup(emu.ec2, { name: 'sdk-endpoint', vpcId: emu.vpcId });
+    const dir = await writePolicies({
+      'p.yaml': policy(
+        'sdk-endpoint',
+        `targets: [{groupId: ${group}}]\ningress:\n  - protocol: tcp\n    ports: 22\n    sources: [{cidr: 10.0.0.0/8}]`,
+      ),
+    });
+    const { SGR_ENDPOINT: _unused, ...env } = motoEnv(emu.endpoint);
+
+    const result = await runCli(['apply', '--policies', dir], {
+      env: { ...env, AWS_ENDPOINT_URL_EC2: emu.endpoint },
+    });
+
+    expect(result.code).toBe(0);
+    expect(eventsNamed(result.events, 'rule.authorized')).toHaveLength(1);
+  });
+
+  it('--endpoint wins over SGR_ENDPOINT', async () => {
+    const group = await createGroup(emu.ec2, { name: 'flag-endpoint', vpcId: emu.vpcId });
+    const dir = await writePolicies({
+      'p.yaml': policy(
+        'flag-endpoint',
+        `targets: [{groupId: ${group}}]\ningress:\n  - protocol: tcp\n    ports: 22\n    sources: [{cidr: 10.0.0.0/8}]`,
+      ),
+    });
+
+    const result = await runCli(['apply', '--policies', dir, '--endpoint', emu.endpoint], {
+      env: motoEnv('http://127.0.0.1:9'),
+    });
+
+    expect(result.code).toBe(0);
+    expect(eventsNamed(result.events, 'rule.authorized')).toHaveLength(1);
+  });
+});
+
 describe('plan reports', () => {
   it('renders a Markdown pull-request comment with drift collapsed', async () => {
     const group = await createGroup(emu.ec2, { name: 'md', vpcId: emu.vpcId });
