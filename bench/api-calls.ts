@@ -10,7 +10,7 @@
 //
 //   node .cache/bench-build/bench/api-calls.js [--groups 200] [--rules 10] [--runs 7]
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, symlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,7 +22,7 @@ import { createEc2Client, createEc2PortFactory } from '../src/aws/ec2-port.js';
 import { createLogger } from '../src/logging.js';
 import { loadPolicies } from '../src/policy/index.js';
 import { reconcilePass } from '../src/reconcile/pass.js';
-import { eventsNamed, motoEnv, parseEvents, type CliResult } from '../test/helpers/cli.js';
+import { CLI, eventsNamed, motoEnv, ROOT, runCli, type CliResult } from '../test/helpers/cli.js';
 import { startFaultProxy, type FaultProxy } from '../test/helpers/fault-proxy.js';
 import {
   MOTO_CREDENTIALS,
@@ -32,26 +32,7 @@ import {
   startMoto,
   type MotoServer,
 } from '../test/helpers/moto.js';
-
-/**
- * The repository root, found upwards from this file: benches run compiled from .cache/bench-build,
- * so paths relative to the module (as test/helpers/cli.ts computes them) point into the build.
- */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && readFileSync(manifest, 'utf8').includes('"name": "sg-reconciler"'))
-      return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('bench: could not find the sg-reconciler repository root');
-    dir = parent;
-  }
-}
-
-export const ROOT = repoRoot();
-/** The built CLI, as users run it (`npm run build` first). */
-export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+import { argValue } from './args.js';
 
 /**
  * The policy loader reads schemas/policy.schema.json relative to its own module; in the bench build
@@ -60,39 +41,6 @@ export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 export function linkSchemasIntoBuild(): void {
   const build = join(ROOT, '.cache', 'bench-build', 'schemas');
   if (!existsSync(build)) symlinkSync(join(ROOT, 'schemas'), build, 'dir');
-}
-
-/** Runs the built CLI and parses its JSON event lines (stdout for apply/run, stderr for plan). */
-export function runCli(
-  args: readonly string[],
-  env: Record<string, string>,
-  timeoutMs = 300_000,
-): Promise<CliResult> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const fromStdout = parseEvents(stdout);
-      resolve({
-        code,
-        stdout,
-        stderr,
-        events: fromStdout.length > 0 ? fromStdout : parseEvents(stderr),
-        durationMs: Date.now() - started,
-      });
-    });
-  });
 }
 
 const REGION = 'us-east-1';
@@ -209,7 +157,7 @@ async function cli(
   args: readonly string[],
 ): Promise<{ result: CliResult; calls: Record<string, number> }> {
   proxy.resetCounts();
-  const result = await runCli(args, motoEnv(proxy.endpoint));
+  const result = await runCli(args, { env: motoEnv(proxy.endpoint), timeoutMs: 300_000 });
   const failure = result.events.find((e) => e.event === 'reconcile.failed' || e.event === 'policy.invalid');
   if (failure !== undefined) console.log(`    (${args[0]} reported ${JSON.stringify(failure)})`);
   return { result, calls: { ...proxy.counts() } };
@@ -458,11 +406,6 @@ export async function runApiCalls(options: ApiCallsOptions): Promise<{ ok: boole
     await moto.stop();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function argValue(args: readonly string[], name: string): string | undefined {
-  const index = args.indexOf(name);
-  return index >= 0 ? args[index + 1] : undefined;
 }
 
 export function apiCallsOptionsFrom(args: readonly string[]): ApiCallsOptions {

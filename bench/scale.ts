@@ -18,6 +18,7 @@ import type { Rule } from '../src/model/rule.js';
 import { createLogger, type Logger } from '../src/logging.js';
 import { reconcilePass } from '../src/reconcile/pass.js';
 import { DEFAULT_REGION, fakeWorld, policy, rule, selfRule, type FakeEc2 } from '../test/helpers/fake-ec2.js';
+import { argValue } from './args.js';
 
 export const SCENARIOS = ['plan-nochange', 'plan', 'apply'] as const;
 /**
@@ -549,11 +550,6 @@ export async function runScale(options: ScaleOptions): Promise<{ rows: ScaleRow[
     );
   }
   return { rows, ok: verdicts.every((v) => v.ok) && bad.length === 0 && wrongApply.length === 0 };
-}
-
-function argValue(args: readonly string[], name: string): string | undefined {
-  const index = args.indexOf(name);
-  return index >= 0 ? args[index + 1] : undefined;
 }
 
 export function scaleOptionsFrom(args: readonly string[]): ScaleOptions {

@@ -20,7 +20,8 @@ import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { motoEnv, type Event } from '../test/helpers/cli.js';
 import { startFaultProxy } from '../test/helpers/fault-proxy.js';
 import { createGroup, defaultVpcId, freePort, startMoto } from '../test/helpers/moto.js';
-import { CLI, ROOT } from './api-calls.js';
+import { CLI, ROOT } from '../test/helpers/cli.js';
+import { argValue } from './args.js';
 
 const REGION = 'us-east-1';
 const SLICES = 10;
@@ -468,11 +469,6 @@ export async function runSoak(options: SoakOptions): Promise<{ ok: boolean }> {
     await moto.stop();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function argValue(args: readonly string[], name: string): string | undefined {
-  const index = args.indexOf(name);
-  return index >= 0 ? args[index + 1] : undefined;
 }
 
 export function soakOptionsFrom(args: readonly string[]): SoakOptions {

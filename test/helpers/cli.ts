@@ -1,11 +1,28 @@
 // Runs the built CLI (dist/cli/main.js) the way users do, and parses its JSON event lines.
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/**
+ * The repository root, found upwards from this file, so the path holds both from test/helpers/ and
+ * from the benchmarks' compiled copy under .cache/bench-build/.
+ */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && readFileSync(manifest, 'utf8').includes('"name": "sg-reconciler"'))
+      return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('could not find the sg-reconciler repository root');
+    dir = parent;
+  }
+}
+
+export const ROOT = repoRoot();
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 
 /** One pino line as a plain object; `event` is the contract's event name. */
