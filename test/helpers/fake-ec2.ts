@@ -487,32 +487,38 @@ export class FakeEc2 {
 }
 
 /** The port over the fake: follows NextToken pages the way the SDK port does. */
+/** Follows NextToken until the last page, as a consumer of EC2's paginated reads must. */
+async function allPages<T>(
+  fetch: (token: string | undefined) => Promise<{ items: readonly T[]; nextToken: string | undefined }>,
+): Promise<T[]> {
+  const items: T[] = [];
+  let token: string | undefined;
+  do {
+    const page = await fetch(token);
+    items.push(...page.items);
+    token = page.nextToken;
+  } while (token !== undefined);
+  return items;
+}
+
 class FakePort implements Ec2Port {
   constructor(
     private readonly world: FakeEc2,
     readonly region: string,
   ) {}
 
-  async describeSecurityGroups(filters: readonly Ec2Filter[], signal?: AbortSignal): Promise<LiveGroup[]> {
-    const groups: LiveGroup[] = [];
-    let token: string | undefined;
-    do {
+  describeSecurityGroups(filters: readonly Ec2Filter[], signal?: AbortSignal): Promise<LiveGroup[]> {
+    return allPages(async (token) => {
       const page = await this.world.describeSecurityGroupsPage(this.region, filters, token, signal);
-      groups.push(...page.groups);
-      token = page.nextToken;
-    } while (token !== undefined);
-    return groups;
+      return { items: page.groups, nextToken: page.nextToken };
+    });
   }
 
-  async describeIngressRules(groupId: string, signal?: AbortSignal): Promise<LiveRule[]> {
-    const rules: LiveRule[] = [];
-    let token: string | undefined;
-    do {
+  describeIngressRules(groupId: string, signal?: AbortSignal): Promise<LiveRule[]> {
+    return allPages(async (token) => {
       const page = await this.world.describeRulesPage(this.region, groupId, token, signal);
-      rules.push(...page.rules);
-      token = page.nextToken;
-    } while (token !== undefined);
-    return rules;
+      return { items: page.rules, nextToken: page.nextToken };
+    });
   }
 
   authorizeIngress(request: AuthorizeRequest, signal?: AbortSignal): Promise<LiveRule[]> {
