@@ -69,14 +69,14 @@ export function formatPolicyErrors(errors: readonly PolicyError[]): string {
 
 /** Loads the policy set; on errors reports them (events + human lines) and returns undefined. */
 async function loadOrReport(
-  dir: string,
+  paths: readonly string[],
   logger: Logger,
   humanOut: NodeJS.WritableStream,
 ): Promise<Extract<PolicyLoadResult, { ok: true }> | undefined> {
-  const result = await loadPolicies(dir);
+  const result = await loadPolicies(paths);
   if (!result.ok) {
     humanOut.write(formatPolicyErrors(result.errors));
-    humanOut.write(`${result.errors.length} error(s) in ${dir}; nothing was applied\n`);
+    humanOut.write(`${result.errors.length} error(s) in ${paths.join(', ')}; nothing was applied\n`);
     emitPolicyErrors(logger, result.errors);
     return undefined;
   }
@@ -104,7 +104,7 @@ export async function runValidate(raw: RawOptions): Promise<number> {
   const loaded = await loadOrReport(raw.policies, logger, process.stdout);
   if (loaded === undefined) return exitCodeFor({ command: 'validate', valid: false });
   process.stdout.write(
-    `${loaded.policies.length} policies in ${loaded.files.length} files under ${raw.policies} are valid\n`,
+    `${loaded.policies.length} policies in ${loaded.files.length} files under ${raw.policies.join(', ')} are valid\n`,
   );
   return exitCodeFor({ command: 'validate', valid: true });
 }

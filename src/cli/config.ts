@@ -2,7 +2,8 @@
 import type { LogLevel } from '../logging.js';
 
 export interface CommonConfig {
-  readonly policies: string;
+  /** Policy directories and files, in the order given. */
+  readonly policies: readonly string[];
   readonly region: string | undefined;
   readonly endpoint: string | undefined;
   readonly logLevel: LogLevel;

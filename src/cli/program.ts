@@ -12,7 +12,7 @@ function packageVersion(): string {
 
 /** Raw option values as commander hands them over (strings; parsed and checked in commands.ts). */
 export interface RawOptions {
-  policies: string;
+  policies: string[];
   region?: string;
   endpoint?: string;
   logLevel: string;
@@ -28,11 +28,22 @@ export interface RawOptions {
   passTimeout?: string;
 }
 
+const DEFAULT_POLICY_PATHS: readonly string[] = ['./policies'];
+
+/** `--policies a b --policies c` is [a, b, c]; the first value given replaces the default. */
+function collectPaths(value: string, previous: readonly string[] | undefined): string[] {
+  return previous === undefined || previous === DEFAULT_POLICY_PATHS ? [value] : [...previous, value];
+}
+
 function withCommon(command: Command, opts: { aws: boolean }): Command {
   command.addOption(
-    new Option('--policies <dir>', 'directory of *.yaml/*.yml policies (recursive)')
+    new Option(
+      '--policies <dir...>',
+      'policy directories (every *.yaml/*.yml below, recursively) or policy files; several allowed',
+    )
       .env('SGR_POLICIES')
-      .default('./policies'),
+      .argParser(collectPaths)
+      .default(DEFAULT_POLICY_PATHS, './policies'),
   );
   if (opts.aws) {
     command

@@ -46,7 +46,8 @@ export type RunPass = (
 ) => Promise<PassResult>;
 
 export interface DaemonOptions {
-  readonly policiesDir: string;
+  /** The --policies paths (directories or files), re-read at the start of every pass. */
+  readonly policiesDir: string | readonly string[];
   readonly schedule: string;
   readonly timezone: string;
   readonly listen: { readonly host: string; readonly port: number };
@@ -60,7 +61,7 @@ export interface DaemonOptions {
 
 export interface DaemonDeps {
   readonly logger: Logger;
-  readonly loadPolicies: (dir: string) => Promise<PolicyLoadResult>;
+  readonly loadPolicies: (paths: string | readonly string[]) => Promise<PolicyLoadResult>;
   readonly runPass: RunPass;
   readonly scheduler: Scheduler;
   readonly process?: DaemonProcess;

@@ -1,6 +1,7 @@
-// The policy loader's file-system edge: walks the policy directory, reads every *.yaml / *.yml
-// below it, and hands the texts to the pure parsePolicyTexts pipeline. Never throws: every
-// problem (missing directory, symlink loop, oversized or unreadable file) is a located error.
+// The policy loader's file-system edge: takes the --policies paths (directories and single files),
+// reads every *.yaml / *.yml below each directory, and hands the texts to the pure parsePolicyTexts
+// pipeline. Never throws: every problem (missing path, symlink loop, oversized or unreadable file)
+// is a located error.
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PolicyError, PolicyLoadResult } from '../model/policy.js';
@@ -155,51 +156,71 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-async function loadFrom(dir: string, options: LoadOptions): Promise<PolicyLoadResult> {
-  const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const maxFiles = options.maxFiles ?? DEFAULT_MAX_FILES;
+/** The files one `--policies` path contributes: the file itself, or every policy file below the directory. */
+async function findFiles(path: string, state: Omit<Walk, 'dir' | 'files'>): Promise<Found[]> {
+  let info;
   try {
-    const info = await stat(dir);
-    if (!info.isDirectory()) {
-      return toLoadResult(
-        {
-          policies: [],
-          warnings: [],
-          errors: [
-            errorAt(
-              dir,
-              'the policy path is not a directory; pass the directory that holds the policy files',
-            ),
-          ],
-        },
-        [],
-      );
-    }
+    info = await stat(path);
   } catch (error) {
     const missing = (error as { code?: unknown }).code === 'ENOENT';
     const message = missing
-      ? `the policy directory ${JSON.stringify(dir)} does not exist; create it or pass --policies <dir>`
-      : `cannot read the policy directory ${JSON.stringify(dir)}: ${reason(error)}`;
-    return toLoadResult({ policies: [], warnings: [], errors: [errorAt(dir, message)] }, []);
+      ? `the policy directory or file ${JSON.stringify(path)} does not exist; create it or pass --policies <dir> (or a policy file)`
+      : `cannot read the policy path ${JSON.stringify(path)}: ${reason(error)}`;
+    state.errors.push(errorAt(path, message));
+    return [];
   }
+  const real = await realpath(path);
+  if (!info.isDirectory()) {
+    if (!info.isFile()) {
+      state.errors.push(
+        errorAt(
+          path,
+          'this is not a regular file (a FIFO, socket or device); pass a policy file or directory',
+        ),
+      );
+      return [];
+    }
+    // A file named explicitly is read whatever its extension: the caller chose it (a pre-commit hook).
+    if (state.seenFiles.has(real)) {
+      state.warnings.push(`${path}: skipped, this file was already read under another path`);
+      return [];
+    }
+    state.seenFiles.add(real);
+    return [{ relative: '', file: path }];
+  }
+  if (state.seenDirs.has(real)) {
+    state.warnings.push(`${path}: skipped, this directory was already read under another path`);
+    return [];
+  }
+  state.seenDirs.add(real);
+  const errorsBefore = state.errors.length;
+  const walkState: Walk = { ...state, dir: path, files: [] };
+  await walk(walkState, '', [real]);
+  const found = walkState.files.sort((a, b) => compare(a.relative, b.relative));
+  if (found.length === 0 && state.errors.length === errorsBefore) {
+    state.warnings.push(`no policy files (*.yaml, *.yml) found below ${path}`);
+  }
+  return found;
+}
 
-  const root = await realpath(dir);
-  const state: Walk = {
-    dir,
-    files: [],
+async function loadFrom(paths: readonly string[], options: LoadOptions): Promise<PolicyLoadResult> {
+  const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const maxFiles = options.maxFiles ?? DEFAULT_MAX_FILES;
+  const state: Omit<Walk, 'dir' | 'files'> = {
     errors: [],
     warnings: [],
     seenFiles: new Set(),
-    seenDirs: new Set([root]),
+    seenDirs: new Set(),
   };
-  await walk(state, '', [root]);
-  const found = [...state.files].sort((a, b) => compare(a.relative, b.relative));
+  // Paths in the order given; within a directory, sorted by relative path.
+  const found: Found[] = [];
+  for (const path of paths) found.push(...(await findFiles(path, state)));
   const files = found.map((entry) => entry.file);
 
   if (found.length > maxFiles) {
     state.errors.push(
       errorAt(
-        dir,
+        paths.join(', '),
         `found ${found.length} policy files, more than the limit of ${maxFiles}; point --policies at a smaller tree`,
       ),
     );
@@ -213,29 +234,35 @@ async function loadFrom(dir: string, options: LoadOptions): Promise<PolicyLoadRe
     else state.errors.push(read);
   }
   const collection = collectPolicies(texts);
-  const warnings = [...state.warnings, ...collection.warnings];
-  if (found.length === 0 && state.errors.length === 0) {
-    warnings.push(`no policy files (*.yaml, *.yml) found below ${dir}`);
-  }
   return toLoadResult(
-    { policies: collection.policies, warnings, errors: [...state.errors, ...collection.errors] },
+    {
+      policies: collection.policies,
+      warnings: [...state.warnings, ...collection.warnings],
+      errors: [...state.errors, ...collection.errors],
+    },
     files,
   );
 }
 
 /**
- * Loads and validates every policy file below `dir` (recursively, sorted by relative path). Each
- * error names its file as join(dir, relative path). Never throws.
+ * Loads and validates the policies at `paths`: each a policy file (read whatever its extension) or a
+ * directory (every *.yaml / *.yml below it, recursively, sorted by relative path). Files reached
+ * twice (a file inside a directory also given, a symlink) are read once, with a warning. Each error
+ * names its file as the path given joined with the relative path. Never throws.
  */
-export async function loadPolicies(dir: string, options: LoadOptions = {}): Promise<PolicyLoadResult> {
+export async function loadPolicies(
+  paths: string | readonly string[],
+  options: LoadOptions = {},
+): Promise<PolicyLoadResult> {
+  const list = typeof paths === 'string' ? [paths] : paths;
   try {
-    return await loadFrom(dir, options);
+    return await loadFrom(list, options);
   } catch (error) {
     return toLoadResult(
       {
         policies: [],
         warnings: [],
-        errors: [errorAt(dir, `could not load the policy directory: ${reason(error)}`)],
+        errors: [errorAt(list.join(', '), `could not load the policies: ${reason(error)}`)],
       },
       [],
     );

@@ -134,7 +134,7 @@ describe('help and version', () => {
   it('each command has its own --help with its options', async () => {
     const validate = await runCli(['validate', '--help'], { env: ENV });
     expect(validate.code).toBe(0);
-    expect(validate.stdout).toMatch(/--policies <dir>/);
+    expect(validate.stdout).toMatch(/--policies <dir\.\.\.>/);
     expect(validate.stdout).not.toMatch(/--endpoint/); // validate makes no AWS call
     const run = await runCli(['run', '--help'], { env: ENV });
     expect(run.code).toBe(0);
@@ -533,6 +533,26 @@ describe('options', () => {
     expect(plan.code).toBe(3);
     expect(eventsNamed(plan.events, 'policy.invalid').map((e) => e['file'])).toEqual([join(bad, 'bad.yaml')]);
     expect(eventsNamed(plan.events, 'reconcile.started')).toEqual([]);
+  });
+
+  it('--policies takes single files and several paths (a pre-commit hook passes the changed files)', async () => {
+    const dirA = await policyDir({ 'a.yaml': policy('a'), 'b.yaml': policy('b') });
+    const dirC = await policyDir({ 'c.yml': policy('c') });
+    const files = [join(dirA, 'a.yaml'), join(dirC, 'c.yml')];
+
+    const filesOnly = await runCli(['validate', '--policies', ...files], { env: ENV });
+    expect(filesOnly.code, filesOnly.stdout + filesOnly.stderr).toBe(0);
+    expect(filesOnly.stdout).toBe(`2 policies in 2 files under ${files.join(', ')} are valid\n`);
+
+    const repeated = await runCli(['validate', '--policies', dirA, '--policies', join(dirC, 'c.yml')], {
+      env: ENV,
+    });
+    expect(repeated.code, repeated.stdout + repeated.stderr).toBe(0);
+    expect(repeated.stdout).toMatch(/^3 policies in 3 files under /);
+
+    const bad = await policyDir({ 'bad.yaml': edit(policy('bad'), 'ports: 22', 'ports: 70000') });
+    const { errors } = await validateInvalid(join(bad, 'bad.yaml'));
+    expect(errors.map((e) => e['file'])).toEqual([join(bad, 'bad.yaml')]);
   });
 
   it('a policy directory that does not exist is an error naming it, not an empty valid set', async () => {

@@ -188,7 +188,7 @@ function harness(overrides: Partial<DaemonOptions> = {}): Harness {
       scheduler,
       newRunId: () => `run-${++runIds}`,
       loadPolicies: (dir) => {
-        loads.push(dir);
+        loads.push(String(dir));
         const next = h.policies.shift() ?? VALID;
         return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
       },

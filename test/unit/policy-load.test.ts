@@ -224,18 +224,42 @@ describe('loadPolicies', () => {
           line: 1,
           column: 1,
           path: '',
-          message: `the policy directory ${JSON.stringify(missing)} does not exist; create it or pass --policies <dir>`,
+          message: `the policy directory or file ${JSON.stringify(missing)} does not exist; create it or pass --policies <dir> (or a policy file)`,
         },
       ],
     });
   });
 
-  it('reports a path that is a file, not a directory', async () => {
+  it('reads a single policy file named as the path, whatever its extension', async () => {
     const file = write('ssh.yaml', policy('ssh'));
+    const other = write('hook-input.txt', policy('other', 443));
 
-    expect(errors(await loadPolicies(file))).toEqual([
-      [file, 1, 1, 'the policy path is not a directory; pass the directory that holds the policy files'],
+    expect(names(await loadPolicies(file))).toEqual(['ssh']);
+    expect(names(await loadPolicies(other))).toEqual(['other']);
+  });
+
+  it('reads several paths (files and directories) in the order given, each file once', async () => {
+    const single = write('ssh.yaml', policy('ssh'));
+    write('web/https.yaml', policy('web-https', 443));
+    write('web/http.yaml', policy('web-http', 80));
+
+    const result = await loadPolicies([join(dir, 'web'), single, join(dir, 'web', 'http.yaml')]);
+
+    expect(names(result)).toEqual(['web-http', 'web-https', 'ssh']);
+    expect(result.ok && result.warnings).toEqual([
+      `${join(dir, 'web', 'http.yaml')}: skipped, this file was already read under another path`,
     ]);
+  });
+
+  it('reports each missing path of several, and still names the duplicate policies of the others', async () => {
+    write('a.yaml', policy('same'));
+    write('b.yaml', policy('same', 443));
+    const missing = join(dir, 'gone.yaml');
+
+    const found = errors(await loadPolicies([join(dir, 'a.yaml'), missing, join(dir, 'b.yaml')]));
+
+    expect(found.map(([file]) => file).sort()).toEqual([join(dir, 'b.yaml'), missing]);
+    expect(found.find(([file]) => file === missing)?.[3]).toContain('does not exist');
   });
 
   it('accepts an empty directory with a warning', async () => {
