@@ -3,7 +3,12 @@
 // Only called on documents that passed the schema and every rule, so shapes are trusted here.
 import type { Policy, PolicyRule, PolicyTarget, SourcePosition, TargetSelector } from '../model/policy.js';
 import { canonicalCidr, canonicalProtocol, canonicalRule, portKind, type RuleSource } from '../model/rule.js';
-import type { IngressRuleDocument, PolicyDocument, SourceDocument, TargetDocument } from './document.js';
+import type {
+  IngressRuleDocument,
+  PolicyDocument,
+  SourceDocument,
+  TargetDocument,
+} from './kinds/ingress-policy.js';
 import type { Segment } from './issue.js';
 import { parsePorts } from './values.js';
 
@@ -49,6 +54,7 @@ function ruleSource(source: SourceDocument): RuleSource {
   };
 }
 
+/** One valid IngressPolicy document -> the normalised Policy, every part located in `file`. */
 export function normalisePolicy(document: PolicyDocument, file: string, locate: Locate): Policy {
   const { spec } = document;
   const targets: PolicyTarget[] = spec.targets.map((target, index) => ({

@@ -3,12 +3,10 @@
 // across documents (unique names). Findings are values; nothing here throws or touches the disk.
 import { isMap, isPair, isSeq, LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
 import type { Policy, PolicyError, PolicyLoadResult, SourcePosition } from '../model/policy.js';
-import type { PolicyDocument } from './document.js';
 import { formatPath, isRecord, issuePath, type Issue, type Segment } from './issue.js';
+import { kindOf } from './kinds/index.js';
 import { schemaIssues } from './messages.js';
-import { normalisePolicy } from './normalise.js';
-import { ruleIssues } from './rules.js';
-import { schemaErrors } from './schema.js';
+import { kindFieldHomes, kindSchemaErrors } from './schema.js';
 import { locateOffset } from './yaml-positions.js';
 
 /** One policy file's contents: text, or raw bytes that must be UTF-8. */
@@ -248,7 +246,11 @@ function collectFile(
       continue;
     }
 
-    const issues = withoutSuperseded(schemaIssues(value, schemaErrors(value)), ruleIssues(value));
+    const kind = kindOf(value);
+    const issues = withoutSuperseded(
+      schemaIssues(value, kindSchemaErrors(kind, value), kindFieldHomes(kind)),
+      kind.rules(value),
+    );
     const locate = (segments: readonly Segment[], at: 'value' | 'key' = 'value'): SourcePosition =>
       position(locateOffset(document, segments, at));
     for (const issue of issues) {
@@ -277,9 +279,8 @@ function collectFile(
       }
     }
     if (issues.length === 0) {
-      out.policies.push(
-        normalisePolicy(value as unknown as PolicyDocument, file, (segments) => locate(segments)),
-      );
+      const loaded = kind.normalise(value, file, (segments) => locate(segments));
+      out.policies.push(loaded.policy);
     }
   }
   if (policyDocuments === 0) out.warnings.push(`${file}: no policy documents in this file`);

@@ -2,7 +2,7 @@
 // rule reads the raw document defensively (the schema may have failed elsewhere), reports only
 // what the schema does not already report, and returns issues as values.
 import { describeProtocol, portKind } from '../model/rule.js';
-import { RESERVED_RULE_TAG_KEYS } from './document.js';
+import { RESERVED_RULE_TAG_KEYS } from './kinds/ingress-policy.js';
 import { isRecord, quote, type Issue, type Segment } from './issue.js';
 import {
   GROUP_DESCRIPTION_CHARS,
@@ -267,7 +267,8 @@ export const selfHasNoPeer: ValidationRule = (document) =>
       }));
   });
 
-export const RULES: readonly ValidationRule[] = [
+/** The rules of an IngressPolicy, run after its schema (kinds/index.ts). */
+export const INGRESS_POLICY_RULES: readonly ValidationRule[] = [
   protocolNumberInRange,
   portRangeOrdered,
   portsMatchProtocol,
@@ -277,8 +278,3 @@ export const RULES: readonly ValidationRule[] = [
   reservedRuleTags,
   selfHasNoPeer,
 ];
-
-/** Every rule's issues for one document. */
-export function ruleIssues(document: Record<string, unknown>): Issue[] {
-  return RULES.flatMap((rule) => rule(document));
-}

@@ -1,10 +1,13 @@
-// Keeps the three descriptions of the document's shape in step: the JSON Schema (the single
-// source, used by editors), the TypeScript types in document.ts, and the field lists the messages
-// use. A field added to one and not the others fails here (or, for the types, in tsc).
+// The document's shape is defined once (src/policy/kinds/, TypeBox): the JSON Schema editors use is
+// generated from it and checked in, the TypeScript types are its Static<> types, and the field lists
+// are read from it. These tests keep the checked-in file in step and the schema fit for editors.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
+import { format, resolveConfig } from 'prettier';
 import { describe, expect, it } from 'vitest';
 import { API_VERSION, DOCUMENT_FIELDS, KIND, type PolicyDocument } from '../../src/policy/document.js';
-import { policySchema } from '../../src/policy/index.js';
+import { POLICY_SCHEMA_URL, policySchema } from '../../src/policy/index.js';
 import { schemaErrors } from '../../src/policy/schema.js';
 
 type Schema = { [key: string]: unknown };
@@ -42,6 +45,15 @@ function objectSchemas(node: unknown, path: string[] = []): Array<[string, Schem
 }
 
 describe('policy schema', () => {
+  it('is checked in exactly as scripts/generate-schema.mjs writes it from the definition (npm run schema)', async () => {
+    const file = fileURLToPath(POLICY_SCHEMA_URL);
+    const generated = await format(JSON.stringify(policySchema(), null, 2), {
+      ...((await resolveConfig(file)) ?? {}),
+      filepath: file,
+    });
+    expect(readFileSync(file, 'utf8')).toBe(generated);
+  });
+
   it('accepts a typed document that uses every field', () => {
     const document = {
       apiVersion: 'sg-reconciler/v1',

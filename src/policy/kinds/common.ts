@@ -1,0 +1,171 @@
+// The parts every kind of document shares: apiVersion, metadata, and the shared definitions (IDs,
+// descriptions, tags), each with the sentences a person reads when a value is wrong.
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { MessageContext } from '../schema-kit.js';
+import { constant, stringMap, withMessages } from '../schema-kit.js';
+import { idPattern, nameMessage, type IdFormat } from '../sentences.js';
+import {
+  CIDR_DESCRIPTION_CHARS,
+  GROUP_DESCRIPTION_CHARS,
+  MAX_DESCRIPTION_LENGTH,
+  describeChars,
+  disallowedDescriptionChars,
+} from '../values.js';
+import { isRecord, type Segment } from '../issue.js';
+
+/** The one API version of every document kind. */
+export const API_VERSION = 'sg-reconciler/v1';
+
+export const ID_FORMATS = {
+  groupId: { what: 'a security group ID', prefix: 'sg-', example: 'sg-903004f8' },
+  vpcId: { what: 'a VPC ID', prefix: 'vpc-', example: 'vpc-0abc1234' },
+  prefixList: { what: 'a prefix list ID', prefix: 'pl-', example: 'pl-0123456789abcdef0' },
+  vpcPeeringConnectionId: { what: 'a VPC peering connection ID', prefix: 'pcx-', example: 'pcx-1a2b3c4d' },
+} as const satisfies Record<string, IdFormat>;
+
+export const apiVersionField = withMessages(
+  constant(API_VERSION, {
+    title: 'API version',
+    description: 'The version of the policy format. Write sg-reconciler/v1.',
+  }),
+  { missing: `add apiVersion: ${API_VERSION}` },
+);
+
+/** The `kind` field of a document of kind `kind`. */
+export function kindField<const K extends string>(kind: K) {
+  return withMessages(
+    constant(kind, { title: 'Kind', description: `The kind of document. Write ${kind}.` }),
+    {
+      missing: `add kind: ${kind}`,
+    },
+  );
+}
+
+/** `metadata: {name, description, labels}`; `nameDescription` says what the name is used for. */
+export function metadataSchema(what: string, nameDescription: string, example: string) {
+  return withMessages(
+    Type.Object(
+      {
+        name: withMessages(
+          Type.String({
+            title: `${what[0]?.toUpperCase() ?? ''}${what.slice(1)} name`,
+            description: nameDescription,
+            pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$',
+          }),
+          {
+            pattern: nameMessage(what),
+            missing: `add name: with a ${what} name unique across all files, e.g. name: ${example}`,
+          },
+        ),
+        description: Type.Optional(
+          withMessages(
+            Type.String({
+              title: 'Description',
+              description: `Free text for people reading the ${what}; not sent to AWS.`,
+              maxLength: 1024,
+            }),
+            {
+              length: ({ value, limit }) =>
+                `description is ${typeof value === 'string' ? [...value].length : 0} characters long; write at most ${limit ?? 1024}`,
+            },
+          ),
+        ),
+        labels: Type.Optional(
+          stringMap(
+            {
+              title: 'Labels',
+              description: 'Free key/value strings for people and tooling; not sent to AWS.',
+            },
+            tagValueSchema({ type: 'string' }),
+          ),
+        ),
+      },
+      {
+        title: 'Metadata',
+        description: `The ${what}'s name and optional notes.`,
+        additionalProperties: false,
+      },
+    ),
+    { home: 'metadata', missing: `add metadata: with a name, e.g. metadata: {name: ${example}}` },
+  );
+}
+
+/** The value of a tag or label: a string (quoted), at most `maxLength` characters. */
+function tagValueSchema<T extends Record<string, unknown>>(schema: T): T {
+  return withMessages(schema as unknown as TSchema, {
+    type: ({ segments, value }) => {
+      const key = String(segments[segments.length - 1]);
+      const map = String(segments[segments.length - 2]);
+      const example = value === null ? '""' : JSON.stringify(String(value));
+      return `tag value of ${JSON.stringify(key)} in ${map} must be a string; quote it: ${key}: ${example}`;
+    },
+    length: ({ segments, value, limit }) => {
+      const key = String(segments[segments.length - 1]);
+      const length = typeof value === 'string' ? [...value].length : 0;
+      return `tag value of ${JSON.stringify(key)} is ${length} characters long; AWS allows at most ${limit ?? 256}`;
+    },
+  }) as unknown as T;
+}
+
+function descriptionCharsMessage({ document, segments, value }: MessageContext): string {
+  if (typeof value !== 'string') return 'description must be a string; quote it';
+  // A source's own description follows that source's character set; a rule's, the wider one.
+  const owner = valueAt(document, segments.slice(0, -1));
+  const groupLike = isRecord(owner) && (owner.prefixList !== undefined || owner.securityGroup !== undefined);
+  const bad = disallowedDescriptionChars(value, !groupLike);
+  const allowed = groupLike ? GROUP_DESCRIPTION_CHARS : CIDR_DESCRIPTION_CHARS;
+  return (
+    `description contains characters EC2 does not allow: ${describeChars(bad)}; ` +
+    `use only letters, digits, spaces and ${allowed.slice('a-zA-Z0-9 '.length)}`
+  );
+}
+
+/** The value at a path of a plain document, or undefined. */
+export function valueAt(document: unknown, segments: readonly Segment[]): unknown {
+  let value = document;
+  for (const segment of segments) {
+    if (typeof segment === 'number') value = Array.isArray(value) ? value[segment] : undefined;
+    else value = isRecord(value) ? value[segment] : undefined;
+  }
+  return value;
+}
+
+/** Definitions shared by the kinds (`#/definitions/<name>`). */
+export const SHARED_DEFINITIONS = {
+  securityGroupId: withMessages(Type.String({ pattern: '^sg-([0-9a-f]{8}|[0-9a-f]{17})$' }), {
+    pattern: idPattern(ID_FORMATS.groupId),
+  }),
+  vpcId: withMessages(Type.String({ pattern: '^vpc-([0-9a-f]{8}|[0-9a-f]{17})$' }), {
+    pattern: idPattern(ID_FORMATS.vpcId),
+  }),
+  description: withMessages(
+    Type.String({
+      maxLength: MAX_DESCRIPTION_LENGTH,
+      pattern: '^[a-zA-Z0-9 ._:/()#,@\\[\\]+=&;{}!$*-]*$',
+    }),
+    {
+      pattern: descriptionCharsMessage,
+      length: ({ value }) =>
+        `description is ${typeof value === 'string' ? [...value].length : 0} characters long; EC2 allows at most ${MAX_DESCRIPTION_LENGTH}`,
+    },
+  ),
+  tags: Type.Unsafe<Record<string, string>>({
+    type: 'object',
+    propertyNames: withMessages(
+      Type.Unsafe({
+        minLength: 1,
+        maxLength: 127,
+        pattern: '^(?![aA][wW][sS]:)',
+      }),
+      {
+        pattern: ({ value }) =>
+          `tag key ${JSON.stringify(value)} begins with "aws:", which AWS reserves; choose a key without that prefix`,
+        length: ({ value, keyword, limit }) =>
+          keyword === 'minLength'
+            ? 'tag key is empty; write a key of 1 to 127 characters'
+            : `tag key ${JSON.stringify(value)} is ${[...String(value)].length} characters long; AWS allows at most ${limit ?? 127}`,
+      },
+    ),
+    additionalProperties: tagValueSchema({ type: 'string', maxLength: 256 }),
+  }),
+};

@@ -1,0 +1,52 @@
+// The kind registry: every document kind the policy directory may hold, by apiVersion and kind,
+// with its schema (one TypeBox definition: JSON Schema, types and messages), the named rules the
+// schema cannot express, and its normaliser. Adding a kind is one entry here and one module beside
+// this one; the loader, the editor schema and the message layer take it from the registry.
+import type { TSchema } from '@sinclair/typebox';
+import type { Policy, SourcePosition } from '../../model/policy.js';
+import type { Issue, Segment } from '../issue.js';
+import { normalisePolicy } from '../normalise.js';
+import { INGRESS_POLICY_RULES } from '../rules.js';
+import { API_VERSION } from './common.js';
+import { INGRESS_POLICY, INGRESS_POLICY_SCHEMA, type PolicyDocument } from './ingress-policy.js';
+
+/** Where a field path of the document being normalised was written. */
+export type Locate = (segments: readonly Segment[]) => SourcePosition;
+
+/** What one valid document becomes, tagged by its kind. */
+export type LoadedDocument = { readonly kind: typeof INGRESS_POLICY; readonly policy: Policy };
+
+/** One kind of document. */
+export interface KindDefinition {
+  readonly apiVersion: string;
+  readonly kind: string;
+  /** The root schema of the kind (with its `definitions`), annotated with its messages. */
+  readonly schema: TSchema;
+  /** The checks the schema cannot express, over the raw document (see rules.ts). */
+  readonly rules: (document: Record<string, unknown>) => Issue[];
+  /** Only called for a document that passed the schema and every rule. */
+  readonly normalise: (document: unknown, file: string, locate: Locate) => LoadedDocument;
+}
+
+/** Every kind, in the order the editor schema lists them; the first is the default. */
+export const KINDS: readonly KindDefinition[] = [
+  {
+    apiVersion: API_VERSION,
+    kind: INGRESS_POLICY,
+    schema: INGRESS_POLICY_SCHEMA,
+    rules: (document) => INGRESS_POLICY_RULES.flatMap((rule) => rule(document)),
+    normalise: (document, file, locate) => ({
+      kind: INGRESS_POLICY,
+      policy: normalisePolicy(document as PolicyDocument, file, locate),
+    }),
+  },
+];
+
+/**
+ * The kind a document declares. A document whose kind is missing or unknown is checked as the
+ * default kind (IngressPolicy), so its errors read as they always have ("write kind: IngressPolicy").
+ */
+export function kindOf(document: Record<string, unknown>): KindDefinition {
+  const found = KINDS.find((entry) => entry.kind === document.kind);
+  return found ?? (KINDS[0] as KindDefinition);
+}

@@ -1,0 +1,476 @@
+// The IngressPolicy document, defined once: its JSON Schema (what editors complete and ajv checks),
+// its TypeScript types (Static<>), and the sentence for each way a field can be wrong.
+import { Type, type Static } from '@sinclair/typebox';
+import { quote } from '../issue.js';
+import { oneOf, ref, refField, withMessages } from '../schema-kit.js';
+import { idMessage, idPattern, lastName } from '../sentences.js';
+import { PROTOCOL_HINT, PROTOCOL_NAMES, closest } from '../values.js';
+import {
+  API_VERSION,
+  ID_FORMATS,
+  SHARED_DEFINITIONS,
+  apiVersionField,
+  kindField,
+  metadataSchema,
+} from './common.js';
+
+export const INGRESS_POLICY = 'IngressPolicy';
+
+/** Tag keys the product sets on every rule it creates; a policy's ruleTags may not use them. */
+export const RESERVED_RULE_TAG_KEYS = ['managed-by', 'sg-reconciler/policy'] as const;
+
+export const PORTS_HINT = 'write ports: 443, ports: "8000-8080" or ports: {from: 8000, to: 8080}';
+
+const ONE_RULE_PER_RANGE = '; for several ranges write one ingress rule per range';
+
+const target = withMessages(
+  Type.Object(
+    {
+      groupId: Type.Optional(
+        refField('securityGroupId', SHARED_DEFINITIONS.securityGroupId, {
+          title: 'Security group ID',
+          description: 'A security group ID, e.g. sg-903004f8.',
+        }),
+      ),
+      groupName: Type.Optional(
+        withMessages(
+          Type.String({
+            title: 'Security group name',
+            description:
+              "A security group name, resolved in the region's default VPC as EC2 does for GroupName.",
+            minLength: 1,
+            maxLength: 255,
+            pattern: '^(?!sg-)',
+          }),
+          {
+            pattern: ({ value }) =>
+              `groupName ${quote(value)} is a security group ID, not a name; write groupId: ${String(value)}`,
+            length: ({ keyword, value }) =>
+              keyword === 'minLength'
+                ? 'groupName is empty; write the name of a security group in the default VPC'
+                : `groupName is ${typeof value === 'string' ? [...value].length : 0} characters long; EC2 allows at most 255`,
+          },
+        ),
+      ),
+      tags: Type.Optional(
+        withMessages(
+          Type.Unsafe<Record<string, string>>({
+            title: 'Tag selector',
+            description: 'Every security group that carries all of these tags.',
+            type: 'object',
+            minProperties: 1,
+            allOf: [{ $ref: '#/definitions/tags' }],
+          }),
+          {
+            size: () =>
+              'tags selector is empty and would match every group; add at least one tag, e.g. tier: web',
+          },
+        ),
+      ),
+      vpcId: Type.Optional(
+        refField('vpcId', SHARED_DEFINITIONS.vpcId, {
+          title: 'VPC ID',
+          description: 'With tags only: match groups in this VPC only, e.g. vpc-0abc1234.',
+        }),
+      ),
+    },
+    {
+      title: 'Target',
+      description: 'Exactly one of groupId, groupName or tags (tags optionally narrowed by vpcId).',
+      additionalProperties: false,
+      oneOf: [{ required: ['groupId'] }, { required: ['groupName'] }, { required: ['tags'] }],
+      dependencies: { vpcId: ['tags'] },
+    },
+  ),
+  {
+    home: 'a target (an item of spec.targets)',
+    entity: 'target',
+    oneOfHint: 'add one, e.g. groupName: web',
+    dependency: () =>
+      'vpcId narrows a tags selector and is allowed only together with tags; remove it, or add tags',
+  },
+);
+
+const portRange = withMessages(
+  Type.Object(
+    {
+      from: Type.Integer({ title: 'First port', minimum: 0, maximum: 65535 }),
+      to: Type.Integer({ title: 'Last port', minimum: 0, maximum: 65535 }),
+    },
+    { additionalProperties: false },
+  ),
+  { home: 'ports' },
+);
+for (const field of [portRange.properties.from, portRange.properties.to]) {
+  withMessages(field, {
+    missing: 'add from: and to:, e.g. ports: {from: 8000, to: 8080}',
+    range: ({ segments, value }) =>
+      `ports.${lastName(segments)} ${quote(value)} is out of range; write a port from 0 to 65535`,
+  });
+}
+
+const protocol = withMessages(
+  oneOf(
+    [
+      withMessages(
+        Type.String({
+          pattern:
+            '^([tT][cC][pP]|[uU][dD][pP]|[iI][cC][mM][pP]|[iI][cC][mM][pP][vV]6|[aA][lL][lL]|-1|[0-9]{1,3})$',
+        }),
+        {
+          pattern: ({ value }) => {
+            const suggestion = typeof value === 'string' ? closest(value, PROTOCOL_NAMES) : undefined;
+            return (
+              `protocol ${quote(value)} is not a protocol; ` +
+              (suggestion !== undefined ? `did you mean ${suggestion}? ` : '') +
+              `write ${PROTOCOL_HINT}`
+            );
+          },
+        },
+      ),
+      withMessages(Type.Integer({ minimum: -1, maximum: 255 }), {
+        range: ({ value }) => `protocol ${quote(value)} is not a protocol number; write ${PROTOCOL_HINT}`,
+      }),
+    ],
+    {
+      title: 'Protocol',
+      description: 'tcp, udp, icmp, icmpv6, all (or -1), or an IP protocol number 0-255.',
+      examples: ['tcp', 'udp', 'icmp', 'icmpv6', 'all'],
+    },
+  ),
+  {
+    type: ({ value }) => `protocol ${quote(value)} is not a protocol; write ${PROTOCOL_HINT}`,
+    missing: `add protocol: with ${PROTOCOL_HINT}`,
+  },
+);
+
+const ports = withMessages(
+  oneOf(
+    [
+      withMessages(Type.Integer({ minimum: 0, maximum: 65535 }), {
+        range: ({ value }) => `ports ${quote(value)} is out of range; write a port from 0 to 65535`,
+      }),
+      withMessages(Type.String({ pattern: '^[0-9]{1,5}(-[0-9]{1,5})?$' }), {
+        pattern: ({ value }) => {
+          const many = typeof value === 'string' && /[,\s]/.test(value.trim());
+          return `ports ${quote(value)} is not a port or port range; ${PORTS_HINT}${many ? ONE_RULE_PER_RANGE : ''}`;
+        },
+      }),
+      portRange,
+    ],
+    {
+      title: 'Ports',
+      description:
+        'tcp and udp only, and required for them: a port (22), a range as "from-to" ("8000-8080"), or {from, to}. 0-65535.',
+    },
+  ),
+  {
+    type: ({ value }) =>
+      `ports must be a port, a "from-to" string or {from, to}; ${PORTS_HINT}` +
+      (Array.isArray(value) ? ONE_RULE_PER_RANGE : ''),
+  },
+);
+
+const icmp = withMessages(
+  Type.Object(
+    {
+      type: withMessages(
+        Type.Integer({
+          title: 'ICMP type',
+          description: 'An ICMP type 0-255, or -1 for all types.',
+          minimum: -1,
+          maximum: 255,
+        }),
+        {
+          missing: 'add type:, e.g. icmp: {type: 8}, or remove icmp to allow every type',
+          range: ({ value }) =>
+            `icmp type ${quote(value)} is out of range; write a type from 0 to 255, or -1 for all types`,
+        },
+      ),
+      code: Type.Optional(
+        withMessages(
+          Type.Integer({
+            title: 'ICMP code',
+            description: 'An ICMP code 0-255, or -1 (the default) for all codes.',
+            minimum: -1,
+            maximum: 255,
+          }),
+          {
+            range: ({ value }) =>
+              `icmp code ${quote(value)} is out of range; write a code from 0 to 255, or -1 for all codes`,
+          },
+        ),
+      ),
+    },
+    {
+      title: 'ICMP type and code',
+      description:
+        'icmp and icmpv6 only. Omitted: all types and codes. type -1 means all types (and then code must be -1 or omitted); code omitted or -1 means all codes.',
+      additionalProperties: false,
+    },
+  ),
+  { home: 'icmp' },
+);
+
+function securityGroupMessage(value: unknown): string {
+  if (typeof value === 'string') {
+    if (value.toLowerCase() === 'self')
+      return `securityGroup ${quote(value)} is not valid; write self in lower case`;
+    if (!/^sg-/i.test(value)) {
+      return (
+        `securityGroup ${quote(value)} looks like a group name; EC2 never returns names on read-back, ` +
+        `so write the group's ID (sg-...) or self`
+      );
+    }
+  }
+  return `${idMessage('securityGroup', ID_FORMATS.groupId, value)}, or self`;
+}
+
+const source = withMessages(
+  Type.Object(
+    {
+      cidr: Type.Optional(
+        withMessages(
+          Type.String({
+            title: 'Network',
+            description:
+              'An IPv4 or IPv6 network in CIDR notation without host bits, e.g. 203.0.113.0/24 or 2001:db8:1234:1a00::/64.',
+            minLength: 1,
+          }),
+          { length: () => 'cidr is empty; write a network like 203.0.113.0/24' },
+        ),
+      ),
+      prefixList: Type.Optional(
+        withMessages(
+          Type.String({
+            title: 'Prefix list ID',
+            description: 'A managed prefix list ID, e.g. pl-0123456789abcdef0.',
+            pattern: '^pl-([0-9a-f]{8}|[0-9a-f]{17})$',
+          }),
+          { pattern: idPattern(ID_FORMATS.prefixList) },
+        ),
+      ),
+      securityGroup: Type.Optional(
+        withMessages(
+          Type.String({
+            title: 'Security group',
+            description:
+              'A security group ID (sg-...) or self for the target group itself. Not a group name: EC2 never returns names on read-back.',
+            pattern: '^(sg-([0-9a-f]{8}|[0-9a-f]{17})|self)$',
+          }),
+          { pattern: ({ value }) => securityGroupMessage(value) },
+        ),
+      ),
+      account: Type.Optional(
+        withMessages(
+          Type.String({
+            title: 'Account',
+            description:
+              'securityGroup only: the 12-digit AWS account that owns the group, quoted, e.g. "123456789012".',
+            pattern: '^[0-9]{12}$',
+          }),
+          {
+            pattern: ({ value }) =>
+              `account ${quote(value)} is not an AWS account ID; write its 12 digits, quoted, e.g. "123456789012"`,
+            type: () =>
+              'account must be a quoted string of 12 digits, e.g. account: "123456789012"; ' +
+              'unquoted, YAML reads it as a number and drops leading zeros',
+          },
+        ),
+      ),
+      vpcId: Type.Optional(
+        refField('vpcId', SHARED_DEFINITIONS.vpcId, {
+          title: 'VPC ID',
+          description: 'securityGroup only: the VPC of a group referenced across a peering connection.',
+        }),
+      ),
+      vpcPeeringConnectionId: Type.Optional(
+        withMessages(
+          Type.String({
+            title: 'VPC peering connection ID',
+            description:
+              'securityGroup only: the peering connection of a group in a peered VPC, e.g. pcx-1a2b3c4d.',
+            pattern: '^pcx-([0-9a-f]{8}|[0-9a-f]{17})$',
+          }),
+          { pattern: idPattern(ID_FORMATS.vpcPeeringConnectionId) },
+        ),
+      ),
+      description: Type.Optional(
+        refField('description', SHARED_DEFINITIONS.description, {
+          title: 'Description',
+          description:
+            "This source's description, overriding the rule's. Up to 255 characters: letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* (& only for cidr sources).",
+        }),
+      ),
+    },
+    {
+      title: 'Source',
+      description: 'Exactly one of cidr, prefixList or securityGroup.',
+      additionalProperties: false,
+      oneOf: [{ required: ['cidr'] }, { required: ['prefixList'] }, { required: ['securityGroup'] }],
+      dependencies: {
+        account: ['securityGroup'],
+        vpcId: ['securityGroup'],
+        vpcPeeringConnectionId: ['securityGroup'],
+      },
+    },
+  ),
+  {
+    home: 'a source (an item of sources)',
+    entity: 'source',
+    oneOfHint: 'add one, e.g. cidr: 203.0.113.0/24',
+    dependency: (property) =>
+      `${property} applies only to securityGroup sources; remove it, or use securityGroup: sg-...`,
+  },
+);
+
+const ingressRule = withMessages(
+  Type.Object(
+    {
+      protocol,
+      ports: Type.Optional(ports),
+      icmp: Type.Optional(icmp),
+      description: Type.Optional(
+        refField('description', SHARED_DEFINITIONS.description, {
+          title: 'Description',
+          description:
+            'The default description of every source of this rule. Up to 255 characters: letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* (prefix-list and security-group sources do not allow &).',
+        }),
+      ),
+      sources: withMessages(
+        Type.Array(ref('source', source), {
+          title: 'Sources',
+          description: 'Who may connect: networks, prefix lists or security groups. At least one.',
+          minItems: 1,
+        }),
+        { missing: 'add sources: with at least one source, e.g. - cidr: 203.0.113.0/24' },
+      ),
+    },
+    {
+      title: 'Ingress rule',
+      description: 'A protocol, its ports or ICMP type/code, and the sources allowed in.',
+      additionalProperties: false,
+    },
+  ),
+  { home: 'an ingress rule (an item of spec.ingress)' },
+);
+
+const spec = withMessages(
+  Type.Object(
+    {
+      region: Type.Optional(
+        withMessages(
+          Type.String({
+            title: 'Region',
+            description:
+              'The AWS region of the target groups, e.g. us-east-1. When omitted, --region or AWS_REGION is used.',
+            pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]+$',
+          }),
+          {
+            pattern: ({ value }) => {
+              const lower = typeof value === 'string' ? value.trim().toLowerCase() : '';
+              if (lower !== value && /^[a-z]{2}(-[a-z]+)+-[0-9]+$/.test(lower)) {
+                return `region ${quote(value)} is not an AWS region name; write ${lower}`;
+              }
+              return `region ${quote(value)} is not an AWS region name; write a region code like us-east-1 or eu-west-2`;
+            },
+          },
+        ),
+      ),
+      targets: withMessages(
+        Type.Array(ref('target', target), {
+          title: 'Targets',
+          description:
+            'The security groups that must have the rules. A group matched by several targets is one group.',
+          minItems: 1,
+        }),
+        { missing: 'add targets: with at least one target, e.g. - groupName: web' },
+      ),
+      ruleTags: Type.Optional(
+        withMessages(
+          Type.Unsafe<Record<string, string>>({
+            title: 'Rule tags',
+            description:
+              'Extra tags for the security-group rules this policy creates. managed-by and sg-reconciler/policy are set by sg-reconciler and cannot be used here.',
+            type: 'object',
+            maxProperties: 48,
+            allOf: [{ $ref: '#/definitions/tags' }],
+          }),
+          {
+            size: ({ value, limit }) =>
+              `ruleTags has ${typeof value === 'object' && value !== null ? Object.keys(value).length : 0} tags; ` +
+              `EC2 allows 50 tags per rule and sg-reconciler sets 2 of them, so write at most ${String(limit)}`,
+          },
+        ),
+      ),
+      ingress: withMessages(
+        Type.Array(ref('ingressRule', ingressRule), {
+          title: 'Ingress rules',
+          description: 'The desired ingress rules. Each entry becomes one rule per source.',
+          minItems: 1,
+        }),
+        { missing: 'add ingress: with at least one rule' },
+      ),
+    },
+    {
+      title: 'Specification',
+      description: 'Which security groups the policy targets and which ingress rules they must have.',
+      additionalProperties: false,
+    },
+  ),
+  { home: 'spec', missing: 'add spec: with targets and ingress' },
+);
+
+/** The JSON Schema of an IngressPolicy document, with its definitions. */
+export const INGRESS_POLICY_SCHEMA = withMessages(
+  Type.Object(
+    {
+      apiVersion: apiVersionField,
+      kind: kindField(INGRESS_POLICY),
+      metadata: metadataSchema(
+        'policy',
+        'Unique across all policy files; lower-case letters, digits and dashes, 1-63 characters, starting and ending with a letter or digit. Rules this policy creates are tagged sg-reconciler/policy=<name>.',
+        'office-ssh',
+      ),
+      spec,
+    },
+    {
+      $schema: 'http://json-schema.org/draft-07/schema#',
+      title: 'sg-reconciler IngressPolicy',
+      description:
+        'Desired ingress rules for AWS EC2 security groups. sg-reconciler authorizes the rules that are missing and never revokes any.',
+      additionalProperties: false,
+      definitions: {
+        target,
+        ingressRule,
+        source,
+        ...SHARED_DEFINITIONS,
+      },
+    },
+  ),
+  { home: 'the top level of the document' },
+);
+
+/** An IngressPolicy as a user writes it (the YAML's shape), before normalisation. */
+export type PolicyDocument = Static<typeof INGRESS_POLICY_SCHEMA>;
+export type PolicyMetadataDocument = PolicyDocument['metadata'];
+export type PolicySpecDocument = PolicyDocument['spec'];
+export type TargetDocument = Static<typeof target>;
+export type IngressRuleDocument = Static<typeof ingressRule>;
+export type PortsDocument = Static<typeof ports>;
+export type IcmpDocument = Static<typeof icmp>;
+export type SourceDocument = Static<typeof source>;
+
+/** The object schemas of an IngressPolicy by name, for the field lists (DOCUMENT_FIELDS). */
+export const INGRESS_POLICY_OBJECTS = {
+  document: INGRESS_POLICY_SCHEMA,
+  metadata: INGRESS_POLICY_SCHEMA.properties.metadata,
+  spec,
+  target,
+  ingressRule,
+  portRange,
+  icmp,
+  source,
+} as const;
+
+export { API_VERSION };
