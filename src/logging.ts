@@ -9,6 +9,7 @@ export const EVENT_NAMES = [
   'reconcile.completed',
   'reconcile.failed',
   'reconcile.skipped',
+  'account.failed',
   'rule.authorized',
   'rule.missing',
   'rule.failed',

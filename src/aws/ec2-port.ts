@@ -43,6 +43,11 @@ export interface Ec2ClientOptions {
   readonly writesPerSecond?: number | undefined;
   /** Explicit credentials (tests); else the SDK's default provider chain. */
   readonly credentials?: EC2ClientConfig['credentials'];
+  /**
+   * Credentials per account (assumed roles, see accounts.ts); undefined for an account = the
+   * `credentials` option or the default chain.
+   */
+  readonly credentialsFor?: ((account: string) => EC2ClientConfig['credentials'] | undefined) | undefined;
   /** Debug lines per EC2 call (action, region, duration, attempts, error code); never secrets. */
   readonly logger?: Logger | undefined;
 }
@@ -83,19 +88,28 @@ export function createEc2Client(region: string, options: Ec2ClientOptions = {}):
   });
 }
 
-/** Ports per region over cached EC2Clients; `destroy()` closes their connection pools. */
+/**
+ * Ports per (account, region) over cached EC2Clients, each with its own write pacing (EC2 meters
+ * per account and region); `destroy()` closes their connection pools.
+ */
 export function createEc2PortFactory(options: Ec2ClientOptions = {}): Ec2PortFactory & { destroy(): void } {
   const clients = new Map<string, EC2Client>();
   const ports = new Map<string, Ec2Port>();
-  const factory = (region: string): Ec2Port => {
-    let port = ports.get(region);
+  const factory = (region: string, account?: string): Ec2Port => {
+    const key = `${account ?? ''}/${region}`;
+    let port = ports.get(key);
     if (port === undefined) {
-      const client = createEc2Client(region, options);
-      clients.set(region, client);
+      const credentials = account === undefined ? undefined : options.credentialsFor?.(account);
+      const client = createEc2Client(
+        region,
+        credentials === undefined ? options : { ...options, credentials },
+      );
+      clients.set(key, client);
       const rate = options.writesPerSecond ?? DEFAULT_WRITES_PER_SECOND;
       const writes = createTokenBucket({ ratePerSecond: rate, burst: Math.max(1, 2 * rate) });
-      port = createEc2Port(region, client, options.logger, options.callTimeoutMs, writes);
-      ports.set(region, port);
+      const logger = account === undefined ? options.logger : options.logger?.child({ account });
+      port = createEc2Port(region, client, logger, options.callTimeoutMs, writes);
+      ports.set(key, port);
     }
     return port;
   };

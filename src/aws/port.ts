@@ -1,6 +1,7 @@
 // The narrow EC2 edge the planner and executor see. The SDK implementation lives in ec2-port.ts,
 // the offline snapshot one in snapshot-port.ts, and tests use an in-memory fake. No SDK types here.
 import type { LiveRule, Rule } from '../model/rule.js';
+import type { AccountRef, OwnAccount } from '../model/units.js';
 
 /** A DescribeSecurityGroups filter, as EC2 defines them (`group-id`, `tag:K`, `vpc-id`, `group-name`). */
 export interface Ec2Filter {
@@ -70,5 +71,30 @@ export interface Ec2Port {
   describePrefixLists(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, PrefixListInfo>>;
 }
 
-/** One port per region. */
-export type Ec2PortFactory = (region: string) => Ec2Port;
+/**
+ * One port per (account, region): its own client, credentials and write pacing. `account` absent =
+ * the tool's own credentials (single-account callers and tests).
+ */
+export type Ec2PortFactory = (region: string, account?: string) => Ec2Port;
+
+/**
+ * How a pass learns its own account and reaches the others (accounts.ts over STS; a static one for
+ * snapshots and tests). Failures reject with Ec2Error (`AccessDenied`, `TimeoutError`, ...).
+ */
+export interface AccountGateway {
+  /** The account of the tool's own credentials (STS GetCallerIdentity), and its partition. */
+  ownAccount(signal?: AbortSignal): Promise<OwnAccount>;
+  /**
+   * Resolves once the account's credentials are in hand: AssumeRole of `account.roleArn` (one per
+   * account per credential lifetime), nothing for an account reached with the own credentials.
+   */
+  reach(account: AccountRef, signal?: AbortSignal): Promise<void>;
+}
+
+/** A gateway for one known account that needs no call (offline snapshots, unit tests). */
+export function staticAccountGateway(account: string, partition = 'aws'): AccountGateway {
+  return {
+    ownAccount: () => Promise.resolve({ account, partition }),
+    reach: () => Promise.resolve(),
+  };
+}

@@ -1,12 +1,12 @@
 // The four commands: resolve options, wire the logger, the EC2 ports and the engine, and report.
 import { readFile } from 'node:fs/promises';
-import type { Ec2PortFactory } from '../aws/port.js';
+import { staticAccountGateway, type AccountGateway, type Ec2PortFactory } from '../aws/port.js';
 import { createSnapshotPortFactory } from '../aws/snapshot-port.js';
 import { runDaemon, validateSchedule } from '../daemon/index.js';
 import { createLogger, emit, emitPolicyErrors, type Logger, type LogLevel } from '../logging.js';
 import type { PolicyError, PolicyLoadResult } from '../model/policy.js';
 import { loadPolicies } from '../policy/index.js';
-import { reconcilePass } from '../reconcile/pass.js';
+import { LOCAL_ACCOUNT, reconcilePass } from '../reconcile/pass.js';
 import type { ApplyConfig, CommonConfig, PlanConfig, RunConfig } from './config.js';
 import { exitCodeFor } from './exit-codes.js';
 import {
@@ -86,17 +86,42 @@ async function loadOrReport(
   return result;
 }
 
+/** What a command talks to AWS with: EC2 ports per (account, region) and the account gateway. */
+interface SdkAccess {
+  readonly ports: Ec2PortFactory;
+  readonly accounts: AccountGateway;
+  /** Closes idle connections so a finished command exits at once. */
+  destroy(): void;
+}
+
 /**
- * SDK ports; `destroy()` closes idle connections so a finished command exits at once. The SDK is
- * loaded only here, so `validate` starts without it.
+ * EC2 ports and STS access over the SDK (`--endpoint` reaches EC2, STS and Organizations alike).
+ * The SDK is loaded only here, so `validate` starts without it.
  */
-async function sdkPorts(config: CommonConfig, logger: Logger): Promise<Ec2PortFactory & { destroy(): void }> {
-  const { createEc2PortFactory } = await import('../aws/ec2-port.js');
-  return createEc2PortFactory({
+async function sdkAccess(config: CommonConfig, logger: Logger): Promise<SdkAccess> {
+  const [{ createEc2PortFactory }, { createAccountAccess }] = await Promise.all([
+    import('../aws/ec2-port.js'),
+    import('../aws/accounts.js'),
+  ]);
+  const accounts = createAccountAccess({
     ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
-    writesPerSecond: config.writesPerSecond,
+    ...(config.region !== undefined ? { region: config.region } : {}),
     logger,
   });
+  const ports = createEc2PortFactory({
+    ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
+    writesPerSecond: config.writesPerSecond,
+    credentialsFor: (account) => accounts.credentialsFor(account),
+    logger,
+  });
+  return {
+    ports,
+    accounts,
+    destroy: () => {
+      ports.destroy();
+      accounts.destroy();
+    },
+  };
 }
 
 export async function runValidate(raw: RawOptions): Promise<number> {
@@ -122,12 +147,15 @@ export async function runPlan(raw: RawOptions): Promise<number> {
   const loaded = await loadOrReport(config.policies, logger, process.stderr);
   if (loaded === undefined) return exitCodeFor({ command: 'invalid-input' });
 
-  let ports: Ec2PortFactory & { destroy?: () => void };
+  let access: SdkAccess;
   let defaultRegion = config.region;
   if (config.snapshot !== undefined) {
     try {
       const text = await readFile(config.snapshot, 'utf8');
-      ports = createSnapshotPortFactory(JSON.parse(text) as unknown, config.snapshot);
+      const json = JSON.parse(text) as unknown;
+      const ports = createSnapshotPortFactory(json, config.snapshot);
+      // A snapshot names the account only as the groups' OwnerId.
+      access = { ports, accounts: staticAccountGateway(snapshotAccount(json)), destroy: () => undefined };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       process.stderr.write(`sg-reconciler: cannot use snapshot ${config.snapshot}: ${message}\n`);
@@ -143,11 +171,11 @@ export async function runPlan(raw: RawOptions): Promise<number> {
     // A snapshot is one region's groups; policies that name no region plan against it too.
     defaultRegion ??= 'snapshot';
   } else {
-    ports = await sdkPorts(config, logger);
+    access = await sdkAccess(config, logger);
   }
 
   const result = await reconcilePass(
-    { ports, logger },
+    { ports: access.ports, accounts: access.accounts, logger },
     {
       mode: 'plan',
       policies: loaded.policies,
@@ -155,7 +183,7 @@ export async function runPlan(raw: RawOptions): Promise<number> {
       defaultRegion,
       maxRulesPerGroup: config.maxRulesPerGroup,
     },
-  ).finally(() => ports.destroy?.());
+  ).finally(() => access.destroy());
   process.stdout.write(renderPlan(result, config.format));
   return exitCodeFor({ command: 'plan', result, detailedExitcode: config.detailedExitcode });
 }
@@ -170,9 +198,9 @@ export async function runApply(raw: RawOptions): Promise<number> {
   const logger = createLogger({ level: config.logLevel, destination: 1 });
   const loaded = await loadOrReport(config.policies, logger, process.stderr);
   if (loaded === undefined) return exitCodeFor({ command: 'invalid-input' });
-  const ports = await sdkPorts(config, logger);
+  const access = await sdkAccess(config, logger);
   const result = await reconcilePass(
-    { ports, logger },
+    { ports: access.ports, accounts: access.accounts, logger },
     {
       mode: config.dryRun ? 'dry-run' : 'apply',
       policies: loaded.policies,
@@ -180,7 +208,7 @@ export async function runApply(raw: RawOptions): Promise<number> {
       defaultRegion: config.region,
       maxRulesPerGroup: config.maxRulesPerGroup,
     },
-  ).finally(() => ports.destroy());
+  ).finally(() => access.destroy());
   return exitCodeFor({ command: 'apply', result });
 }
 
@@ -201,5 +229,16 @@ export async function runRunCommand(raw: RawOptions): Promise<number> {
   if ('exitCode' in resolved) return resolved.exitCode;
   const { config } = resolved;
   const logger = createLogger({ level: config.logLevel, destination: 1 });
-  return runDaemon(config, { logger, ports: await sdkPorts(config, logger) });
+  const access = await sdkAccess(config, logger);
+  return runDaemon(config, { logger, ports: access.ports, accounts: access.accounts }).finally(() =>
+    access.destroy(),
+  );
+}
+
+/** The account of a snapshot: the OwnerId of its first group, else LOCAL_ACCOUNT. */
+function snapshotAccount(json: unknown): string {
+  const groups = (json as { SecurityGroups?: unknown } | null)?.SecurityGroups;
+  const first: unknown = Array.isArray(groups) ? groups[0] : undefined;
+  const owner = (first as { OwnerId?: unknown } | undefined)?.OwnerId;
+  return typeof owner === 'string' && /^\d{12}$/.test(owner) ? owner : LOCAL_ACCOUNT;
 }

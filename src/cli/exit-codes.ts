@@ -23,12 +23,14 @@ export function exitCodeFor(outcome: CommandOutcome): number {
     case 'plan': {
       const { result } = outcome;
       if (result.status === 'failed' || result.counts.readFailures > 0) return EXIT_FAILURE;
+      if ((result.counts.accountsFailed ?? 0) > 0) return EXIT_FAILURE;
       return outcome.detailedExitcode && result.counts.missing > 0 ? EXIT_CHANGES_PENDING : EXIT_OK;
     }
     case 'apply': {
       const { result } = outcome;
       if (result.status === 'failed') return EXIT_FAILURE;
-      return result.counts.failed > 0 || result.counts.readFailures > 0 ? EXIT_FAILURE : EXIT_OK;
+      const { failed, readFailures, accountsFailed } = result.counts;
+      return failed > 0 || readFailures > 0 || (accountsFailed ?? 0) > 0 ? EXIT_FAILURE : EXIT_OK;
     }
     case 'run':
       return outcome.stoppedGracefully ? EXIT_OK : EXIT_FAILURE;

@@ -14,6 +14,7 @@ function desiredJson(d: DesiredRule): object {
 
 function groupJson(g: GroupPlan): object {
   return {
+    account: g.account,
     region: g.region,
     groupId: g.group.groupId,
     groupName: g.group.groupName,
@@ -21,7 +22,7 @@ function groupJson(g: GroupPlan): object {
     policies: g.policies,
     desired: g.desired.length,
     missing: g.missing.map(desiredJson),
-    drift: g.drift.map((r) => liveRuleFields(g.region, g.group.groupId, r)),
+    drift: g.drift.map((r) => liveRuleFields(g.account, g.region, g.group.groupId, r)),
     descriptionDrift: g.descriptionDrift.map((d) => ({
       ...desiredJson(d.desired),
       ...(d.live.ruleId !== undefined ? { ruleId: d.live.ruleId } : {}),
@@ -57,10 +58,14 @@ export function planJson(result: PassResult): object {
       quotaExceeded: plan.groups.filter((g) => g.quota.exceeded).length,
       unresolved: counts.unresolved,
       readFailures: counts.readFailures,
+      units: counts.units ?? 0,
+      accountsFailed: counts.accountsFailed ?? 0,
     },
+    // Sorted by account, then region, then group ID.
     groups: plan.groups.map(groupJson),
     unresolved: plan.unresolved,
     readFailures: plan.readFailures,
+    accountFailures: plan.accountFailures ?? [],
   };
 }
 
@@ -95,14 +100,25 @@ function summaryLine(result: Extract<PassResult, { status: 'completed' }>): stri
     `${c.missing} rule(s) to authorize in ${result.plan.groups.filter((g) => g.missing.length > 0).length} group(s)` +
     ` (${c.groups} group(s), ${c.desired} desired rule(s)); ${c.drift} drift, ${c.descriptionDrift} description drift` +
     (c.unresolved > 0 ? `, ${c.unresolved} unresolved target(s)` : '') +
-    (c.readFailures > 0 ? `, ${c.readFailures} failed read(s)` : '')
+    (c.readFailures > 0 ? `, ${c.readFailures} failed read(s)` : '') +
+    ((c.accountsFailed ?? 0) > 0 ? `, ${c.accountsFailed} unreachable account(s)` : '')
   );
+}
+
+/** `account / region`, the heading of a unit's section. */
+function unitHeading(g: GroupPlan): string {
+  return `${g.account} / ${g.region}`;
 }
 
 function renderText(result: PassResult): string {
   if (result.status === 'failed') return `Plan could not run: ${result.errorCode}: ${result.error}\n`;
   const out: string[] = [`Plan: ${summaryLine(result)}`];
+  let unit: string | undefined;
   for (const g of result.plan.groups) {
+    if (unitHeading(g) !== unit) {
+      unit = unitHeading(g);
+      out.push('', `account ${unit}`);
+    }
     out.push(
       '',
       `${g.region}  ${g.group.groupId} (${g.group.groupName}${g.group.vpcId ? `, ${g.group.vpcId}` : ''})  policies: ${g.policies.join(', ')}`,
@@ -143,11 +159,20 @@ function renderText(result: PassResult): string {
     out.push(`  ${quotaText(g)}`);
   }
   for (const u of result.plan.unresolved)
-    out.push('', `unresolved: ${u.region} policy ${u.policy} target ${u.target} matched no group`);
+    out.push(
+      '',
+      `unresolved: ${u.account ?? ''} ${u.region} policy ${u.policy} target ${u.target} matched no group`,
+    );
   for (const f of result.plan.readFailures) {
     out.push(
       '',
-      `read failed: ${f.region} ${f.errorCode}: ${f.error} (skipped policies: ${f.policies.join(', ')})`,
+      `read failed: ${f.account ?? ''} ${f.region} ${f.errorCode}: ${f.error} (skipped policies: ${f.policies.join(', ')})`,
+    );
+  }
+  for (const f of result.plan.accountFailures ?? []) {
+    out.push(
+      '',
+      `account failed: ${f.account} ${f.errorCode}: ${f.error} (skipped regions: ${f.regions.join(', ')})`,
     );
   }
   return `${out.join('\n')}\n`;
@@ -162,6 +187,7 @@ function renderMarkdown(result: PassResult): string {
     return `### sg-reconciler plan\n\n:x: The plan could not run: \`${result.errorCode}\` ${md(result.error)}\n`;
   }
   const out: string[] = ['### sg-reconciler plan', '', `**${md(summaryLine(result))}**`];
+  let unit: string | undefined;
   for (const g of result.plan.groups) {
     if (
       g.missing.length === 0 &&
@@ -170,7 +196,11 @@ function renderMarkdown(result: PassResult): string {
       !g.quota.exceeded
     )
       continue;
-    out.push('', `#### \`${g.group.groupId}\` ${md(g.group.groupName)} (${g.region})`, '');
+    if (unitHeading(g) !== unit) {
+      unit = unitHeading(g);
+      out.push('', `#### Account ${g.account}, ${g.region}`);
+    }
+    out.push('', `##### \`${g.group.groupId}\` ${md(g.group.groupName)} (${g.region})`, '');
     if (g.quota.exceeded) out.push(`:warning: ${md(quotaText(g))}`, '');
     if (g.missing.length > 0 || g.descriptionDrift.length > 0) {
       out.push('| | protocol | ports | source | description | policies |', '|---|---|---|---|---|---|');
@@ -207,7 +237,13 @@ function renderMarkdown(result: PassResult): string {
   }
   if (result.plan.readFailures.length > 0) {
     out.push('', '#### :x: Failed reads (these groups were not planned)', '');
-    for (const f of result.plan.readFailures) out.push(`- ${f.region}: \`${f.errorCode}\` ${md(f.error)}`);
+    for (const f of result.plan.readFailures)
+      out.push(`- ${f.account ?? ''} ${f.region}: \`${f.errorCode}\` ${md(f.error)}`);
+  }
+  if ((result.plan.accountFailures ?? []).length > 0) {
+    out.push('', '#### :x: Unreachable accounts (their regions were not planned)', '');
+    for (const f of result.plan.accountFailures ?? [])
+      out.push(`- ${f.account}: \`${f.errorCode}\` ${md(f.error)} (${f.regions.join(', ')})`);
   }
   return `${out.join('\n')}\n`;
 }

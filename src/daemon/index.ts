@@ -1,6 +1,6 @@
 // `sg-reconciler run`: the daemon wired to the real policy loader, reconcile engine, EC2 ports and
 // node-cron. The life cycle itself is in daemon.ts, which tests drive with fakes.
-import type { Ec2PortFactory } from '../aws/port.js';
+import type { AccountGateway, Ec2PortFactory } from '../aws/port.js';
 import type { RunConfig } from '../cli/config.js';
 import type { Logger } from '../logging.js';
 import { loadPolicies } from '../policy/index.js';
@@ -28,6 +28,8 @@ export { validateSchedule, validateTimezone, type Scheduler } from './schedule.j
 export interface RunDaemonDeps {
   readonly logger: Logger;
   readonly ports: Ec2PortFactory;
+  /** The own account and AssumeRole per account (see reconcilePass). */
+  readonly accounts?: AccountGateway;
   /** Where SIGTERM/SIGINT come from and what a forced exit calls; `process` unless a test says otherwise. */
   readonly process?: DaemonProcess;
   /** Overrides of the daemon's grace periods (milliseconds), for tests. */
@@ -40,7 +42,12 @@ export function runDaemon(config: RunConfig, deps: RunDaemonDeps): Promise<numbe
   const { logger, ports } = deps;
   const runPass: RunPass = (policies, policyFiles, context) =>
     reconcilePass(
-      { ports, logger, newRunId: () => context.runId },
+      {
+        ports,
+        ...(deps.accounts !== undefined ? { accounts: deps.accounts } : {}),
+        logger,
+        newRunId: () => context.runId,
+      },
       {
         mode: context.mode,
         policies,

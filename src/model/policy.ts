@@ -1,5 +1,6 @@
 // The normalised policy set: what the policy loader produces and the planner consumes. Pure types
 // and helpers; positions are kept so later stages can point back at the YAML.
+import type { PolicyAccountSelector } from './accounts.js';
 import type { Rule } from './rule.js';
 
 /** Where a value came from in a policy file (1-based line and column). */
@@ -34,8 +35,12 @@ export interface Policy {
   readonly name: string;
   readonly file: string;
   readonly position: SourcePosition;
-  /** The policy's own region, or undefined to use --region / AWS_REGION. */
+  /** The policy's own region (`spec.region`), or undefined to use --region / AWS_REGION. */
   readonly region: string | undefined;
+  /** `spec.regions` (never together with `region`); absent or empty = `region` or the default. */
+  readonly regions?: readonly string[];
+  /** `spec.accounts`; absent = the account of the tool's own credentials. */
+  readonly accounts?: readonly PolicyAccountSelector[];
   readonly targets: readonly PolicyTarget[];
   readonly ruleTags: Readonly<Record<string, string>>;
   readonly rules: readonly PolicyRule[];

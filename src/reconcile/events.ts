@@ -29,6 +29,7 @@ export function ruleFields(desired: DesiredRule): Record<string, unknown> {
   return {
     policy: desired.policy,
     policies: desired.policies,
+    account: desired.account,
     region: desired.region,
     groupId: desired.groupId,
     protocol: rule.protocol,
@@ -40,8 +41,14 @@ export function ruleFields(desired: DesiredRule): Record<string, unknown> {
 }
 
 /** The fields of rule.drift for a live rule no policy declares. */
-export function liveRuleFields(region: string, groupId: string, rule: LiveRule): Record<string, unknown> {
+export function liveRuleFields(
+  account: string,
+  region: string,
+  groupId: string,
+  rule: LiveRule,
+): Record<string, unknown> {
   return {
+    account,
     region,
     groupId,
     protocol: rule.protocol,

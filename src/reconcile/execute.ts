@@ -46,7 +46,8 @@ const GROUP_LEVEL_CODES: ReadonlySet<string> = new Set([
 export interface ExecuteRequest {
   readonly mode: 'apply' | 'dry-run';
   readonly groups: readonly GroupPlan[];
-  readonly portFor: (region: string) => Ec2Port;
+  /** The port of a group's (account, region) unit. */
+  readonly portFor: (region: string, account?: string) => Ec2Port;
   /** Groups written at once (default 4). */
   readonly concurrency?: number;
   /** Forwarded to every port call; once aborted, no new batch is started. */
@@ -338,6 +339,7 @@ class GroupWriter {
 function sortOutcomes(outcomes: RuleOutcome[]): RuleOutcome[] {
   return outcomes.sort(
     (a, b) =>
+      compare(a.desired.account, b.desired.account) ||
       compare(a.desired.region, b.desired.region) ||
       compare(a.desired.groupId, b.desired.groupId) ||
       compare(ruleKey(a.desired.rule), ruleKey(b.desired.rule)),
@@ -347,7 +349,7 @@ function sortOutcomes(outcomes: RuleOutcome[]): RuleOutcome[] {
 /**
  * Authorize (or dry-run) the missing rules of every planned group, groups in parallel up to
  * `concurrency`. Quota-exceeded groups fail without a call. Resolves with every missing rule's
- * outcome, sorted by region, group and rule key; never rejects for an EC2 error.
+ * outcome, sorted by account, region, group and rule key; never rejects for an EC2 error.
  */
 export async function executePlan(request: ExecuteRequest): Promise<RuleOutcome[]> {
   const groups = request.groups.filter((g) => g.missing.length > 0);
@@ -357,7 +359,7 @@ export async function executePlan(request: ExecuteRequest): Promise<RuleOutcome[
       for (const outcome of outcomes) request.onOutcome?.(outcome);
       return outcomes;
     }
-    return new GroupWriter(plan, request.portFor(plan.region), request).run();
+    return new GroupWriter(plan, request.portFor(plan.region, plan.account), request).run();
   });
   return sortOutcomes(results.flat());
 }

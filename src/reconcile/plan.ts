@@ -22,6 +22,8 @@ export const MANAGED_BY_VALUE = 'sg-reconciler';
 export const POLICY_TAG = 'sg-reconciler/policy';
 
 export interface PlanRegionInput {
+  /** The account the region was read in (12 digits). */
+  readonly account: string;
   readonly region: string;
   /** The policies of this region. */
   readonly policies: readonly Policy[];
@@ -136,6 +138,7 @@ function projectQuota(
 }
 
 function planGroup(
+  account: string,
   region: string,
   read: GroupRead,
   policiesByName: ReadonlyMap<string, Policy>,
@@ -154,6 +157,7 @@ function planGroup(
   const desired: DesiredRule[] = [...wanted.entries()]
     .sort(([a], [b]) => compare(a, b))
     .map(([, { rule, policies: names, owner }]) => ({
+      account,
       region,
       groupId: group.groupId,
       rule,
@@ -187,6 +191,7 @@ function planGroup(
     .map(([, rule]) => rule);
 
   return {
+    account,
     region,
     group,
     policies: groupPolicies,
@@ -214,6 +219,7 @@ export function planRegion(input: PlanRegionInput): GroupPlan[] {
   return [...input.read.groups.values()]
     .map((read) =>
       planGroup(
+        input.account,
         input.region,
         read,
         policiesByName,
@@ -227,7 +233,9 @@ export function planRegion(input: PlanRegionInput): GroupPlan[] {
 }
 
 export interface BuildPlanInput {
+  /** One entry per (account, region) unit. */
   readonly regions: readonly {
+    readonly account: string;
     readonly region: string;
     readonly policies: readonly Policy[];
     readonly read: RegionRead;
@@ -235,19 +243,24 @@ export interface BuildPlanInput {
   readonly maxRulesPerGroup: number;
 }
 
-/** The whole pass's plan: every region's groups, unresolved targets and failed reads, sorted. */
+/**
+ * The whole pass's plan: every unit's groups, unresolved targets and failed reads, sorted by
+ * account, then region; each unresolved target and failed read carries its unit's account.
+ */
 export function buildPlan(input: BuildPlanInput): Plan {
-  const regions = [...input.regions].sort((a, b) => compare(a.region, b.region));
-  const groups = regions.flatMap(({ region, policies, read }) =>
-    planRegion({ region, policies, read, maxRulesPerGroup: input.maxRulesPerGroup }),
+  const regions = [...input.regions].sort(
+    (a, b) => compare(a.account, b.account) || compare(a.region, b.region),
   );
-  const prefixListFailures = regions.flatMap(({ read }) =>
-    read.prefixListFailure === undefined ? [] : [read.prefixListFailure],
+  const groups = regions.flatMap(({ account, region, policies, read }) =>
+    planRegion({ account, region, policies, read, maxRulesPerGroup: input.maxRulesPerGroup }),
+  );
+  const prefixListFailures = regions.flatMap(({ account, read }) =>
+    read.prefixListFailure === undefined ? [] : [{ account, ...read.prefixListFailure }],
   );
   return {
     groups,
-    unresolved: regions.flatMap(({ read }) => read.unresolved),
-    readFailures: regions.flatMap(({ read }) => read.readFailures),
+    unresolved: regions.flatMap(({ account, read }) => read.unresolved.map((u) => ({ account, ...u }))),
+    readFailures: regions.flatMap(({ account, read }) => read.readFailures.map((f) => ({ account, ...f }))),
     ...(prefixListFailures.length > 0 ? { prefixListFailures } : {}),
   };
 }

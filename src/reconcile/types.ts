@@ -6,6 +6,8 @@ export type PassMode = 'plan' | 'apply' | 'dry-run';
 
 /** A desired rule bound to one group: canonical, with every policy that wants it (sorted). */
 export interface DesiredRule {
+  /** The account of the group (12 digits). */
+  readonly account: string;
   readonly region: string;
   readonly groupId: string;
   readonly rule: Rule;
@@ -38,6 +40,8 @@ export interface QuotaProjection {
 }
 
 export interface GroupPlan {
+  /** The account of the group (12 digits). */
+  readonly account: string;
   readonly region: string;
   readonly group: LiveGroup;
   /** Policies whose targets matched this group (sorted). */
@@ -51,6 +55,8 @@ export interface GroupPlan {
 }
 
 export interface UnresolvedTarget {
+  /** The unit's account; set by the pass (read.ts reads one region of one account). */
+  readonly account?: string;
   readonly region: string;
   readonly policy: string;
   readonly target: string;
@@ -60,6 +66,8 @@ export interface UnresolvedTarget {
 
 /** A read that failed: the groups it covers are skipped for the pass, nothing is written for them. */
 export interface ReadFailure {
+  /** The unit's account; set by the pass (read.ts reads one region of one account). */
+  readonly account?: string;
   readonly region: string;
   /** The EC2 action that failed (`DescribeSecurityGroups`, `DescribeVpcs`). */
   readonly action?: string;
@@ -75,6 +83,7 @@ export interface ReadFailure {
  * counts each list it could not size as one rule (see QuotaProjection.unknownPrefixLists).
  */
 export interface PrefixListReadFailure {
+  readonly account?: string;
   readonly region: string;
   readonly errorCode: string;
   readonly error: string;
@@ -99,11 +108,28 @@ export interface RegionRead {
   readonly readsSucceeded: number;
 }
 
+/**
+ * An account that could not be reached (AssumeRole denied, throttled, timed out): its units were
+ * skipped for the pass, nothing was read or written there.
+ */
+export interface AccountFailure {
+  readonly account: string;
+  readonly errorCode: string;
+  readonly error: string;
+  /** The role the pass tried to assume. */
+  readonly roleArn?: string;
+  /** The regions of the account's skipped units (sorted). */
+  readonly regions: readonly string[];
+}
+
 export interface Plan {
+  /** Sorted by account, region, group ID. */
   readonly groups: readonly GroupPlan[];
   readonly unresolved: readonly UnresolvedTarget[];
   readonly readFailures: readonly ReadFailure[];
   readonly prefixListFailures?: readonly PrefixListReadFailure[];
+  /** Accounts the pass could not reach (sorted by account). */
+  readonly accountFailures?: readonly AccountFailure[];
 }
 
 /** What happened to one missing rule when the pass tried to authorize it (apply or dry-run). */
@@ -151,6 +177,10 @@ export interface PassCounts {
   readonly descriptionDrift: number;
   readonly unresolved: number;
   readonly readFailures: number;
+  /** (account, region) units this pass (this shard) worked on, skipped ones included. */
+  readonly units?: number;
+  /** Accounts that could not be reached (account.failed); their units were skipped. */
+  readonly accountsFailed?: number;
   /** Missing rules that turned out to exist already (InvalidPermission.Duplicate). */
   readonly alreadyPresent?: number;
   /** Dry-run: rules EC2 would authorize / would deny. Denied rules are also counted in `failed`. */

@@ -12,6 +12,7 @@ import type {
   PrefixListInfo,
 } from '../../src/aws/port.js';
 import { Ec2Error } from '../../src/aws/port.js';
+import type { AccountSelector } from '../../src/model/accounts.js';
 import type { Policy, PolicyRule, TargetSelector } from '../../src/model/policy.js';
 import type { LiveRule, Rule, RuleSource } from '../../src/model/rule.js';
 import { canonicalCidr, canonicalRule, ruleKey } from '../../src/model/rule.js';
@@ -538,6 +539,20 @@ export function fakeWorld(): FakeEc2 {
   return new FakeEc2();
 }
 
+/**
+ * Ports over one fake world per account, as the SDK factory keys them by (account, region). A port
+ * asked for an account without a world (or without an account) throws, as a client with the wrong
+ * credentials would fail.
+ */
+export function accountPorts(worlds: Readonly<Record<string, FakeEc2>>): Ec2PortFactory {
+  const factories = new Map(Object.entries(worlds).map(([account, world]) => [account, world.ports()]));
+  return (region: string, account?: string) => {
+    const factory = account === undefined ? undefined : factories.get(account);
+    if (factory === undefined) throw new Error(`no fake EC2 for account ${String(account)}`);
+    return factory(region);
+  };
+}
+
 // ---- rule and policy builders ----
 
 /** A source from its text: `sg-…` a group, `pl-…` a prefix list, anything else a network. */
@@ -581,6 +596,9 @@ function selector(target: TargetShorthand): TargetSelector {
 export interface PolicySpec {
   readonly name: string;
   readonly region?: string;
+  readonly regions?: readonly string[];
+  /** `spec.accounts` selectors. */
+  readonly accounts?: readonly AccountSelector[];
   /** `'sg-…'` = groupId, `{ name }` = groupName, `{ tags, vpcId? }` = tag selector. */
   readonly targets: readonly TargetShorthand[];
   /** Rules; a rule whose source value is `self` is a `securityGroup: self` rule. */
@@ -601,6 +619,15 @@ export function policy(spec: PolicySpec): Policy {
     file,
     position,
     region: spec.region,
+    ...(spec.regions !== undefined ? { regions: spec.regions } : {}),
+    ...(spec.accounts !== undefined
+      ? {
+          accounts: spec.accounts.map((selector, i) => ({
+            selector,
+            position: { file, line: 3 + i, column: 7 },
+          })),
+        }
+      : {}),
     targets: spec.targets.map((t, i) => ({
       selector: selector(t),
       position: { file, line: 5 + i, column: 7 },

@@ -460,7 +460,7 @@ ingress:
 });
 
 describe('endpoint selection', () => {
-  it("uses the SDK's own AWS_ENDPOINT_URL_EC2 when --endpoint and SGR_ENDPOINT are not set", async () => {
+  it("uses the SDK's own AWS_ENDPOINT_URL_EC2 (and _STS) when --endpoint and SGR_ENDPOINT are not set", async () => {
     const group = await createGroup(emu.ec2, { name: 'sdk-endpoint', vpcId: emu.vpcId });
     const dir = await writePolicies({
       'p.yaml': policy(
@@ -471,11 +471,14 @@ describe('endpoint selection', () => {
     const { SGR_ENDPOINT: _unused, ...env } = motoEnv(emu.endpoint);
 
     const result = await runCli(['apply', '--policies', dir], {
-      env: { ...env, AWS_ENDPOINT_URL_EC2: emu.endpoint },
+      // STS answers GetCallerIdentity (the account every event carries).
+      env: { ...env, AWS_ENDPOINT_URL_EC2: emu.endpoint, AWS_ENDPOINT_URL_STS: emu.endpoint },
     });
 
     expect(result.code).toBe(0);
-    expect(eventsNamed(result.events, 'rule.authorized')).toHaveLength(1);
+    expect(eventsNamed(result.events, 'rule.authorized')).toEqual([
+      expect.objectContaining({ account: '123456789012', region: 'us-east-1' }),
+    ]);
   });
 
   it('--endpoint wins over SGR_ENDPOINT', async () => {

@@ -20,7 +20,7 @@ async function planFor(
 ): Promise<GroupPlan[]> {
   const read = await readRegion({ region: REGION, policies, port: world.port() });
   world.resetCalls();
-  return planRegion({ region: REGION, policies, read, maxRulesPerGroup });
+  return planRegion({ account: '111111111111', region: REGION, policies, read, maxRulesPerGroup });
 }
 
 function execute(

@@ -71,6 +71,8 @@ describe('reconcilePass: apply', () => {
       descriptionDrift: 0,
       unresolved: 0,
       readFailures: 0,
+      units: 1,
+      accountsFailed: 0,
       alreadyPresent: 0,
     });
     const authorized = events(first.lines, 'rule.authorized');

@@ -39,6 +39,7 @@ function plan1(
   max = 60,
 ) {
   const groups = planRegion({
+    account: '111111111111',
     region: REGION,
     policies,
     read: read([[live, policies.map((p) => p.name)]], options),
@@ -177,6 +178,7 @@ describe('planRegion: what is missing', () => {
     const planned = plan1([zeta, alpha], group('sg-1', []));
     expect(planned.desired).toEqual([
       {
+        account: '111111111111',
         region: REGION,
         groupId: 'sg-1',
         rule: tcp(22, '10.0.0.0/8', 'from alpha'),
@@ -206,6 +208,7 @@ describe('planRegion: what is missing', () => {
   it('`self` is bound to each target group', () => {
     const p = policy({ name: 'mesh', targets: ['sg-1', 'sg-2'], rules: [selfRule('tcp', 7946)] });
     const groups = planRegion({
+      account: '111111111111',
       region: REGION,
       policies: [p],
       read: read([
@@ -224,6 +227,7 @@ describe('planRegion: what is missing', () => {
     const a = policy({ name: 'a', targets: ['sg-1'], rules: [tcp(22, '10.0.0.0/8')] });
     const b = policy({ name: 'b', targets: ['sg-2'], rules: [tcp(80, '10.0.0.0/8')] });
     const groups = planRegion({
+      account: '111111111111',
       region: REGION,
       policies: [a, b],
       read: read([
@@ -249,6 +253,7 @@ describe('planRegion: what is missing', () => {
       targets: ['tags{tier=web}'],
     };
     const groups = planRegion({
+      account: '111111111111',
       region: REGION,
       policies: [a, b],
       read: read([[group('sg-1', [tcp(443, '0.0.0.0/0'), tcp(25, '0.0.0.0/0')]), ['a']]], {
@@ -270,11 +275,13 @@ describe('planRegion: what is missing', () => {
       maxRulesPerGroup: 60,
       regions: [
         {
+          account: '111111111111',
           region: 'us-west-2',
           policies: [p],
           read: { ...read([[group('sg-c', []), ['p']]]), region: 'us-west-2' },
         },
         {
+          account: '111111111111',
           region: 'eu-west-1',
           policies: [p],
           read: read([

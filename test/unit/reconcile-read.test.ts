@@ -305,7 +305,13 @@ describe('readRegion: a failed read is never "no groups"', () => {
     ];
 
     const read = await readRegion({ region: REGION, policies, port: world.port() });
-    const groups = planRegion({ region: REGION, policies, read, maxRulesPerGroup: 60 });
+    const groups = planRegion({
+      account: '111111111111',
+      region: REGION,
+      policies,
+      read,
+      maxRulesPerGroup: 60,
+    });
 
     expect(groups.map((g) => g.group.groupId)).toEqual(['sg-ok']);
   });
@@ -389,7 +395,13 @@ describe('readRegion: prefix lists', () => {
     const p = policy({ name: 'p', targets: ['sg-1'], rules: [tcp(443, 'pl-1')] });
 
     const read = await readRegion({ region: REGION, policies: [p], port: world.port() });
-    const [planned] = planRegion({ region: REGION, policies: [p], read, maxRulesPerGroup: 60 });
+    const [planned] = planRegion({
+      account: '111111111111',
+      region: REGION,
+      policies: [p],
+      read,
+      maxRulesPerGroup: 60,
+    });
 
     expect(read.prefixListFailure).toEqual({
       region: REGION,

@@ -1,0 +1,245 @@
+import {
+  ListAccountsCommand,
+  ListChildrenCommand,
+  ListRootsCommand,
+  ListTagsForResourceCommand,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
+import { describe, expect, it } from 'vitest';
+import {
+  createAccountAccess,
+  discoverOrganization,
+  memoizeCredentials,
+  REFRESH_BEFORE_EXPIRY_MS,
+  type Credentials,
+  type OrganizationsSender,
+} from '../../src/aws/accounts.js';
+import { Ec2Error } from '../../src/aws/port.js';
+
+const HOUR = 3_600_000;
+
+function clock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => (t += ms) };
+}
+
+function issuing(now: () => number): { provider: () => Promise<Credentials>; calls: () => number } {
+  let calls = 0;
+  return {
+    provider: () => {
+      calls += 1;
+      return Promise.resolve({
+        accessKeyId: `ASIA${calls}`,
+        secretAccessKey: 'secret',
+        sessionToken: 'token',
+        expiration: new Date(now() + HOUR),
+      });
+    },
+    calls: () => calls,
+  };
+}
+
+describe('memoizeCredentials', () => {
+  it('calls the provider once per credential lifetime and again shortly before expiry', async () => {
+    const c = clock();
+    const source = issuing(c.now);
+    const provider = memoizeCredentials(source.provider, c.now);
+    await Promise.all([provider(), provider(), provider()]);
+    expect(source.calls()).toBe(1);
+    c.advance(HOUR - REFRESH_BEFORE_EXPIRY_MS - 1);
+    expect((await provider()).accessKeyId).toBe('ASIA1');
+    c.advance(2);
+    expect((await provider()).accessKeyId).toBe('ASIA2');
+    expect(source.calls()).toBe(2);
+  });
+
+  it('does not keep a failure: the next call asks again', async () => {
+    let calls = 0;
+    const provider = memoizeCredentials(() => {
+      calls += 1;
+      return calls === 1
+        ? Promise.reject(new Error('denied'))
+        : Promise.resolve({ accessKeyId: 'ASIAOK', secretAccessKey: 's' });
+    });
+    await expect(provider()).rejects.toThrow('denied');
+    expect((await provider()).accessKeyId).toBe('ASIAOK');
+    expect(calls).toBe(2);
+  });
+});
+
+describe('createAccountAccess', () => {
+  it('one AssumeRole per account however many units reach it; the own account needs none', async () => {
+    const c = clock();
+    const assumed: string[] = [];
+    const access = createAccountAccess({
+      now: c.now,
+      assumeRole: (roleArn) => () => {
+        assumed.push(roleArn);
+        return Promise.resolve({
+          accessKeyId: 'ASIAX',
+          secretAccessKey: 's',
+          expiration: new Date(c.now() + HOUR),
+        });
+      },
+    });
+    const spoke = { id: '111111111111', roleArn: 'arn:aws:iam::111111111111:role/sg-reconciler' };
+    await Promise.all([access.reach(spoke), access.reach(spoke), access.reach(spoke)]);
+    await access.reach({ id: '999999999999', roleArn: undefined });
+    expect(assumed).toEqual(['arn:aws:iam::111111111111:role/sg-reconciler']);
+    expect(access.credentialsFor('999999999999')).toBeUndefined();
+    expect(typeof access.credentialsFor('111111111111')).toBe('function');
+    access.destroy();
+  });
+
+  it('an account never reached has no credentials: nothing is sent to it with the hub credentials', () => {
+    const access = createAccountAccess({ assumeRole: () => () => Promise.reject(new Error('unused')) });
+    expect(() => access.credentialsFor('111111111111')).toThrow(/before it was reached/);
+    access.destroy();
+  });
+
+  it('a denied AssumeRole rejects with its error code and a message without credentials', async () => {
+    const access = createAccountAccess({
+      assumeRole: () => () =>
+        Promise.reject(
+          Object.assign(
+            new Error(
+              'User: arn:aws:iam::999999999999:user/hub is not authorized to perform: sts:AssumeRole',
+            ),
+            {
+              name: 'AccessDenied',
+              $fault: 'client',
+              $metadata: { httpStatusCode: 403 },
+            },
+          ),
+        ),
+    });
+    const error = await access
+      .reach({ id: '111111111111', roleArn: 'arn:aws:iam::111111111111:role/sg-reconciler' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Ec2Error);
+    expect(error).toMatchObject({ code: 'AccessDenied', action: 'AssumeRole' });
+    access.destroy();
+  });
+});
+
+/** A real client (the SDK's paginators insist on one) whose send() is the fake. */
+function withSend(send: (command: unknown) => Promise<unknown>): OrganizationsSender {
+  const client = new OrganizationsClient({ region: 'us-east-1' });
+  (client as unknown as { send: typeof send }).send = send;
+  return client;
+}
+
+describe('discoverOrganization', () => {
+  // root r-1 > ou-1 (prod) > ou-2 (prod/search); accounts: 111 in ou-1, 333 in ou-2, 444 under the root,
+  // 555 suspended. Pages of one item, to prove every list is followed.
+  const accounts = [
+    { Id: '111111111111', Name: 'prod-payments', State: 'ACTIVE' },
+    { Id: '333333333333', Name: 'prod-search', Status: 'ACTIVE' },
+    { Id: '444444444444', Name: 'sandbox', State: 'ACTIVE' },
+    { Id: '555555555555', Name: 'closed', State: 'SUSPENDED' },
+  ];
+  const children: Record<string, { Id: string; Type: string }[]> = {
+    'r-1': [
+      { Id: 'ou-1', Type: 'ORGANIZATIONAL_UNIT' },
+      { Id: '444444444444', Type: 'ACCOUNT' },
+    ],
+    'ou-1': [
+      { Id: '111111111111', Type: 'ACCOUNT' },
+      { Id: 'ou-2', Type: 'ORGANIZATIONAL_UNIT' },
+    ],
+    'ou-2': [{ Id: '333333333333', Type: 'ACCOUNT' }],
+  };
+  const tags: Record<string, { Key: string; Value: string }[]> = {
+    '111111111111': [
+      { Key: 'env', Value: 'prod' },
+      { Key: 'team', Value: 'payments' },
+    ],
+    '333333333333': [{ Key: 'env', Value: 'prod' }],
+  };
+
+  function page<T>(items: readonly T[], token: string | undefined): { items: T[]; next: string | undefined } {
+    const index = token === undefined ? 0 : Number(token);
+    return {
+      items: items.slice(index, index + 1),
+      next: index + 1 < items.length ? String(index + 1) : undefined,
+    };
+  }
+
+  function fakeOrganizations(): { sender: OrganizationsSender; calls: string[] } {
+    const calls: string[] = [];
+    const send = (command: unknown): Promise<unknown> => {
+      if (command instanceof ListAccountsCommand) {
+        calls.push('ListAccounts');
+        const p = page(accounts, command.input.NextToken);
+        return Promise.resolve({ Accounts: p.items, NextToken: p.next });
+      }
+      if (command instanceof ListRootsCommand) {
+        calls.push('ListRoots');
+        return Promise.resolve({ Roots: [{ Id: 'r-1' }] });
+      }
+      if (command instanceof ListChildrenCommand) {
+        calls.push('ListChildren');
+        const all = (children[command.input.ParentId ?? ''] ?? []).filter(
+          (c) => c.Type === command.input.ChildType,
+        );
+        const p = page(all, command.input.NextToken);
+        return Promise.resolve({ Children: p.items, NextToken: p.next });
+      }
+      if (command instanceof ListTagsForResourceCommand) {
+        calls.push('ListTagsForResource');
+        const p = page(tags[command.input.ResourceId ?? ''] ?? [], command.input.NextToken);
+        return Promise.resolve({ Tags: p.items, NextToken: p.next });
+      }
+      return Promise.reject(new Error('unexpected command'));
+    };
+    return { sender: withSend(send), calls };
+  }
+
+  it('lists ACTIVE accounts with their tags and every OU above them (nested OUs)', async () => {
+    const { sender } = fakeOrganizations();
+    const inventory = await discoverOrganization(sender, { tags: true, ous: true, roleName: 'spoke' });
+    expect(inventory).toEqual({
+      source: 'organizations',
+      roleName: 'spoke',
+      externalId: undefined,
+      accounts: [
+        {
+          id: '111111111111',
+          name: 'prod-payments',
+          tags: { env: 'prod', team: 'payments' },
+          ous: ['ou-1'],
+          roleArn: undefined,
+        },
+        {
+          id: '333333333333',
+          name: 'prod-search',
+          tags: { env: 'prod' },
+          ous: ['ou-2', 'ou-1'],
+          roleArn: undefined,
+        },
+        { id: '444444444444', name: 'sandbox', tags: {}, ous: [], roleArn: undefined },
+      ],
+    });
+  });
+
+  it('reads neither tags nor the OU tree when no policy selects by them', async () => {
+    const { sender, calls } = fakeOrganizations();
+    await discoverOrganization(sender, {});
+    expect(new Set(calls)).toEqual(new Set(['ListAccounts']));
+  });
+
+  it('a failed call rejects with the action named', async () => {
+    const sender = withSend(() =>
+      Promise.reject(
+        Object.assign(new Error('You don’t have permissions to access this resource.'), {
+          name: 'AccessDeniedException',
+          $fault: 'client',
+        }),
+      ),
+    );
+    await expect(discoverOrganization(sender, {})).rejects.toMatchObject({
+      code: 'AccessDeniedException',
+      action: 'ListAccounts',
+    });
+  });
+});
