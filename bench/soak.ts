@@ -326,6 +326,11 @@ export async function runSoak(options: SoakOptions): Promise<{ ok: boolean }> {
           events: tally.skipped.get('invalid-policies') ?? 0,
         },
         {
+          name: 'sgr_passes_total{result="skipped_changing"} vs reconcile.skipped policies-changing',
+          metric: metric('sgr_passes_total{result="skipped_changing"}'),
+          events: tally.skipped.get('policies-changing') ?? 0,
+        },
+        {
           name: 'sgr_rules_authorized_total vs rule.authorized',
           metric: metric('sgr_rules_authorized_total'),
           events: tally.n('rule.authorized'),

@@ -5,7 +5,7 @@ import { createSnapshotPortFactory } from '../aws/snapshot-port.js';
 import { runDaemon, validateSchedule } from '../daemon/index.js';
 import { createLogger, emit, emitPolicyErrors, type Logger, type LogLevel } from '../logging.js';
 import type { PolicyError, PolicyLoadResult } from '../model/policy.js';
-import { loadPolicies } from '../policy/index.js';
+import { describeChanging, loadPolicySet } from '../policy/index.js';
 import { LOCAL_ACCOUNT, reconcilePass } from '../reconcile/pass.js';
 import type { ApplyConfig, CommonConfig, PlanConfig, RunConfig } from './config.js';
 import { exitCodeFor } from './exit-codes.js';
@@ -67,23 +67,48 @@ export function formatPolicyErrors(errors: readonly PolicyError[]): string {
     .join('');
 }
 
-/** Loads the policy set; on errors reports them (events + human lines) and returns undefined. */
+/** A valid policy set, with what identifies the version it was read from. */
+type LoadedSet = Extract<PolicyLoadResult, { ok: true }> & {
+  readonly digest: string;
+  readonly version: string | undefined;
+};
+
+/**
+ * Loads the policy set as one version. Invalid policies are reported (events + human lines) and
+ * end the command with exit 3; a directory that never held still while it was read (swapped or
+ * rewritten on every attempt) is `reconcile.skipped` reason `policies-changing` and exit 1, since
+ * nothing is wrong with the policies. One-shot commands have no settle window: they are started
+ * after their caller's writes (a CI checkout, a pre-commit hook), not at a moment of their own.
+ */
 async function loadOrReport(
   paths: readonly string[],
   logger: Logger,
   humanOut: NodeJS.WritableStream,
-): Promise<Extract<PolicyLoadResult, { ok: true }> | undefined> {
-  const result = await loadPolicies(paths);
+): Promise<LoadedSet | { exitCode: number }> {
+  const loaded = await loadPolicySet(paths);
+  if (loaded.kind === 'changing') {
+    humanOut.write(`sg-reconciler: ${describeChanging(paths, loaded)}\n`);
+    const { reason, file, attempts } = loaded;
+    emit(
+      logger,
+      'error',
+      'reconcile.skipped',
+      { reason: 'policies-changing', change: reason, file, attempts },
+      'the policy directory changed while it was read; nothing was applied',
+    );
+    return { exitCode: exitCodeFor({ command: 'error' }) };
+  }
+  const result = loaded.result;
   if (!result.ok) {
     humanOut.write(formatPolicyErrors(result.errors));
     humanOut.write(`${result.errors.length} error(s) in ${paths.join(', ')}; nothing was applied\n`);
     emitPolicyErrors(logger, result.errors);
-    return undefined;
+    return { exitCode: exitCodeFor({ command: 'invalid-input' }) };
   }
   for (const warning of result.warnings) {
     emit(logger, 'warn', 'policy.warning', { warning }, 'policy set warning');
   }
-  return result;
+  return { ...result, digest: loaded.digest, version: loaded.version };
 }
 
 /** What a command talks to AWS with: EC2 ports per (account, region) and the account gateway. */
@@ -127,7 +152,7 @@ async function sdkAccess(config: CommonConfig, logger: Logger): Promise<SdkAcces
 export async function runValidate(raw: RawOptions): Promise<number> {
   const logger = createLogger({ level: safeLogLevel(raw), destination: 2 });
   const loaded = await loadOrReport(raw.policies, logger, process.stdout);
-  if (loaded === undefined) return exitCodeFor({ command: 'validate', valid: false });
+  if ('exitCode' in loaded) return loaded.exitCode;
   process.stdout.write(
     `${loaded.policies.length} policies in ${loaded.files.length} files under ${raw.policies.join(', ')} are valid\n`,
   );
@@ -145,7 +170,7 @@ export async function runPlan(raw: RawOptions): Promise<number> {
   const { config } = resolved;
   const logger = createLogger({ level: config.logLevel, destination: 2 });
   const loaded = await loadOrReport(config.policies, logger, process.stderr);
-  if (loaded === undefined) return exitCodeFor({ command: 'invalid-input' });
+  if ('exitCode' in loaded) return loaded.exitCode;
 
   let access: SdkAccess;
   let defaultRegion = config.region;
@@ -180,6 +205,8 @@ export async function runPlan(raw: RawOptions): Promise<number> {
       mode: 'plan',
       policies: loaded.policies,
       policyFiles: loaded.files.length,
+      policySetDigest: loaded.digest,
+      policyVersion: loaded.version,
       defaultRegion,
       maxRulesPerGroup: config.maxRulesPerGroup,
     },
@@ -197,7 +224,7 @@ export async function runApply(raw: RawOptions): Promise<number> {
   const { config } = resolved;
   const logger = createLogger({ level: config.logLevel, destination: 1 });
   const loaded = await loadOrReport(config.policies, logger, process.stderr);
-  if (loaded === undefined) return exitCodeFor({ command: 'invalid-input' });
+  if ('exitCode' in loaded) return loaded.exitCode;
   const access = await sdkAccess(config, logger);
   const result = await reconcilePass(
     { ports: access.ports, accounts: access.accounts, logger },
@@ -205,6 +232,8 @@ export async function runApply(raw: RawOptions): Promise<number> {
       mode: config.dryRun ? 'dry-run' : 'apply',
       policies: loaded.policies,
       policyFiles: loaded.files.length,
+      policySetDigest: loaded.digest,
+      policyVersion: loaded.version,
       defaultRegion: config.region,
       maxRulesPerGroup: config.maxRulesPerGroup,
     },

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { emit, emitPolicyErrors, type Logger } from '../logging.js';
-import type { Policy, PolicyLoadResult } from '../model/policy.js';
+import type { Policy, PolicySetLoad } from '../model/policy.js';
 import type { PassMode, PassResult } from '../reconcile/types.js';
 import { closeServer, createHealthServer, formatAddress, listen } from './http.js';
 import { createDaemonMetrics, type DaemonMetrics } from './metrics.js';
@@ -36,6 +36,10 @@ export interface PassContext {
   readonly runId: string;
   readonly mode: PassMode;
   readonly signal: AbortSignal;
+  /** sha256 of the policy set this pass applies (reported on reconcile.started). */
+  readonly policySetDigest: string;
+  /** The ConfigMap / git-sync version directory the set was read from, when there is one. */
+  readonly policyVersion: string | undefined;
 }
 
 /** One reconcile pass over a loaded policy set (reconcilePass, bound to the EC2 ports). */
@@ -61,7 +65,10 @@ export interface DaemonOptions {
 
 export interface DaemonDeps {
   readonly logger: Logger;
-  readonly loadPolicies: (paths: string | readonly string[]) => Promise<PolicyLoadResult>;
+  /** Reads the policy directory as one version (loadPolicySet with the daemon's settle window). */
+  readonly loadPolicySet: (paths: string | readonly string[]) => Promise<PolicySetLoad>;
+  /** Waits between start-up loads while the directory settles (default: a timer). */
+  readonly sleep?: (ms: number) => Promise<void>;
   readonly runPass: RunPass;
   readonly scheduler: Scheduler;
   readonly process?: DaemonProcess;
@@ -109,6 +116,12 @@ export class PassAbortedError extends Error {
   }
 }
 
+/** A load that found one version of the set (valid or not). */
+type ReadSet = Extract<PolicySetLoad, { kind: 'read' }>;
+
+/** Loads tried at start-up while the policy directory settles (about 2 s apart at most). */
+const STARTUP_SETTLE_ATTEMPTS = 10;
+
 interface InFlight {
   readonly runId: string;
   readonly controller: AbortController;
@@ -121,6 +134,7 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
   const proc: DaemonProcess = deps.process ?? process;
   const now = deps.now ?? Date.now;
   const newRunId = deps.newRunId ?? randomUUID;
+  const sleepFor = deps.sleep ?? ((ms: number) => sleep(ms).promise);
   const shutdownGraceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
   const abortGraceMs = options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS;
   const metrics = deps.metrics ?? createDaemonMetrics();
@@ -161,11 +175,7 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
   };
 
   /** The body of one pass, from (re)loading the policies to handling the outcome. Never rejects. */
-  const execute = async (
-    runId: string,
-    controller: AbortController,
-    preloaded?: PolicyLoadResult,
-  ): Promise<void> => {
+  const execute = async (runId: string, controller: AbortController, preloaded?: ReadSet): Promise<void> => {
     const startedAt = now();
     const elapsed = (): number => Math.max(0, now() - startedAt);
     const timeoutMs = options.passTimeoutSeconds * 1000;
@@ -187,7 +197,13 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
     outcomes.passStarted();
     let pass: Promise<PassResult> | undefined;
     try {
-      const loaded = preloaded ?? (await deps.loadPolicies(options.policiesDir));
+      const set = preloaded ?? (await deps.loadPolicySet(options.policiesDir));
+      if (set.kind === 'changing') {
+        const { reason, file, attempts } = set;
+        handle({ kind: 'skipped-changing', runId, reason, file, attempts });
+        return;
+      }
+      const loaded = set.result;
       if (!loaded.ok) {
         handle({ kind: 'skipped-invalid', runId, errors: loaded.errors });
         return;
@@ -198,6 +214,8 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
         runId,
         mode: options.mode,
         signal: controller.signal,
+        policySetDigest: set.digest,
+        policyVersion: set.version,
       });
       const settled = await settleOrGiveUp(pass, controller.signal);
       if (settled === 'hung') {
@@ -256,7 +274,7 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
     });
 
   /** A tick of the schedule (or the start-up pass): start a pass unless one is running. */
-  const tick = (preloaded?: PolicyLoadResult): void => {
+  const tick = (preloaded?: ReadSet): void => {
     if (stopping !== undefined) return;
     const runId = newRunId();
     if (inFlight !== undefined) {
@@ -361,6 +379,19 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
     return stopping;
   };
 
+  /**
+   * The start-up load: a directory still settling (just written, or swapped while read) is waited
+   * for, a bounded number of times, since start-up must say whether the set is valid.
+   */
+  const loadSettled = async (): Promise<PolicySetLoad> => {
+    let set = await deps.loadPolicySet(options.policiesDir);
+    for (let attempt = 1; set.kind === 'changing' && attempt < STARTUP_SETTLE_ATTEMPTS; attempt++) {
+      await sleepFor(Math.min(Math.max(set.retryAfterMs ?? 0, 100), 2_000));
+      set = await deps.loadPolicySet(options.policiesDir);
+    }
+    return set;
+  };
+
   /** A start-up check failed: one clear event, and the exit code `run` returns. */
   const invalidOption = (option: string, error: string): number => {
     emit(logger, 'error', 'config.invalid', { option, error }, 'an option value is invalid');
@@ -380,12 +411,20 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
       return invalidOption('--pass-timeout', '--pass-timeout must be a positive number of seconds');
     }
 
-    let loaded: PolicyLoadResult;
+    let set: PolicySetLoad;
     try {
-      loaded = await deps.loadPolicies(options.policiesDir);
+      set = await loadSettled();
     } catch (error) {
       return startFailed('InternalError', message(error), { policies: options.policiesDir });
     }
+    if (set.kind === 'changing') {
+      return startFailed(
+        'PoliciesChanging',
+        `the policy directory did not hold still for ${STARTUP_SETTLE_ATTEMPTS} loads (${set.reason} at ${set.file}); nothing was applied`,
+        { policies: options.policiesDir },
+      );
+    }
+    const loaded = set.result;
     if (!loaded.ok) {
       emitPolicyErrors(logger, loaded.errors);
       return EXIT_INVALID;
@@ -422,7 +461,7 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
       'daemon started',
     );
 
-    tick(loaded);
+    tick(set);
     try {
       job = deps.scheduler(options.schedule, options.timezone, () => tick());
     } catch (error) {

@@ -3,7 +3,7 @@
 import type { AccountGateway, Ec2PortFactory } from '../aws/port.js';
 import type { RunConfig } from '../cli/config.js';
 import type { Logger } from '../logging.js';
-import { loadPolicies } from '../policy/index.js';
+import { DEFAULT_SETTLE_MS, loadPolicySet } from '../policy/index.js';
 import { reconcilePass } from '../reconcile/pass.js';
 import { createDaemon, type DaemonProcess, type RunPass } from './daemon.js';
 import { createCronScheduler } from './schedule.js';
@@ -55,6 +55,8 @@ export function runDaemon(config: RunConfig, deps: RunDaemonDeps): Promise<numbe
         defaultRegion: config.region,
         maxRulesPerGroup: config.maxRulesPerGroup,
         signal: context.signal,
+        policySetDigest: context.policySetDigest,
+        policyVersion: context.policyVersion,
       },
     );
   const daemon = createDaemon(
@@ -70,7 +72,9 @@ export function runDaemon(config: RunConfig, deps: RunDaemonDeps): Promise<numbe
     },
     {
       logger,
-      loadPolicies,
+      // The daemon fires at any moment relative to writers: a file written in the last 2 s may be
+      // half-written, so the set waits until it settles (SPEC "Safety rules of the pass").
+      loadPolicySet: (dir) => loadPolicySet(dir, { settleMs: DEFAULT_SETTLE_MS }),
       runPass,
       scheduler: createCronScheduler(logger),
       ...(deps.process !== undefined ? { process: deps.process } : {}),

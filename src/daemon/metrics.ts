@@ -5,7 +5,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export const METRIC_PREFIX = 'sgr_';
 
 /** The values of `sgr_passes_total{result}`. */
-export const PASS_RESULTS = ['completed', 'failed', 'skipped_overlap', 'skipped_invalid'] as const;
+export const PASS_RESULTS = [
+  'completed',
+  'failed',
+  'skipped_overlap',
+  'skipped_invalid',
+  'skipped_changing',
+] as const;
 export type PassResultLabel = (typeof PASS_RESULTS)[number];
 
 export interface DaemonMetrics {
@@ -39,7 +45,7 @@ export function createDaemonMetrics(options: DaemonMetricsOptions = {}): DaemonM
 
   const passes = new Counter({
     name: `${METRIC_PREFIX}passes_total`,
-    help: 'Reconcile passes by result: completed, failed (could not run), skipped_overlap, skipped_invalid.',
+    help: 'Reconcile passes by result: completed, failed (could not run), skipped_overlap, skipped_invalid, skipped_changing.',
     labelNames: ['result'] as const,
     registers,
   });

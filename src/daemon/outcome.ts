@@ -3,7 +3,7 @@
 // reconcilePass emits its own reconcile.* and rule.* events; this adds only those it cannot: skips,
 // and the failure of a pass that threw or never settled.
 import { emit, emitPolicyErrors, type Logger } from '../logging.js';
-import type { PolicyError } from '../model/policy.js';
+import type { PolicyError, PolicySetChangingReason } from '../model/policy.js';
 import type { PassMode, PassResult } from '../reconcile/types.js';
 import type { DaemonMetrics } from './metrics.js';
 
@@ -22,7 +22,15 @@ export type PassOutcome =
   /** A tick came while a pass was running. */
   | { readonly kind: 'skipped-overlap'; readonly runId: string; readonly inFlightRunId: string | undefined }
   /** The policy directory, re-read for this pass, is invalid: nothing was read or written. */
-  | { readonly kind: 'skipped-invalid'; readonly runId: string; readonly errors: readonly PolicyError[] };
+  | { readonly kind: 'skipped-invalid'; readonly runId: string; readonly errors: readonly PolicyError[] }
+  /** The policy directory did not hold still (swapped, edited, or too freshly written): deferred. */
+  | {
+      readonly kind: 'skipped-changing';
+      readonly runId: string;
+      readonly reason: PolicySetChangingReason;
+      readonly file: string;
+      readonly attempts: number;
+    };
 
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
 
@@ -164,6 +172,25 @@ export function createOutcomeHandler(options: OutcomeHandlerOptions): OutcomeHan
         );
         metrics.passes.labels('skipped_invalid').inc();
         setPolicySetValid(false);
+        return;
+      }
+      case 'skipped-changing': {
+        metrics.passInProgress.set(0);
+        // Not a verdict on the set: validity stays what the last complete load said.
+        emit(
+          logger,
+          'warn',
+          'reconcile.skipped',
+          {
+            runId: outcome.runId,
+            reason: 'policies-changing',
+            change: outcome.reason,
+            file: outcome.file,
+            attempts: outcome.attempts,
+          },
+          'reconcile pass deferred: the policy directory is changing, nothing was authorized',
+        );
+        metrics.passes.labels('skipped_changing').inc();
         return;
       }
     }

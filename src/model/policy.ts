@@ -80,3 +80,37 @@ export function describeTarget(selector: TargetSelector): string {
     }
   }
 }
+
+/**
+ * Why a load found no single version of the policy set to use (the caller defers the pass, with
+ * `reconcile.skipped` reason `policies-changing`):
+ * - `links-moved`: a symlink on the way (a ConfigMap `..data`, a git-sync link, a symlinked root or
+ *   subdirectory) pointed elsewhere after the files were read than before, on every attempt;
+ * - `file-changed`: a file or directory changed (size, mtime, ctime, inode) while it was read;
+ * - `settling`: a file was modified less than the settle window ago (it may be half-written).
+ */
+export type PolicySetChangingReason = 'links-moved' | 'file-changed' | 'settling';
+
+/** The outcome of reading one policy directory as one version (see policy/load.ts, loadPolicySet). */
+export type PolicySetLoad =
+  | {
+      readonly kind: 'read';
+      readonly result: PolicyLoadResult;
+      /**
+       * sha256 (hex) over the sorted relative file paths and their bytes: the same files give the
+       * same digest whichever version directory they were read from.
+       */
+      readonly digest: string;
+      /** The ConfigMap (`..data` target) or git-sync (symlink target) version directory's name. */
+      readonly version: string | undefined;
+    }
+  | {
+      readonly kind: 'changing';
+      readonly reason: PolicySetChangingReason;
+      /** The path that moved or changed (shown as below the policy directory). */
+      readonly file: string;
+      /** Loads tried before giving up (links-moved, file-changed), or 1 (settling). */
+      readonly attempts: number;
+      /** For `settling`: milliseconds until the youngest file is old enough. */
+      readonly retryAfterMs: number | undefined;
+    };

@@ -1,6 +1,17 @@
 // The policy language: loading, validating and normalising IngressPolicy documents. The loader
 // is the file-system walk; parsePolicyTexts is the pure pipeline behind it.
-export { loadPolicies, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FILES, type LoadOptions } from './load.js';
+export {
+  loadPolicies,
+  loadPolicySet,
+  describeChanging,
+  nodeLoaderFs,
+  DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_MAX_FILES,
+  DEFAULT_SETTLE_MS,
+  DEFAULT_LOAD_ATTEMPTS,
+  type LoaderFs,
+  type LoadOptions,
+} from './load.js';
 export { parsePolicyTexts, MAX_ALIAS_COUNT, type PolicyText } from './parse.js';
 export {
   API_VERSION,

@@ -48,6 +48,10 @@ export interface PassRequest {
   readonly policies: readonly Policy[];
   /** How many policy files the policies came from (reported on reconcile.started). */
   readonly policyFiles?: number;
+  /** sha256 of the policy set loaded (loadPolicySet's digest), reported on reconcile.started. */
+  readonly policySetDigest?: string;
+  /** The ConfigMap / git-sync version directory the set came from, reported on reconcile.started. */
+  readonly policyVersion?: string | undefined;
   readonly defaultRegion: string | undefined;
   readonly maxRulesPerGroup: number;
   /** Within one unit: reads and groups written at once (default 4). */
@@ -167,6 +171,8 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
       mode,
       policies: request.policies.length,
       ...(request.policyFiles !== undefined ? { policyFiles: request.policyFiles } : {}),
+      ...(request.policySetDigest !== undefined ? { policySetDigest: request.policySetDigest } : {}),
+      ...(request.policyVersion !== undefined ? { policyVersion: request.policyVersion } : {}),
     },
     MSG.started,
   );

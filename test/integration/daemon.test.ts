@@ -1,13 +1,18 @@
 // `sg-reconciler run` end to end: the built CLI as a child process against moto (through a
 // fault-injecting proxy where a pass must be slow), observed through its JSON events on stdout,
 // its HTTP endpoints, its exit code and the rules moto ends up with.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, motoEnv, parseEvents, writePolicies, type Event } from '../helpers/cli.js';
+import { CLI, writePolicies } from '../helpers/cli.js';
+import {
+  isEvent,
+  killDaemonsAfterEach,
+  startDaemon as startRun,
+  type RunningDaemon,
+} from '../helpers/daemon.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import {
   createGroup,
@@ -31,116 +36,21 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-/** A running `sg-reconciler run`, its events as they arrive, and its exit. */
-interface Daemon {
-  readonly child: ChildProcess;
-  readonly base: string;
-  readonly events: Event[];
-  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stdout(): string;
-  /** Resolves with the first event (from `from` on) the predicate accepts; fails the test after timeoutMs. */
-  waitFor(what: string, predicate: (e: Event) => boolean, timeoutMs?: number, from?: number): Promise<Event>;
-  get(path: string): Promise<{ status: number; text: string }>;
-}
-
-const daemons: ChildProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
+killDaemonsAfterEach();
 afterEach(async () => {
-  for (const child of daemons.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-async function startDaemon(options: {
+/** `run` against moto (or the proxy in front of it), with a one-second schedule. */
+function startDaemon(options: {
   policies: string;
   endpoint?: string;
   port?: number;
   extraArgs?: readonly string[];
-}): Promise<Daemon> {
-  const port = options.port ?? (await freePort());
-  const args = [
-    CLI,
-    'run',
-    '--policies',
-    options.policies,
-    '--endpoint',
-    options.endpoint ?? moto.endpoint,
-    '--region',
-    'us-east-1',
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--schedule',
-    '*/1 * * * * *',
-    ...(options.extraArgs ?? []),
-  ];
-  const child = spawn(process.execPath, args, {
-    env: motoEnv(options.endpoint ?? moto.endpoint),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  daemons.push(child);
-  const events: Event[] = [];
-  let stdout = '';
-  let pending = '';
-  const waiters = new Set<() => void>();
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    events.push(...parseEvents(lines.join('\n')));
-    for (const wake of waiters) wake();
-  });
-  child.stderr?.setEncoding('utf8').on('data', () => undefined);
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('close', (code, signal) => {
-      for (const wake of waiters) wake();
-      resolve({ code, signal });
-    });
-  });
-
-  const daemon: Daemon = {
-    child,
-    base: `http://127.0.0.1:${port}`,
-    events,
-    exit,
-    stdout: () => stdout,
-    waitFor: (what, predicate, timeoutMs = 15_000, from = 0) =>
-      new Promise((resolve, reject) => {
-        const check = (): void => {
-          const found = events.slice(from).find(predicate);
-          if (found !== undefined) {
-            done();
-            resolve(found);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            done();
-            reject(
-              new Error(
-                `the daemon exited (${child.exitCode ?? child.signalCode}) before ${what}; stdout:\n${stdout.slice(-3000)}`,
-              ),
-            );
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(
-            new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stdout:\n${stdout.slice(-3000)}`),
-          );
-        }, timeoutMs);
-        const done = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      }),
-    get: async (path) => {
-      const res = await fetch(`${daemon.base}${path}`);
-      return { status: res.status, text: await res.text() };
-    },
-  };
-  return daemon;
+}): Promise<RunningDaemon> {
+  return startRun({ ...options, endpoint: options.endpoint ?? moto.endpoint });
 }
 
 function policyYaml(name: string, groupId: string, ports: readonly (number | string)[]): string {
@@ -188,11 +98,6 @@ async function policiesDir(files: Record<string, string>): Promise<string> {
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
-
-const isEvent =
-  (name: string, fields: Record<string, unknown> = {}) =>
-  (e: Event) =>
-    e.event === name && Object.entries(fields).every(([k, v]) => e[k] === v);
 
 describe('sg-reconciler run', () => {
   it('is ready after its first pass, authorizes a rule added to a policy file on a later pass, and counts it in /metrics', async () => {

@@ -13,7 +13,7 @@ import {
   type PassContext,
 } from '../../src/daemon/daemon.js';
 import type { Scheduler } from '../../src/daemon/schedule.js';
-import type { Policy, PolicyError, PolicyLoadResult } from '../../src/model/policy.js';
+import type { Policy, PolicyError, PolicyLoadResult, PolicySetLoad } from '../../src/model/policy.js';
 import type { PassResult } from '../../src/reconcile/types.js';
 
 type Line = Record<string, unknown>;
@@ -45,6 +45,21 @@ const POLICY_ERROR: PolicyError = {
   message: 'ports is required for tcp: write e.g. `ports: 22`',
 };
 const INVALID: PolicyLoadResult = { ok: false, errors: [POLICY_ERROR], files: ['office.yaml'] };
+const DIGEST = 'a'.repeat(64);
+const CHANGING: PolicySetLoad = {
+  kind: 'changing',
+  reason: 'links-moved',
+  file: '/policies/a.yaml',
+  attempts: 3,
+  retryAfterMs: undefined,
+};
+const SETTLING: PolicySetLoad = {
+  kind: 'changing',
+  reason: 'settling',
+  file: '/policies/a.yaml',
+  attempts: 1,
+  retryAfterMs: 1_200,
+};
 
 function completed(context: PassContext): PassResult {
   return {
@@ -109,8 +124,10 @@ interface Harness {
   exit: Promise<number> | undefined;
   start(): Promise<void>;
   get(path: string): Promise<{ status: number; body: unknown }>;
-  /** What the next loads return (or throw); VALID once empty. */
-  policies: (PolicyLoadResult | Error)[];
+  /** What the next loads return (or throw); VALID once empty. A PolicyLoadResult is read with DIGEST. */
+  policies: (PolicyLoadResult | PolicySetLoad | Error)[];
+  /** The start-up waits for a settling directory, in milliseconds. */
+  readonly sleeps: number[];
 }
 
 const running: Harness[] = [];
@@ -146,6 +163,7 @@ function harness(overrides: Partial<DaemonOptions> = {}): Harness {
     stops,
     exit: undefined,
     policies: [],
+    sleeps: [],
     tick: () => {
       if (onTick === undefined) throw new Error('not scheduled');
       onTick();
@@ -187,10 +205,17 @@ function harness(overrides: Partial<DaemonOptions> = {}): Harness {
       process: proc,
       scheduler,
       newRunId: () => `run-${++runIds}`,
-      loadPolicies: (dir) => {
+      loadPolicySet: (dir) => {
         loads.push(String(dir));
         const next = h.policies.shift() ?? VALID;
-        return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
+        if (next instanceof Error) return Promise.reject(next);
+        return Promise.resolve(
+          'kind' in next ? next : { kind: 'read', result: next, digest: DIGEST, version: undefined },
+        );
+      },
+      sleep: (ms) => {
+        h.sleeps.push(ms);
+        return Promise.resolve();
       },
       runPass: (policies, _files, context) => {
         const call: PassCall = { policies, context, result: deferred<PassResult>() };
@@ -377,6 +402,72 @@ describe('daemon passes', () => {
     metrics = (await h.get('/metrics')).body as string;
     expect(metrics).toContain('sgr_policy_set_valid 1');
     expect(metrics).toContain('sgr_passes_total{result="completed"} 2');
+  });
+
+  it('defers a pass while the policy directory is changing: reconcile.skipped policies-changing, nothing run, still ready', async () => {
+    const h = harness();
+    await h.start();
+    expect(h.calls[0]?.context).toMatchObject({ policySetDigest: DIGEST, policyVersion: undefined });
+    h.calls[0]?.result.resolve(completed(h.calls[0].context));
+    await settle();
+
+    h.policies.push(CHANGING);
+    h.tick();
+    await until(() => events(h.lines, 'reconcile.skipped').length === 1, 'the deferral');
+    expect(h.calls).toHaveLength(1);
+    expect(events(h.lines, 'reconcile.skipped')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        runId: 'run-2',
+        reason: 'policies-changing',
+        change: 'links-moved',
+        file: '/policies/a.yaml',
+        attempts: 3,
+      }),
+    ]);
+    expect(await h.get('/readyz')).toEqual({ status: 200, body: { ready: true } });
+    const metrics = (await h.get('/metrics')).body as string;
+    expect(metrics).toContain('sgr_passes_total{result="skipped_changing"} 1');
+    expect(metrics).toContain('sgr_policy_set_valid 1');
+    expect(metrics).toContain('sgr_pass_in_progress 0');
+
+    h.policies.push({
+      kind: 'read',
+      result: VALID,
+      digest: 'b'.repeat(64),
+      version: '..2026_11_30_06_00_00.1',
+    });
+    h.tick();
+    await until(() => h.calls.length === 2, 'the next pass');
+    expect(h.calls[1]?.context).toMatchObject({
+      policySetDigest: 'b'.repeat(64),
+      policyVersion: '..2026_11_30_06_00_00.1',
+    });
+  });
+
+  it('waits at start-up while the policy directory settles, then starts', async () => {
+    const h = harness();
+    h.policies.push(SETTLING, SETTLING);
+    await h.start();
+
+    expect(h.loads).toHaveLength(3);
+    expect(h.sleeps).toEqual([1_200, 1_200]);
+    expect(events(h.lines, 'daemon.started')).toHaveLength(1);
+    expect(h.calls).toHaveLength(1);
+  });
+
+  it('exits 1 when the policy directory never holds still at start-up', async () => {
+    const h = harness();
+    h.policies.push(...Array.from({ length: 10 }, () => CHANGING));
+    await h.start();
+
+    expect(await h.exit).toBe(1);
+    expect(h.loads).toHaveLength(10);
+    expect(events(h.lines, 'daemon.failed')).toEqual([
+      expect.objectContaining({ errorCode: 'PoliciesChanging', policies: '/policies' }),
+    ]);
+    expect(events(h.lines, 'daemon.started')).toEqual([]);
+    expect(h.calls).toEqual([]);
   });
 
   it('reports policy warnings at start-up and again only when they change', async () => {
