@@ -36,4 +36,66 @@ export default tseslint.config(
     files: ['src/cli/**/*.ts', 'test/**/*.ts', 'bench/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },
+  // The layers (STYLE.md "The shape of the house"): only aws/ talks to the SDK; the pure core (model/
+  // and the planner) imports no I/O, no AWS edge and no logger; the daemon never reaches into the CLI.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/aws/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['@aws-sdk/*', '@smithy/*'], message: 'Only src/aws/ talks to the AWS SDK.' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/model/**/*.ts', 'src/reconcile/plan.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              // node:crypto is allowed: a hash (the shard of a unit) is computation, not I/O.
+              group: [
+                'node:*',
+                '!node:crypto',
+                'fs',
+                'fs/*',
+                'path',
+                'http',
+                'pino',
+                '@aws-sdk/*',
+                '@smithy/*',
+              ],
+              message: 'The pure core (model/, reconcile/plan.ts) does no I/O and logs nothing.',
+            },
+            {
+              group: ['**/aws/*', '**/logging.js', '**/events.js', '**/daemon/*', '**/cli/*', '**/policy/*'],
+              message: 'The pure core imports only model/ and reconcile types.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/daemon/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@aws-sdk/*', '@smithy/*'], message: 'Only src/aws/ talks to the AWS SDK.' },
+            {
+              group: ['**/cli/*'],
+              message: 'The daemon does not depend on the CLI; the CLI wires the daemon.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -1,33 +1,10 @@
 // The structured event log: one JSON object per line (pino), every one with `event`, `runId` (inside
 // a pass), `level`, `time` and `msg`. Created once by the CLI and passed in; nothing else makes loggers.
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { report } from './events.js';
 
 export type { Logger } from 'pino';
-
-export const EVENT_NAMES = [
-  'reconcile.started',
-  'reconcile.completed',
-  'reconcile.failed',
-  'reconcile.skipped',
-  'account.failed',
-  'rule.authorized',
-  'rule.missing',
-  'rule.failed',
-  'rule.already_present',
-  'rule.drift',
-  'rule.description_drift',
-  'target.unresolved',
-  'read.failed',
-  'policy.invalid',
-  'policy.warning',
-  'daemon.started',
-  'daemon.stopping',
-  'daemon.stopped',
-  'daemon.warning',
-  'daemon.failed',
-  'config.invalid',
-] as const;
-export type EventName = (typeof EVENT_NAMES)[number];
+export { EVENT_NAMES, type EventName } from './events.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -85,19 +62,12 @@ export function createLogger(options: LoggerOptions): Logger {
   );
 }
 
-type Level = 'error' | 'warn' | 'info' | 'debug';
-
-/** Log one contract event: the constant message plus its fields (never values in the message). */
-export function emit(log: Logger, level: Level, event: EventName, fields: object, msg: string): void {
-  log[level]({ event, ...fields }, msg);
-}
-
 /** One `policy.invalid` event per validation error (validate, plan, apply and every daemon pass). */
-export function emitPolicyErrors(
+export function reportPolicyErrors(
   log: Logger,
   errors: readonly { file: string; line: number; column: number; path: string; message: string }[],
 ): void {
   for (const { file, line, column, path, message } of errors) {
-    emit(log, 'error', 'policy.invalid', { file, line, column, path, error: message }, 'policy is invalid');
+    report(log, 'policy.invalid', { file, line, column, path, error: message });
   }
 }

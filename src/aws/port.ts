@@ -1,22 +1,15 @@
 // The narrow EC2 edge the planner and executor see. The SDK implementation lives in ec2-port.ts,
 // the offline snapshot one in snapshot-port.ts, and tests use an in-memory fake. No SDK types here.
+import type { LiveGroup, PrefixListInfo } from '../model/group.js';
 import type { LiveRule, Rule } from '../model/rule.js';
 import type { AccountRef, OwnAccount } from '../model/units.js';
+
+export type { LiveGroup, PrefixListInfo } from '../model/group.js';
 
 /** A DescribeSecurityGroups filter, as EC2 defines them (`group-id`, `tag:K`, `vpc-id`, `group-name`). */
 export interface Ec2Filter {
   readonly name: string;
   readonly values: readonly string[];
-}
-
-/** A security group as read back, its ingress permissions expanded into canonical one-source rules. */
-export interface LiveGroup {
-  readonly groupId: string;
-  readonly groupName: string;
-  readonly vpcId: string | undefined;
-  readonly ownerId: string | undefined;
-  readonly tags: Readonly<Record<string, string>>;
-  readonly rules: readonly LiveRule[];
 }
 
 export interface AuthorizeRequest {
@@ -26,12 +19,6 @@ export interface AuthorizeRequest {
   /** Tags for every rule created by this call (TagSpecifications, security-group-rule). */
   readonly tags: Readonly<Record<string, string>>;
   readonly dryRun: boolean;
-}
-
-/** What a prefix list weighs in the per-group quota. */
-export interface PrefixListInfo {
-  readonly maxEntries: number;
-  readonly addressFamily: 'IPv4' | 'IPv6' | undefined;
 }
 
 /**

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { staticAccountGateway, type AccountGateway, type Ec2PortFactory } from '../aws/port.js';
 import { createSnapshotPortFactory } from '../aws/snapshot-port.js';
 import { runDaemon, validateSchedule } from '../daemon/index.js';
-import { createLogger, emit, emitPolicyErrors, type Logger, type LogLevel } from '../logging.js';
+import { report } from '../events.js';
+import { createLogger, reportPolicyErrors, type Logger, type LogLevel } from '../logging.js';
 import type { PolicyError, PolicyLoadResult } from '../model/policy.js';
 import { describeChanging, loadPolicySet } from '../policy/index.js';
 import { LOCAL_ACCOUNT, reconcilePass } from '../reconcile/pass.js';
@@ -55,7 +56,7 @@ function resolve<T>(raw: RawOptions, events: Stream, build: () => T): { config: 
     if (!(error instanceof InvalidOptionError)) throw error;
     process.stderr.write(`sg-reconciler: ${error.message}\n`);
     const logger = createLogger({ level: safeLogLevel(raw), destination: events });
-    logger.error({ event: 'config.invalid', error: error.message }, 'an option value is invalid');
+    report(logger, 'config.invalid', { error: error.message });
     return { exitCode: exitCodeFor({ command: 'invalid-input' }) };
   }
 }
@@ -89,24 +90,23 @@ async function loadOrReport(
   if (loaded.kind === 'changing') {
     humanOut.write(`sg-reconciler: ${describeChanging(paths, loaded)}\n`);
     const { reason, file, attempts } = loaded;
-    emit(
-      logger,
-      'error',
-      'reconcile.skipped',
-      { reason: 'policies-changing', change: reason, file, attempts },
-      'the policy directory changed while it was read; nothing was applied',
-    );
+    report(logger, ['reconcile.skipped', 'policies-changing'], {
+      reason: 'policies-changing',
+      change: reason,
+      file,
+      attempts,
+    });
     return { exitCode: exitCodeFor({ command: 'error' }) };
   }
   const result = loaded.result;
   if (!result.ok) {
     humanOut.write(formatPolicyErrors(result.errors));
     humanOut.write(`${result.errors.length} error(s) in ${paths.join(', ')}; nothing was applied\n`);
-    emitPolicyErrors(logger, result.errors);
+    reportPolicyErrors(logger, result.errors);
     return { exitCode: exitCodeFor({ command: 'invalid-input' }) };
   }
   for (const warning of result.warnings) {
-    emit(logger, 'warn', 'policy.warning', { warning }, 'policy set warning');
+    report(logger, 'policy.warning', { warning });
   }
   return { ...result, digest: loaded.digest, version: loaded.version };
 }
@@ -184,13 +184,7 @@ export async function runPlan(raw: RawOptions): Promise<number> {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       process.stderr.write(`sg-reconciler: cannot use snapshot ${config.snapshot}: ${message}\n`);
-      emit(
-        logger,
-        'error',
-        'reconcile.failed',
-        { errorCode: 'SnapshotUnreadable', error: message },
-        'snapshot unusable',
-      );
+      report(logger, 'reconcile.failed', { errorCode: 'SnapshotUnreadable', error: message });
       return exitCodeFor({ command: 'error' });
     }
     // A snapshot is one region's groups; policies that name no region plan against it too.

@@ -1,6 +1,6 @@
 // Renders a plan pass for people (text table, Markdown for pull-request comments) and machines (JSON).
 import { describePorts, describeProtocol, type Rule } from '../model/rule.js';
-import { liveRuleFields, ruleFields } from '../reconcile/events.js';
+import { liveRuleFields, ruleFields } from '../reconcile/reporter.js';
 import type { DesiredRule, GroupPlan, PassResult } from '../reconcile/types.js';
 
 export type PlanFormat = 'text' | 'json' | 'markdown';

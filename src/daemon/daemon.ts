@@ -3,9 +3,11 @@
 // drive it with a fake pass, a hand-cranked scheduler and a fake process.
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { emit, emitPolicyErrors, type Logger } from '../logging.js';
+import { report } from '../events.js';
+import { reportPolicyErrors, type Logger } from '../logging.js';
+import type { PassFailure, PassObserver } from '../reconcile/reporter.js';
 import type { Policy, PolicySetLoad } from '../model/policy.js';
-import type { PassMode, PassResult } from '../reconcile/types.js';
+import type { PassMode, PassResult, UnsettledRule } from '../reconcile/types.js';
 import { closeServer, createHealthServer, formatAddress, listen } from './http.js';
 import { createDaemonMetrics, type DaemonMetrics } from './metrics.js';
 import { createOutcomeHandler, type OutcomeHandler, type PassOutcome } from './outcome.js';
@@ -40,6 +42,12 @@ export interface PassContext {
   readonly policySetDigest: string;
   /** The ConfigMap / git-sync version directory the set was read from, when there is one. */
   readonly policyVersion: string | undefined;
+  /** What the signal's reason means: the daemon owns its timeout and its stop (PassAbortedError). */
+  readonly classifyAbort: (reason: unknown) => PassFailure;
+  /** Counts rule outcomes into the metrics as they are reported. */
+  readonly observer: PassObserver;
+  /** Rules an earlier pass sent without learning the outcome. */
+  readonly unsettled: readonly UnsettledRule[];
 }
 
 /** One reconcile pass over a loaded policy set (reconcilePass, bound to the EC2 ports). */
@@ -122,6 +130,20 @@ type ReadSet = Extract<PolicySetLoad, { kind: 'read' }>;
 /** Loads tried at start-up while the policy directory settles (about 2 s apart at most). */
 const STARTUP_SETTLE_ATTEMPTS = 10;
 
+/** The daemon's classification of its own abort reasons; anything else is a plain abort. */
+export function classifyDaemonAbort(reason: unknown): PassFailure {
+  if (reason instanceof PassAbortedError) {
+    return {
+      errorCode: reason.code,
+      error:
+        reason.code === 'PassTimeout'
+          ? 'the pass did not finish within its time limit and was stopped'
+          : 'the daemon is stopping and the pass was aborted before it finished',
+    };
+  }
+  return { errorCode: 'Aborted', error: 'the pass was aborted before it finished' };
+}
+
 interface InFlight {
   readonly runId: string;
   readonly controller: AbortController;
@@ -161,8 +183,7 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
     const key = JSON.stringify(warnings);
     if (key === reportedWarnings) return;
     reportedWarnings = key;
-    for (const warning of warnings)
-      emit(logger, 'warn', 'policy.warning', { ...fields, warning }, 'policy set warning');
+    for (const warning of warnings) report(logger, 'policy.warning', { ...fields, warning });
   };
 
   const handle = (outcome: PassOutcome): void => {
@@ -170,7 +191,7 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
       outcomes.handle(outcome);
     } catch (error) {
       // A bug in bookkeeping must not take the daemon down either.
-      emit(logger, 'error', 'daemon.warning', { err: error }, 'could not record the outcome of a pass');
+      report(logger, ['daemon.warning', 'bookkeeping'], { err: error });
     }
   };
 
@@ -180,13 +201,11 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
     const elapsed = (): number => Math.max(0, now() - startedAt);
     const timeoutMs = options.passTimeoutSeconds * 1000;
     const timeout = setTimeout(() => {
-      emit(
-        logger,
-        'warn',
-        'daemon.warning',
-        { runId, reason: 'pass-timeout', passTimeoutSeconds: options.passTimeoutSeconds },
-        'reconcile pass exceeded its timeout: aborting it',
-      );
+      report(logger, ['daemon.warning', 'pass-timeout'], {
+        runId,
+        reason: 'pass-timeout',
+        passTimeoutSeconds: options.passTimeoutSeconds,
+      });
       controller.abort(
         new PassAbortedError(
           'PassTimeout',
@@ -216,6 +235,9 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
         signal: controller.signal,
         policySetDigest: set.digest,
         policyVersion: set.version,
+        classifyAbort: classifyDaemonAbort,
+        observer: outcomes.observerFor(runId),
+        unsettled: outcomes.unsettled(),
       });
       const settled = await settleOrGiveUp(pass, controller.signal);
       if (settled === 'hung') {
@@ -299,13 +321,12 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
     }
     // controller-runtime's signals handler: the first signal stops gracefully, the second exits.
     const code = FORCED_EXIT_CODES[signal as StopSignal] ?? EXIT_RUNTIME_ERROR;
-    emit(
-      logger,
-      'warn',
-      'daemon.stopped',
-      { signal, forced: true, exitCode: code, inFlightRunId: inFlight?.runId },
-      'second signal: exiting at once',
-    );
+    report(logger, ['daemon.stopped', 'forced'], {
+      signal,
+      forced: true,
+      exitCode: code,
+      inFlightRunId: inFlight?.runId,
+    });
     removeSignalHandlers();
     proc.exit(code);
   };
@@ -324,13 +345,11 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
       job?.stop();
       job = undefined;
       const pass = inFlight;
-      emit(
-        logger,
-        'info',
-        'daemon.stopping',
-        { signal: reason, inFlightRunId: pass?.runId, graceMs: shutdownGraceMs },
-        pass === undefined ? 'stopping' : 'stopping: waiting for the pass in flight',
-      );
+      report(logger, ['daemon.stopping', pass === undefined ? 'idle' : 'in-flight'], {
+        signal: reason,
+        inFlightRunId: pass?.runId,
+        graceMs: shutdownGraceMs,
+      });
       const closed = closeServer(server);
       let abandoned = false;
       if (pass !== undefined) {
@@ -338,13 +357,11 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
         const finished = await Promise.race([pass.done.then(() => true), grace.promise.then(() => false)]);
         grace.cancel();
         if (!finished) {
-          emit(
-            logger,
-            'warn',
-            'daemon.warning',
-            { runId: pass.runId, reason: 'shutdown-grace-expired', graceMs: shutdownGraceMs },
-            'the pass in flight outlived the shutdown grace period: aborting it',
-          );
+          report(logger, ['daemon.warning', 'shutdown-grace-expired'], {
+            runId: pass.runId,
+            reason: 'shutdown-grace-expired',
+            graceMs: shutdownGraceMs,
+          });
           pass.controller.abort(
             new PassAbortedError(
               'ShuttingDown',
@@ -363,17 +380,11 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
       server.closeAllConnections();
       await closed;
       removeSignalHandlers();
-      emit(
-        logger,
-        'info',
-        'daemon.stopped',
-        {
-          signal: reason,
-          durationMs: Math.max(0, now() - startedAt),
-          abandonedRunId: abandoned ? pass?.runId : undefined,
-        },
-        'stopped',
-      );
+      report(logger, ['daemon.stopped', 'graceful'], {
+        signal: reason,
+        durationMs: Math.max(0, now() - startedAt),
+        abandonedRunId: abandoned ? pass?.runId : undefined,
+      });
       resolveStopped?.();
     })();
     return stopping;
@@ -394,11 +405,11 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
 
   /** A start-up check failed: one clear event, and the exit code `run` returns. */
   const invalidOption = (option: string, error: string): number => {
-    emit(logger, 'error', 'config.invalid', { option, error }, 'an option value is invalid');
+    report(logger, 'config.invalid', { option, error });
     return EXIT_INVALID;
   };
   const startFailed = (errorCode: string, error: string, fields: object): number => {
-    emit(logger, 'error', 'daemon.failed', { errorCode, error, ...fields }, 'the daemon could not start');
+    report(logger, ['daemon.failed', 'start-up'], { errorCode, error, ...fields });
     return EXIT_RUNTIME_ERROR;
   };
 
@@ -426,7 +437,7 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
     }
     const loaded = set.result;
     if (!loaded.ok) {
-      emitPolicyErrors(logger, loaded.errors);
+      reportPolicyErrors(logger, loaded.errors);
       return EXIT_INVALID;
     }
     outcomes.policiesLoaded();
@@ -445,34 +456,22 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
     }
 
     addSignalHandlers();
-    emit(
-      logger,
-      'info',
-      'daemon.started',
-      {
-        schedule: options.schedule,
-        timezone: options.timezone,
-        listen: boundAddress,
-        mode: options.mode,
-        policies: options.policiesDir,
-        policyFiles: loaded.files.length,
-        passTimeoutSeconds: options.passTimeoutSeconds,
-      },
-      'daemon started',
-    );
+    report(logger, 'daemon.started', {
+      schedule: options.schedule,
+      timezone: options.timezone,
+      listen: boundAddress,
+      mode: options.mode,
+      policies: options.policiesDir,
+      policyFiles: loaded.files.length,
+      passTimeoutSeconds: options.passTimeoutSeconds,
+    });
 
     tick(set);
     try {
       job = deps.scheduler(options.schedule, options.timezone, () => tick());
     } catch (error) {
       // Validated above, so this is node-cron disagreeing with itself: stop cleanly, not crash.
-      emit(
-        logger,
-        'error',
-        'daemon.failed',
-        { errorCode: 'ScheduleFailed', error: message(error) },
-        'could not schedule passes',
-      );
+      report(logger, ['daemon.failed', 'schedule'], { errorCode: 'ScheduleFailed', error: message(error) });
       await stop('schedule-failed');
       return EXIT_RUNTIME_ERROR;
     }

@@ -3,7 +3,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { emit, type Logger } from '../logging.js';
+import { report } from '../events.js';
+import type { Logger } from '../logging.js';
 import type { Readiness } from './outcome.js';
 
 export interface HealthServerOptions {
@@ -76,13 +77,7 @@ export function createHealthServer(options: HealthServerOptions): Server {
     const path = pathOf(req);
     route(req, res, path, options)
       .catch((error: unknown) => {
-        emit(
-          options.logger,
-          'error',
-          'daemon.warning',
-          { component: 'http', path, err: error },
-          'could not answer an HTTP request',
-        );
+        report(options.logger, ['daemon.warning', 'http'], { component: 'http', path, err: error });
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
         else res.destroy();
       })

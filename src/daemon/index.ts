@@ -1,7 +1,6 @@
 // `sg-reconciler run`: the daemon wired to the real policy loader, reconcile engine, EC2 ports and
 // node-cron. The life cycle itself is in daemon.ts, which tests drive with fakes.
 import type { AccountGateway, Ec2PortFactory } from '../aws/port.js';
-import type { RunConfig } from '../cli/config.js';
 import type { Logger } from '../logging.js';
 import { DEFAULT_SETTLE_MS, loadPolicySet } from '../policy/index.js';
 import { reconcilePass } from '../reconcile/pass.js';
@@ -25,6 +24,18 @@ export { createDaemonMetrics, type DaemonMetrics } from './metrics.js';
 export { readinessOf, type PassOutcome, type Readiness } from './outcome.js';
 export { validateSchedule, validateTimezone, type Scheduler } from './schedule.js';
 
+/** What `run` needs of the resolved options (the CLI's RunConfig has these fields and more). */
+export interface DaemonConfig {
+  readonly policies: string | readonly string[];
+  readonly region: string | undefined;
+  readonly maxRulesPerGroup: number;
+  readonly dryRun: boolean;
+  readonly schedule: string;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly timezone: string;
+  readonly passTimeoutSeconds: number;
+}
+
 export interface RunDaemonDeps {
   readonly logger: Logger;
   readonly ports: Ec2PortFactory;
@@ -38,7 +49,7 @@ export interface RunDaemonDeps {
 }
 
 /** Runs the daemon until SIGTERM/SIGINT; resolves with the exit code (0 stopped, 1 could not start, 3 invalid input). */
-export function runDaemon(config: RunConfig, deps: RunDaemonDeps): Promise<number> {
+export function runDaemon(config: DaemonConfig, deps: RunDaemonDeps): Promise<number> {
   const { logger, ports } = deps;
   const runPass: RunPass = (policies, policyFiles, context) =>
     reconcilePass(
@@ -47,6 +58,7 @@ export function runDaemon(config: RunConfig, deps: RunDaemonDeps): Promise<numbe
         ...(deps.accounts !== undefined ? { accounts: deps.accounts } : {}),
         logger,
         newRunId: () => context.runId,
+        observer: context.observer,
       },
       {
         mode: context.mode,
@@ -57,6 +69,8 @@ export function runDaemon(config: RunConfig, deps: RunDaemonDeps): Promise<numbe
         signal: context.signal,
         policySetDigest: context.policySetDigest,
         policyVersion: context.policyVersion,
+        classifyAbort: context.classifyAbort,
+        unsettled: context.unsettled,
       },
     );
   const daemon = createDaemon(

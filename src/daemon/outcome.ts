@@ -1,10 +1,15 @@
-// The one place that decides what a pass's outcome means for the daemon: which events it adds, which
-// metrics move, and whether the daemon is ready (after controller-runtime's reconcileHandler).
-// reconcilePass emits its own reconcile.* and rule.* events; this adds only those it cannot: skips,
-// and the failure of a pass that threw or never settled.
-import { emit, emitPolicyErrors, type Logger } from '../logging.js';
+// The one place that decides what a pass's outcome means for the daemon: which metrics move, and
+// whether the daemon is ready (after controller-runtime's reconcileHandler). Events go through the
+// reporters (src/events.ts, reconcile/reporter.ts): a pass reports its own reconcile.* and rule.*
+// events; this reports only what a pass cannot: skips, and the failure of a pass that threw or never
+// settled. Rule counters move as each outcome is reported (PassObserver), so a pass that is aborted
+// after some writes still counts them; rules a lost answer left unsettled are handed to the next pass.
+import { report } from '../events.js';
+import { reportPolicyErrors, type Logger } from '../logging.js';
+import { ruleKey } from '../model/rule.js';
 import type { PolicyError, PolicySetChangingReason } from '../model/policy.js';
-import type { PassMode, PassResult } from '../reconcile/types.js';
+import { createPassReporter, type PassObserver } from '../reconcile/reporter.js';
+import type { PassMode, PassResult, RuleOutcome, UnsettledRule } from '../reconcile/types.js';
 import type { DaemonMetrics } from './metrics.js';
 
 /** How one scheduled (or start-up) pass ended, as the daemon saw it. */
@@ -54,6 +59,10 @@ export interface OutcomeHandlerOptions {
 
 export interface OutcomeHandler {
   readonly state: Readonly<DaemonState>;
+  /** The metrics observer of pass `runId`: counts each rule outcome as it is reported. */
+  observerFor(runId: string): PassObserver;
+  /** Rules whose write outcome is still unknown (rule.outcome_unknown), for the next pass to settle. */
+  unsettled(): readonly UnsettledRule[];
   /** The policies validated at start-up: the set is valid before the first pass has finished. */
   policiesLoaded(): void;
   passStarted(): void;
@@ -95,6 +104,43 @@ export function createOutcomeHandler(options: OutcomeHandlerOptions): OutcomeHan
     metrics.policySetValid.set(valid ? 1 : 0);
   };
 
+  // Rules counted per pass as their outcomes were reported; a completed pass's counts add the rest
+  // (a pass that reported no outcomes through the observer, e.g. a test's fake pass).
+  const counted = new Map<string, { authorized: number; failed: number }>();
+  const unsettled = new Map<string, UnsettledRule>();
+  const unsettledKey = (o: { desired: RuleOutcome['desired'] }): string =>
+    `${o.desired.account}|${o.desired.region}|${o.desired.groupId}|${ruleKey(o.desired.rule)}`;
+
+  const observerFor = (runId: string): PassObserver => {
+    const tally = { authorized: 0, failed: 0 };
+    counted.set(runId, tally);
+    return {
+      ruleOutcome: (outcome) => {
+        const failed = outcome.status === 'failed' || (outcome.status === 'dry-run' && !outcome.permitted);
+        if (outcome.status === 'authorized') {
+          tally.authorized += 1;
+          metrics.rulesAuthorized.inc();
+        } else if (failed) {
+          tally.failed += 1;
+          metrics.rulesFailed.inc();
+        }
+        if (outcome.status === 'outcome-unknown') {
+          unsettled.set(unsettledKey(outcome), { desired: outcome.desired, errorCode: outcome.errorCode });
+        } else {
+          unsettled.delete(unsettledKey(outcome));
+        }
+      },
+      planned: (plan) => {
+        // A group read again settles its unsettled rules in this pass: present ones are reported
+        // authorized (recoveredAfter), absent ones are simply missing and authorized again.
+        const read = new Set(plan.groups.map((g) => `${g.account}|${g.region}|${g.group.groupId}|`));
+        for (const key of [...unsettled.keys()]) {
+          if ([...read].some((prefix) => key.startsWith(prefix))) unsettled.delete(key);
+        }
+      },
+    };
+  };
+
   const recordFailure = (errorCode: string, durationMs: number): void => {
     metrics.passes.labels('failed').inc();
     metrics.passDuration.labels('failed').observe(durationMs / 1000);
@@ -108,6 +154,8 @@ export function createOutcomeHandler(options: OutcomeHandlerOptions): OutcomeHan
         // The set was loaded and valid, or the pass would have been skipped.
         setPolicySetValid(true);
         const result = outcome.result;
+        const tally = counted.get(result.runId) ?? { authorized: 0, failed: 0 };
+        counted.delete(result.runId);
         if (result.status === 'failed') {
           recordFailure(result.errorCode, result.durationMs);
           return;
@@ -115,8 +163,8 @@ export function createOutcomeHandler(options: OutcomeHandlerOptions): OutcomeHan
         const { counts } = result;
         metrics.passes.labels('completed').inc();
         metrics.passDuration.labels('completed').observe(result.durationMs / 1000);
-        metrics.rulesAuthorized.inc(counts.authorized);
-        metrics.rulesFailed.inc(counts.failed);
+        metrics.rulesAuthorized.inc(Math.max(0, counts.authorized - tally.authorized));
+        metrics.rulesFailed.inc(Math.max(0, counts.failed - tally.failed));
         metrics.rulesDesired.set(counts.desired);
         metrics.rulesMissing.set(counts.missing);
         metrics.rulesDrift.set(counts.drift);
@@ -133,43 +181,31 @@ export function createOutcomeHandler(options: OutcomeHandlerOptions): OutcomeHan
       }
       case 'crashed': {
         metrics.passInProgress.set(0);
-        emit(
-          logger,
-          'error',
-          'reconcile.failed',
-          {
-            runId: outcome.runId,
-            mode,
-            errorCode: outcome.errorCode,
-            error: outcome.error,
-            durationMs: outcome.durationMs,
-          },
-          'reconcile pass failed',
+        counted.delete(outcome.runId);
+        createPassReporter(logger.child({ runId: outcome.runId }), mode).failed(
+          { errorCode: outcome.errorCode, error: outcome.error },
+          outcome.durationMs,
         );
         recordFailure(outcome.errorCode, outcome.durationMs);
         return;
       }
       case 'skipped-overlap': {
-        emit(
-          logger,
-          'warn',
-          'reconcile.skipped',
-          { runId: outcome.runId, reason: 'overlap', inFlightRunId: outcome.inFlightRunId },
-          'reconcile pass skipped: the previous pass is still running',
-        );
+        report(logger, ['reconcile.skipped', 'overlap'], {
+          runId: outcome.runId,
+          reason: 'overlap',
+          inFlightRunId: outcome.inFlightRunId,
+        });
         metrics.passes.labels('skipped_overlap').inc();
         return;
       }
       case 'skipped-invalid': {
         metrics.passInProgress.set(0);
-        emitPolicyErrors(logger.child({ runId: outcome.runId }), outcome.errors);
-        emit(
-          logger,
-          'error',
-          'reconcile.skipped',
-          { runId: outcome.runId, reason: 'invalid-policies', errors: outcome.errors.length },
-          'reconcile pass skipped: the policy set is invalid, nothing was authorized',
-        );
+        reportPolicyErrors(logger.child({ runId: outcome.runId }), outcome.errors);
+        report(logger, ['reconcile.skipped', 'invalid-policies'], {
+          runId: outcome.runId,
+          reason: 'invalid-policies',
+          errors: outcome.errors.length,
+        });
         metrics.passes.labels('skipped_invalid').inc();
         setPolicySetValid(false);
         return;
@@ -177,19 +213,13 @@ export function createOutcomeHandler(options: OutcomeHandlerOptions): OutcomeHan
       case 'skipped-changing': {
         metrics.passInProgress.set(0);
         // Not a verdict on the set: validity stays what the last complete load said.
-        emit(
-          logger,
-          'warn',
-          'reconcile.skipped',
-          {
-            runId: outcome.runId,
-            reason: 'policies-changing',
-            change: outcome.reason,
-            file: outcome.file,
-            attempts: outcome.attempts,
-          },
-          'reconcile pass deferred: the policy directory is changing, nothing was authorized',
-        );
+        report(logger, ['reconcile.skipped', 'policies-changing'], {
+          runId: outcome.runId,
+          reason: 'policies-changing',
+          change: outcome.reason,
+          file: outcome.file,
+          attempts: outcome.attempts,
+        });
         metrics.passes.labels('skipped_changing').inc();
         return;
       }
@@ -198,6 +228,8 @@ export function createOutcomeHandler(options: OutcomeHandlerOptions): OutcomeHan
 
   return {
     state,
+    observerFor,
+    unsettled: () => [...unsettled.values()],
     policiesLoaded: () => setPolicySetValid(true),
     passStarted: () => metrics.passInProgress.set(1),
     handle,

@@ -2,7 +2,8 @@
 // two-method interface so the daemon can be driven by hand in tests. node-cron's own log lines go
 // through pino (its default logger writes coloured text to the console).
 import { createTask, validateDetailed, type Logger as CronLogger } from 'node-cron';
-import { emit, type Logger } from '../logging.js';
+import { report } from '../events.js';
+import type { Logger } from '../logging.js';
 
 const FIELD_NAMES: Readonly<Record<string, string>> = {
   second: 'second',
@@ -65,11 +66,11 @@ export function cronLogger(logger: Logger): CronLogger {
       message instanceof Error
         ? logger.debug(fields(message), message.message)
         : logger.debug(fields(err), message),
-    warn: (message) => emit(logger, 'warn', 'daemon.warning', fields(), message),
+    warn: (message) => report(logger, ['daemon.warning', 'cron-warning'], fields(), message),
     error: (message, err) =>
       message instanceof Error
-        ? emit(logger, 'error', 'daemon.warning', fields(message), message.message)
-        : emit(logger, 'error', 'daemon.warning', fields(err), message),
+        ? report(logger, ['daemon.warning', 'cron-error'], fields(message), message.message)
+        : report(logger, ['daemon.warning', 'cron-error'], fields(err), message),
   };
 }
 
@@ -88,25 +89,23 @@ export function createCronScheduler(logger: Logger): Scheduler {
     });
     // A listener makes node-cron skip its own console warning; this one is structured.
     task.on('execution:missed', (context) => {
-      emit(
-        logger,
-        'warn',
-        'daemon.warning',
-        { component: 'node-cron', reason: 'missed-execution', scheduledAt: context.date.toISOString() },
-        'missed a scheduled pass: the event loop was blocked at the scheduled time',
-      );
+      report(logger, ['daemon.warning', 'missed-execution'], {
+        component: 'node-cron',
+        reason: 'missed-execution',
+        scheduledAt: context.date.toISOString(),
+      });
     });
-    const report = (error: unknown): void =>
-      emit(logger, 'error', 'daemon.warning', { component: 'node-cron', err: error }, 'node-cron failed');
+    const cronFailed = (error: unknown): void =>
+      report(logger, ['daemon.warning', 'cron-failed'], { component: 'node-cron', err: error });
     // Inline tasks start and stop synchronously; the types also allow a promise.
-    Promise.resolve(task.start()).catch(report);
+    Promise.resolve(task.start()).catch(cronFailed);
     let stopped = false;
     return {
       stop: () => {
         if (stopped) return;
         stopped = true;
         // destroy() also removes the task from node-cron's module-level registry.
-        Promise.resolve(task.destroy()).catch(report);
+        Promise.resolve(task.destroy()).catch(cronFailed);
       },
     };
   };

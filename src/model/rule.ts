@@ -196,11 +196,6 @@ export function ruleKey(rule: Rule): string {
   return `${rule.protocol}|${rule.fromPort}|${rule.toPort}|${rule.source.kind}|${rule.source.value}`;
 }
 
-/** The identity of a rule in a particular group. */
-export function groupRuleKey(groupId: string, rule: Rule): string {
-  return `${groupId}|${ruleKey(rule)}`;
-}
-
 /** The address family a rule counts against in EC2's per-group quota. */
 export function ruleFamilies(rule: Rule): readonly ('ipv4' | 'ipv6')[] {
   switch (rule.source.kind) {

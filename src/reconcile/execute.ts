@@ -1,12 +1,14 @@
 // The write step: authorize each planned group's missing rules through the Ec2Port, and say what
 // happened to every rule. One AuthorizeSecurityGroupIngress per group and tag set; one group's
 // failure never stops another, one bad rule never blocks the rest of its group, and every retry is
-// bounded. Emits nothing itself: the caller gets each outcome as it happens (onOutcome).
+// bounded. Emits nothing itself: the caller hears of each write before it is sent (onRequested) and
+// of each rule's outcome as it is known (onOutcome), so a killed process has said both.
 import type { Ec2Port } from '../aws/port.js';
 import type { LiveRule, Rule } from '../model/rule.js';
 import { canonicalRule, ruleKey } from '../model/rule.js';
-import type { DesiredRule, GroupPlan, RuleOutcome } from './types.js';
+import type { AuthorizeRequested, DesiredRule, GroupPlan, RuleOutcome } from './types.js';
 import { errorInfo, isAbort, mapBounded, type ErrorInfo } from './support.js';
+import { compareStrings } from '../model/compare.js';
 
 export const DUPLICATE = 'InvalidPermission.Duplicate';
 export const DRY_RUN_OK = 'DryRunOperation';
@@ -16,6 +18,16 @@ export const QUOTA_EXCEEDED = 'QuotaExceeded';
 
 /** Re-read-and-retry rounds after InvalidPermission.Duplicate before going rule by rule. */
 export const MAX_DUPLICATE_ROUNDS = 2;
+
+/** How long the re-read after a lost answer may take once the pass itself has been aborted. */
+export const RECHECK_TIMEOUT_MS = 5_000;
+
+/**
+ * Errors after which the request may have reached EC2 and been applied, though no answer came back:
+ * the pass was aborted (timeout, stop), the call timed out, or the connection broke. Such a write is
+ * never reported as failed: the group is re-read (SPEC "Safety rules of the pass").
+ */
+const LOST_ANSWER_CODES: ReadonlySet<string> = new Set(['AbortError', 'TimeoutError', 'NetworkingError']);
 
 /**
  * Errors about the call or the group, not about one rule: retrying the rules one at a time would
@@ -54,14 +66,12 @@ export interface ExecuteRequest {
   readonly signal?: AbortSignal;
   /** Called as each rule's outcome is known (for streaming events). */
   readonly onOutcome?: (outcome: RuleOutcome) => void;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  /** Called just before each real (not dry-run) AuthorizeSecurityGroupIngress call. */
+  readonly onRequested?: (batch: AuthorizeRequested) => void;
 }
 
 function tagSetKey(tags: Readonly<Record<string, string>>): string {
-  return JSON.stringify(Object.entries(tags).sort(([a], [b]) => compare(a, b)));
+  return JSON.stringify(Object.entries(tags).sort(([a], [b]) => compareStrings(a, b)));
 }
 
 function keyOf(rule: Rule): string {
@@ -124,10 +134,39 @@ class GroupWriter {
     }
   }
 
+  /**
+   * The answer to a write was lost (abort, timeout, broken connection): re-read the group, with a
+   * deadline of its own when the pass has been aborted. A rule found present was created by this
+   * write (`authorized` with recoveredAfter); one not found, or not checkable, is `outcome-unknown`:
+   * EC2 may still apply a request whose connection was cut, so absence right after is no proof.
+   */
+  private async recoverLostAnswer(rules: readonly DesiredRule[], failure: ErrorInfo): Promise<void> {
+    let live: LiveRule[] | undefined;
+    try {
+      const signal = this.aborted ? AbortSignal.timeout(RECHECK_TIMEOUT_MS) : this.request.signal;
+      live = await this.port.describeIngressRules(this.groupId, signal);
+    } catch {
+      live = undefined;
+    }
+    const still = live === undefined ? rules : this.settlePresent(rules, live, failure.errorCode);
+    for (const desired of still) {
+      this.record({
+        status: 'outcome-unknown',
+        desired,
+        errorCode: failure.errorCode,
+        error: failure.error,
+        recheck: live === undefined ? 'failed' : 'absent',
+      });
+    }
+  }
+
   private authorize(
     rules: readonly DesiredRule[],
     tags: Readonly<Record<string, string>>,
   ): Promise<LiveRule[]> {
+    if (this.request.mode !== 'dry-run') {
+      this.request.onRequested?.({ group: this.plan, rules });
+    }
     return this.port.authorizeIngress(
       {
         groupId: this.groupId,
@@ -249,7 +288,8 @@ class GroupWriter {
         return;
       } catch (error) {
         const failure = errorInfo(error);
-        if (isAbort(error, this.request.signal)) return this.failAll(pending, failure);
+        if (isLostAnswer(error, failure, this.request.signal))
+          return this.recoverLostAnswer(pending, failure);
         if (failure.errorCode === DUPLICATE) {
           // "Already there": re-read and authorize only what is still missing, a bounded number of
           // times, then rule by rule, where a Duplicate is final. A Duplicate on a retried attempt
@@ -295,6 +335,12 @@ class GroupWriter {
           this.record({ status: 'dry-run', desired, permitted: true });
         } else if (this.request.mode === 'dry-run' && failure.errorCode === UNAUTHORIZED) {
           this.record({ status: 'dry-run', desired, permitted: false });
+        } else if (this.request.mode === 'apply' && isLostAnswer(error, failure, this.request.signal)) {
+          await this.recoverLostAnswer([desired], failure);
+          const rest = rules.slice(index + 1);
+          if (this.aborted) for (const r of rest) this.record({ status: 'not-attempted', desired: r });
+          else this.failAll(rest, failure);
+          return;
         } else if (isAbort(error, this.request.signal) || GROUP_LEVEL_CODES.has(failure.errorCode)) {
           return this.failAll(rules.slice(index), failure);
         } else {
@@ -336,13 +382,18 @@ class GroupWriter {
   }
 }
 
+/** See LOST_ANSWER_CODES; an aborted pass makes any error of the call a lost answer. */
+function isLostAnswer(error: unknown, failure: ErrorInfo, signal: AbortSignal | undefined): boolean {
+  return isAbort(error, signal) || LOST_ANSWER_CODES.has(failure.errorCode);
+}
+
 function sortOutcomes(outcomes: RuleOutcome[]): RuleOutcome[] {
   return outcomes.sort(
     (a, b) =>
-      compare(a.desired.account, b.desired.account) ||
-      compare(a.desired.region, b.desired.region) ||
-      compare(a.desired.groupId, b.desired.groupId) ||
-      compare(ruleKey(a.desired.rule), ruleKey(b.desired.rule)),
+      compareStrings(a.desired.account, b.desired.account) ||
+      compareStrings(a.desired.region, b.desired.region) ||
+      compareStrings(a.desired.groupId, b.desired.groupId) ||
+      compareStrings(ruleKey(a.desired.rule), ruleKey(b.desired.rule)),
   );
 }
 

@@ -1,17 +1,20 @@
-// One reconcile pass, as a straight line: group the policies by region -> read each region -> plan
-// (pure) -> report -> execute (apply / dry-run) -> one completed event. This is the one place that
-// decides what a pass's outcome means and turns it into events; it never throws to its caller.
+// One reconcile pass, as a straight line: plan the (account, region) units -> reach each account ->
+// read each unit -> plan (pure) -> execute (apply / dry-run) -> result. Every event goes through the
+// pass's reporter (reporter.ts) as the work happens; the pass itself decides only what ran and how
+// it ended. It never throws to its caller.
 import { randomUUID } from 'node:crypto';
 import { staticAccountGateway, type AccountGateway, type Ec2PortFactory } from '../aws/port.js';
+import type { Logger } from '../logging.js';
 import type { AccountInventory } from '../model/accounts.js';
-import { planUnits, unitKey, type OwnAccount, type Shard } from '../model/units.js';
+import { compareStrings } from '../model/compare.js';
 import type { Policy } from '../model/policy.js';
 import { describeTarget } from '../model/policy.js';
-import { emit, type Logger } from '../logging.js';
-import { liveRuleFields, ruleFields } from './events.js';
-import { executePlan, QUOTA_EXCEEDED } from './execute.js';
+import { ruleKey } from '../model/rule.js';
+import { planUnits, unitKey, type OwnAccount, type Shard, type UnitPlan } from '../model/units.js';
+import { executePlan } from './execute.js';
 import { buildPlan } from './plan.js';
 import { readRegion } from './read.js';
+import { createPassReporter, type PassFailure, type PassObserver, type PassReporter } from './reporter.js';
 import { errorInfo, mapBounded } from './support.js';
 import type {
   AccountFailure,
@@ -22,6 +25,7 @@ import type {
   Plan,
   RegionRead,
   RuleOutcome,
+  UnsettledRule,
 } from './types.js';
 
 /** `--concurrency`: (account, region) units worked on at once. */
@@ -41,6 +45,8 @@ export interface PassDeps {
   /** Milliseconds clock (default Date.now). */
   readonly now?: () => number;
   readonly newRunId?: () => string;
+  /** Hears every rule outcome and plan as it is reported (the daemon's metrics). */
+  readonly observer?: PassObserver;
 }
 
 export interface PassRequest {
@@ -62,29 +68,15 @@ export interface PassRequest {
   readonly inventory?: AccountInventory;
   /** This process's share of the units (`--shard K/N`). */
   readonly shard?: Shard;
-  /** Aborting stops new calls and fails the pass: `PassTimeout` when the reason is a TimeoutError. */
+  /** Aborting stops new calls and fails the pass with `classifyAbort(signal.reason)`. */
   readonly signal?: AbortSignal;
-}
-
-const MSG = {
-  started: 'reconcile pass started',
-  completed: 'reconcile pass completed',
-  failed: 'reconcile pass failed',
-  unresolved: 'policy target matched no security group',
-  readFailed: 'could not read security groups; the groups this read covers are skipped this pass',
-  prefixListsFailed:
-    'could not read prefix list sizes; the quota projection counts each unknown list as one rule',
-  missing: 'ingress rule missing',
-  authorized: 'ingress rule authorized',
-  alreadyPresent: 'ingress rule was already present; nothing to authorize',
-  ruleFailed: 'ingress rule could not be authorized',
-  drift: 'ingress rule not declared by any policy',
-  descriptionDrift: 'ingress rule description differs from the policy',
-  accountFailed: 'account could not be reached; its units are skipped this pass',
-} as const;
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  /**
+   * What an abort means, decided by whoever aborts (the daemon owns its pass timeout). Default: a
+   * standard `TimeoutError` reason (AbortSignal.timeout) is `PassTimeout`, anything else `Aborted`.
+   */
+  readonly classifyAbort?: (reason: unknown) => PassFailure;
+  /** Rules an earlier pass sent without learning the outcome: reported as authorized when found present. */
+  readonly unsettled?: readonly UnsettledRule[];
 }
 
 /** A function, not an inline check: TypeScript would narrow `signal.aborted` across awaits. */
@@ -92,8 +84,8 @@ function aborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;
 }
 
-function abortFailure(signal: AbortSignal | undefined): { errorCode: string; error: string } {
-  const reason: unknown = signal?.reason;
+/** The default abort classification (see PassRequest.classifyAbort). */
+export function defaultAbortFailure(reason: unknown): PassFailure {
   const timedOut = reason instanceof Error && reason.name === 'TimeoutError';
   return timedOut
     ? { errorCode: 'PassTimeout', error: 'the pass did not finish within its time limit and was stopped' }
@@ -102,7 +94,7 @@ function abortFailure(signal: AbortSignal | undefined): { errorCode: string; err
 
 /** A region whose port could not even be created: every target of it is a failed read. */
 function unreadableRegion(region: string, policies: readonly Policy[], error: unknown): RegionRead {
-  const info = errorInfo(error);
+  const targets = new Set(policies.flatMap((p) => p.targets.map((t) => describeTarget(t.selector))));
   return {
     region,
     groups: new Map(),
@@ -111,11 +103,9 @@ function unreadableRegion(region: string, policies: readonly Policy[], error: un
       {
         region,
         action: 'CreateClient',
-        ...info,
-        policies: policies.map((p) => p.name).sort(compare),
-        targets: [...new Set(policies.flatMap((p) => p.targets.map((t) => describeTarget(t.selector))))].sort(
-          compare,
-        ),
+        ...errorInfo(error),
+        policies: policies.map((p) => p.name).sort(compareStrings),
+        targets: [...targets].sort(compareStrings),
       },
     ],
     prefixLists: new Map(),
@@ -124,14 +114,11 @@ function unreadableRegion(region: string, policies: readonly Policy[], error: un
   };
 }
 
-function quotaFields(group: GroupPlan): Record<string, unknown> {
-  const { limit, ipv4, ipv6, unknownPrefixLists } = group.quota;
-  return { quota: { limit, ipv4: ipv4.projected, ipv6: ipv6.projected, unknownPrefixLists } };
-}
-
-function countOutcomes(plan: Plan, mode: PassMode, outcomes: readonly RuleOutcome[]): PassCounts {
+/** The counts of reconcile.completed, from the plan and every outcome. */
+export function countOutcomes(plan: Plan, mode: PassMode, outcomes: readonly RuleOutcome[]): PassCounts {
   const count = (predicate: (o: RuleOutcome) => boolean): number => outcomes.filter(predicate).length;
   const denied = count((o) => o.status === 'dry-run' && !o.permitted);
+  const unknown = count((o) => o.status === 'outcome-unknown');
   return {
     groups: plan.groups.length,
     desired: plan.groups.reduce((n, g) => n + g.desired.length, 0),
@@ -145,7 +132,211 @@ function countOutcomes(plan: Plan, mode: PassMode, outcomes: readonly RuleOutcom
     readFailures: plan.readFailures.length,
     accountsFailed: plan.accountFailures?.length ?? 0,
     alreadyPresent: count((o) => o.status === 'already-present'),
+    ...(unknown > 0 ? { outcomeUnknown: unknown } : {}),
     ...(mode === 'dry-run' ? { permitted: count((o) => o.status === 'dry-run' && o.permitted), denied } : {}),
+  };
+}
+
+/**
+ * Reaches each account once per pass (AssumeRole at most once, cached across passes by the
+ * gateway); an account that cannot be reached gets one account.failed and its units are skipped.
+ */
+function accountReacher(
+  gateway: AccountGateway,
+  units: UnitPlan,
+  reporter: PassReporter,
+  signal: AbortSignal | undefined,
+): { reach: (account: string) => Promise<boolean>; failures: Map<string, AccountFailure> } {
+  const failures = new Map<string, AccountFailure>();
+  const reached = new Map<string, Promise<boolean>>();
+  const attempt = (account: string): Promise<boolean> => {
+    const ref = units.accounts.get(account) ?? { id: account, roleArn: undefined };
+    return gateway.reach(ref, signal).then(
+      () => true,
+      (error: unknown) => {
+        if (aborted(signal)) return false;
+        const { errorCode, error: message } = errorInfo(error);
+        const regions = units.units.filter((u) => u.account === account).map((u) => u.region);
+        const failure: AccountFailure = {
+          account,
+          errorCode,
+          error: message,
+          ...(ref.roleArn !== undefined ? { roleArn: ref.roleArn } : {}),
+          regions,
+        };
+        failures.set(account, failure);
+        reporter.accountFailed(failure);
+        return false;
+      },
+    );
+  };
+  const reach = (account: string): Promise<boolean> => {
+    const pending = reached.get(account) ?? attempt(account);
+    reached.set(account, pending);
+    return pending;
+  };
+  return { reach, failures };
+}
+
+type UnitRead = { account: string; region: string; policies: readonly Policy[]; read: RegionRead };
+
+async function readUnits(
+  deps: PassDeps,
+  request: PassRequest,
+  units: UnitPlan,
+  reach: (account: string) => Promise<boolean>,
+): Promise<UnitRead[]> {
+  const { signal } = request;
+  const reads = await mapBounded(
+    units.units,
+    request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY,
+    async (unit) => {
+      if (aborted(signal) || !(await reach(unit.account))) return undefined;
+      let read: RegionRead;
+      try {
+        read = await readRegion({
+          region: unit.region,
+          policies: unit.policies,
+          port: deps.ports(unit.region, unit.account),
+          ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+          ...(signal !== undefined ? { signal } : {}),
+        });
+      } catch (error) {
+        read = unreadableRegion(unit.region, unit.policies, error);
+      }
+      return { account: unit.account, region: unit.region, policies: unit.policies, read };
+    },
+  );
+  return reads.filter((read) => read !== undefined);
+}
+
+const groupKey = (account: string, region: string, groupId: string): string =>
+  `${account}|${region}|${groupId}`;
+
+/** Rule IDs by identity in one group (DescribeSecurityGroupRules); empty when the read fails. */
+async function ruleIdsOf(
+  deps: PassDeps,
+  group: GroupPlan,
+  signal?: AbortSignal,
+): Promise<Map<string, string>> {
+  try {
+    const port = deps.ports(group.region, group.account);
+    const rules = await port.describeIngressRules(group.group.groupId, signal);
+    return new Map(rules.flatMap((r) => (r.ruleId !== undefined ? [[ruleKey(r), r.ruleId] as const] : [])));
+  } catch {
+    return new Map();
+  }
+}
+
+/**
+ * Rules an earlier pass could not settle, now found present in a group this pass read: reported as
+ * authorized with recoveredAfter (they were created by that earlier write). DescribeSecurityGroups
+ * returns no rule IDs, so each such group costs one DescribeSecurityGroupRules (a rare path).
+ */
+async function settleEarlierWrites(
+  deps: PassDeps,
+  request: PassRequest,
+  plan: Plan,
+  reporter: PassReporter,
+): Promise<RuleOutcome[]> {
+  const groups = new Map(
+    plan.groups.map((g) => [groupKey(g.account, g.region, g.group.groupId), g] as const),
+  );
+  const present = new Map<GroupPlan, UnsettledRule[]>();
+  for (const entry of request.unsettled ?? []) {
+    const { account, region, groupId, rule } = entry.desired;
+    const group = groups.get(groupKey(account, region, groupId));
+    const key = ruleKey(rule);
+    if (group === undefined || !group.group.rules.some((r) => ruleKey(r) === key)) continue;
+    present.set(group, [...(present.get(group) ?? []), entry]);
+  }
+  const settled: RuleOutcome[] = [];
+  for (const [group, entries] of present) {
+    const ids = await ruleIdsOf(deps, group, request.signal);
+    for (const { desired, errorCode } of entries) {
+      const ruleId = ids.get(ruleKey(desired.rule));
+      const outcome: RuleOutcome = {
+        status: 'authorized',
+        desired,
+        ruleId,
+        ruleIdPending: ruleId === undefined,
+        recoveredAfter: errorCode,
+      };
+      reporter.outcome(outcome, group);
+      settled.push(outcome);
+    }
+  }
+  return settled;
+}
+
+/**
+ * Apply / dry-run: units write in parallel up to --concurrency; within a unit, groups up to
+ * `concurrency`, paced by the unit's own token bucket (EC2 meters writes per account and region).
+ */
+async function execute(
+  deps: PassDeps,
+  request: PassRequest,
+  plan: Plan,
+  reporter: PassReporter,
+): Promise<RuleOutcome[]> {
+  const { mode } = request;
+  if (mode === 'plan') return [];
+  const groups = new Map(
+    plan.groups.map((g) => [groupKey(g.account, g.region, g.group.groupId), g] as const),
+  );
+  const byUnit = new Map<string, GroupPlan[]>();
+  for (const group of plan.groups) {
+    if (group.missing.length === 0) continue;
+    const key = unitKey(group.account, group.region);
+    byUnit.set(key, [...(byUnit.get(key) ?? []), group]);
+  }
+  const perUnit = await mapBounded(
+    [...byUnit.values()],
+    request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY,
+    (unitGroups) =>
+      executePlan({
+        mode,
+        groups: unitGroups,
+        portFor: deps.ports,
+        ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+        ...(request.signal !== undefined ? { signal: request.signal } : {}),
+        onRequested: (batch) => reporter.requested(batch),
+        onOutcome: (outcome) => {
+          const { account, region, groupId } = outcome.desired;
+          reporter.outcome(outcome, groups.get(groupKey(account, region, groupId)));
+        },
+      }),
+  );
+  return perUnit.flat();
+}
+
+/** The units of the pass, or the failure that stops it before any read (no own account, no region). */
+async function unitsOf(
+  deps: PassDeps,
+  request: PassRequest,
+  gateway: AccountGateway,
+): Promise<UnitPlan | PassFailure> {
+  let own: OwnAccount;
+  try {
+    own = await gateway.ownAccount(request.signal);
+  } catch (error) {
+    // Without its own account the pass cannot tell where a policy without spec.accounts applies.
+    const info = errorInfo(error);
+    return { errorCode: info.errorCode, error: `cannot identify the credentials' account: ${info.error}` };
+  }
+  const units = planUnits({
+    policies: request.policies,
+    inventory: request.inventory,
+    own,
+    defaultRegion: request.defaultRegion,
+    ...(request.shard !== undefined ? { shard: request.shard } : {}),
+  });
+  if (units.noRegion.length === 0) return units;
+  return {
+    errorCode: 'NoRegion',
+    error:
+      `policies ${units.noRegion.join(', ')} name no region: set spec.region in the policy, ` +
+      'pass --region, or set AWS_REGION',
   };
 }
 
@@ -153,271 +344,59 @@ function countOutcomes(plan: Plan, mode: PassMode, outcomes: readonly RuleOutcom
 export async function reconcilePass(deps: PassDeps, request: PassRequest): Promise<PassResult> {
   const now = deps.now ?? Date.now;
   const runId = (deps.newRunId ?? randomUUID)();
-  const log = deps.logger.child({ runId });
+  const reporter = createPassReporter(deps.logger.child({ runId }), request.mode, deps.observer);
   const { mode, signal } = request;
   const startedAt = now();
   const durationMs = (): number => Math.max(0, now() - startedAt);
-
-  const fail = (failure: { errorCode: string; error: string }): PassResult => {
-    emit(log, 'error', 'reconcile.failed', { mode, ...failure }, MSG.failed);
+  const fail = (failure: PassFailure): PassResult => {
+    reporter.failed(failure);
     return { status: 'failed', runId, mode, durationMs: durationMs(), ...failure };
   };
+  const abortFailure = (): PassFailure => (request.classifyAbort ?? defaultAbortFailure)(signal?.reason);
 
-  emit(
-    log,
-    'info',
-    'reconcile.started',
-    {
-      mode,
-      policies: request.policies.length,
-      ...(request.policyFiles !== undefined ? { policyFiles: request.policyFiles } : {}),
-      ...(request.policySetDigest !== undefined ? { policySetDigest: request.policySetDigest } : {}),
-      ...(request.policyVersion !== undefined ? { policyVersion: request.policyVersion } : {}),
-    },
-    MSG.started,
-  );
-
+  reporter.started({
+    policies: request.policies.length,
+    ...(request.policyFiles !== undefined ? { policyFiles: request.policyFiles } : {}),
+    ...(request.policySetDigest !== undefined ? { policySetDigest: request.policySetDigest } : {}),
+    ...(request.policyVersion !== undefined ? { policyVersion: request.policyVersion } : {}),
+  });
   try {
     const gateway = deps.accounts ?? staticAccountGateway(LOCAL_ACCOUNT);
-    let own: OwnAccount;
-    try {
-      own = await gateway.ownAccount(signal);
-    } catch (error) {
-      if (aborted(signal)) return fail(abortFailure(signal));
-      // Without its own account the pass cannot tell where a policy without spec.accounts applies.
-      const info = errorInfo(error);
-      return fail({
-        errorCode: info.errorCode,
-        error: `cannot identify the credentials' account: ${info.error}`,
-      });
-    }
-    const units = planUnits({
-      policies: request.policies,
-      inventory: request.inventory,
-      own,
-      defaultRegion: request.defaultRegion,
-      ...(request.shard !== undefined ? { shard: request.shard } : {}),
-    });
-    if (units.noRegion.length > 0) {
-      return fail({
-        errorCode: 'NoRegion',
-        error:
-          `policies ${units.noRegion.join(', ')} name no region: set spec.region in the policy, ` +
-          'pass --region, or set AWS_REGION',
-      });
-    }
-    if (aborted(signal)) return fail(abortFailure(signal));
-    // One reach per account per pass (AssumeRole at most once, cached across passes by the gateway);
-    // an account that cannot be reached gets one account.failed and its units are skipped.
-    const accountFailures = new Map<string, AccountFailure>();
-    const reached = new Map<string, Promise<boolean>>();
-    const reach = (account: string): Promise<boolean> => {
-      let pending = reached.get(account);
-      if (pending === undefined) {
-        const ref = units.accounts.get(account) ?? { id: account, roleArn: undefined };
-        pending = gateway.reach(ref, signal).then(
-          () => true,
-          (error: unknown) => {
-            if (aborted(signal)) return false;
-            const { errorCode, error: message } = errorInfo(error);
-            const regions = units.units.filter((u) => u.account === account).map((u) => u.region);
-            const failure: AccountFailure = {
-              account,
-              errorCode,
-              error: message,
-              ...(ref.roleArn !== undefined ? { roleArn: ref.roleArn } : {}),
-              regions,
-            };
-            accountFailures.set(account, failure);
-            emit(log, 'error', 'account.failed', failure, MSG.accountFailed);
-            return false;
-          },
-        );
-        reached.set(account, pending);
-      }
-      return pending;
-    };
-
-    const unitConcurrency = request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY;
-    const reads = (
-      await mapBounded(units.units, unitConcurrency, async (unit) => {
-        if (aborted(signal) || !(await reach(unit.account))) return undefined;
-        let read: RegionRead;
-        try {
-          const port = deps.ports(unit.region, unit.account);
-          read = await readRegion({
-            region: unit.region,
-            policies: unit.policies,
-            port,
-            ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-            ...(signal !== undefined ? { signal } : {}),
-          });
-        } catch (error) {
-          read = unreadableRegion(unit.region, unit.policies, error);
-        }
-        return { account: unit.account, region: unit.region, policies: unit.policies, read };
-      })
-    ).filter((read) => read !== undefined);
-    if (aborted(signal)) return fail(abortFailure(signal));
+    const units = await unitsOf(deps, request, gateway);
+    if (aborted(signal)) return fail(abortFailure());
+    if (!('units' in units)) return fail(units);
+    const { reach, failures } = accountReacher(gateway, units, reporter, signal);
+    const reads = await readUnits(deps, request, units, reach);
+    if (aborted(signal)) return fail(abortFailure());
 
     const plan: Plan = {
       ...buildPlan({ regions: reads, maxRulesPerGroup: request.maxRulesPerGroup }),
-      ...(accountFailures.size > 0
-        ? { accountFailures: [...accountFailures.values()].sort((a, b) => compare(a.account, b.account)) }
+      ...(failures.size > 0
+        ? { accountFailures: [...failures.values()].sort((a, b) => compareStrings(a.account, b.account)) }
         : {}),
     };
-    for (const target of plan.unresolved) emit(log, 'warn', 'target.unresolved', target, MSG.unresolved);
-    for (const failure of plan.readFailures) emit(log, 'error', 'read.failed', failure, MSG.readFailed);
-    for (const failure of plan.prefixListFailures ?? []) {
-      emit(
-        log,
-        'warn',
-        'read.failed',
-        { ...failure, action: 'DescribeManagedPrefixLists', policies: [], targets: [] },
-        MSG.prefixListsFailed,
-      );
-    }
-    const readsSucceeded = reads.reduce((n, r) => n + r.read.readsSucceeded, 0);
+    reporter.planned(plan);
     const [firstFailure] = plan.readFailures;
-    if (firstFailure !== undefined && readsSucceeded === 0 && accountFailures.size === 0) {
+    if (
+      firstFailure !== undefined &&
+      reads.every((r) => r.read.readsSucceeded === 0) &&
+      failures.size === 0
+    ) {
       // Nothing could be read at all: the pass did not run, rather than "ran and found nothing".
       return fail({ errorCode: firstFailure.errorCode, error: firstFailure.error });
     }
+    const settled = await settleEarlierWrites(deps, request, plan, reporter);
+    const outcomes = await execute(deps, request, plan, reporter);
+    if (aborted(signal)) return fail(abortFailure());
 
-    for (const group of plan.groups) {
-      const { groupId } = group.group;
-      for (const rule of group.drift) {
-        emit(
-          log,
-          'info',
-          'rule.drift',
-          {
-            ...liveRuleFields(group.account, group.region, groupId, rule),
-            groupName: group.group.groupName,
-          },
-          MSG.drift,
-        );
-      }
-      for (const { desired, live } of group.descriptionDrift) {
-        emit(
-          log,
-          'info',
-          'rule.description_drift',
-          {
-            ...ruleFields(desired),
-            live: live.description ?? '',
-            desired: desired.rule.description ?? '',
-            ...(live.ruleId !== undefined ? { ruleId: live.ruleId } : {}),
-          },
-          MSG.descriptionDrift,
-        );
-      }
-      if (mode === 'plan') {
-        for (const desired of group.missing) {
-          emit(
-            log,
-            'info',
-            'rule.missing',
-            {
-              ...ruleFields(desired),
-              ...(group.quota.exceeded ? { quotaExceeded: true, ...quotaFields(group) } : {}),
-            },
-            MSG.missing,
-          );
-        }
-      }
-    }
-
-    let outcomes: RuleOutcome[] = [];
-    if (mode !== 'plan') {
-      const groupsById = new Map(
-        plan.groups.map((g) => [`${g.account}|${g.region}|${g.group.groupId}`, g] as const),
-      );
-      const onOutcome = (outcome: RuleOutcome): void => {
-        const fields = ruleFields(outcome.desired);
-        switch (outcome.status) {
-          case 'authorized':
-            emit(
-              log,
-              'info',
-              'rule.authorized',
-              {
-                ...fields,
-                ruleId: outcome.ruleId,
-                ...(outcome.ruleIdPending ? { ruleIdPending: true } : {}),
-                ...(outcome.recoveredAfter !== undefined ? { recoveredAfter: outcome.recoveredAfter } : {}),
-              },
-              MSG.authorized,
-            );
-            return;
-          case 'failed': {
-            const group = groupsById.get(
-              `${outcome.desired.account}|${outcome.desired.region}|${outcome.desired.groupId}`,
-            );
-            const quota =
-              outcome.errorCode === QUOTA_EXCEEDED && group !== undefined ? quotaFields(group) : {};
-            emit(
-              log,
-              'error',
-              'rule.failed',
-              { ...fields, errorCode: outcome.errorCode, error: outcome.error, ...quota },
-              MSG.ruleFailed,
-            );
-            return;
-          }
-          case 'dry-run':
-            emit(log, 'info', 'rule.missing', { ...fields, permitted: outcome.permitted }, MSG.missing);
-            return;
-          case 'already-present':
-            // EC2 said Duplicate: someone else (or EC2's eventual consistency) got there first.
-            emit(
-              log,
-              'info',
-              'rule.already_present',
-              { ...fields, ...(outcome.ruleId !== undefined ? { ruleId: outcome.ruleId } : {}) },
-              MSG.alreadyPresent,
-            );
-            return;
-          case 'not-attempted':
-            // Covered by the reconcile.failed of the aborted pass.
-            return;
-        }
-      };
-      const byUnit = new Map<string, GroupPlan[]>();
-      for (const group of plan.groups) {
-        if (group.missing.length === 0) continue;
-        const key = unitKey(group.account, group.region);
-        const list = byUnit.get(key);
-        if (list === undefined) byUnit.set(key, [group]);
-        else list.push(group);
-      }
-      // Units write in parallel up to --concurrency; within a unit, groups up to `concurrency`,
-      // paced by the unit's own token bucket (EC2 meters writes per account and region).
-      const perUnit = await mapBounded([...byUnit.values()], unitConcurrency, (groups) =>
-        executePlan({
-          mode,
-          groups,
-          portFor: deps.ports,
-          ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-          ...(signal !== undefined ? { signal } : {}),
-          onOutcome,
-        }),
-      );
-      outcomes = perUnit.flat();
-    }
-    if (aborted(signal)) return fail(abortFailure(signal));
-
-    const counts: PassCounts = { ...countOutcomes(plan, mode, outcomes), units: units.units.length };
+    const counts: PassCounts = {
+      ...countOutcomes(plan, mode, [...settled, ...outcomes]),
+      units: units.units.length,
+    };
     const duration = durationMs();
     const shard =
       request.shard !== undefined ? { shard: `${request.shard.index}/${request.shard.count}` } : {};
-    emit(
-      log,
-      'info',
-      'reconcile.completed',
-      { mode, durationMs: duration, ...counts, accounts: units.accounts.size, ...shard },
-      MSG.completed,
-    );
+    reporter.completed(duration, counts, { accounts: units.accounts.size, ...shard });
     return {
       status: 'completed',
       runId,
@@ -428,7 +407,7 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
       ...(mode !== 'plan' ? { outcomes } : {}),
     };
   } catch (error) {
-    if (aborted(signal)) return fail(abortFailure(signal));
+    if (aborted(signal)) return fail(abortFailure());
     return fail({ errorCode: 'InternalError', error: errorInfo(error).error });
   }
 }

@@ -1,7 +1,7 @@
 // The planner: desired rules x live groups -> what is missing, what drifted, and whether the
 // missing rules fit the per-group quota. Pure: it imports types and the rule model only (no AWS,
 // no file system, no logger), so it can be driven with generated cases in milliseconds.
-import type { PrefixListInfo } from '../aws/port.js';
+import type { PrefixListInfo } from '../model/group.js';
 import type { Policy } from '../model/policy.js';
 import type { LiveRule, Rule } from '../model/rule.js';
 import { createCanonicaliser, ruleFamilies, ruleKey } from '../model/rule.js';
@@ -16,6 +16,7 @@ import type {
   QuotaProjection,
   RegionRead,
 } from './types.js';
+import { compareStrings } from '../model/compare.js';
 
 export const MANAGED_BY_TAG = 'managed-by';
 export const MANAGED_BY_VALUE = 'sg-reconciler';
@@ -30,10 +31,6 @@ export interface PlanRegionInput {
   /** What read.ts returned for this region (only groups, readFailures and prefixLists are used). */
   readonly read: Pick<RegionRead, 'groups' | 'readFailures' | 'prefixLists'>;
   readonly maxRulesPerGroup: number;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Descriptions compare with undefined and '' as the same thing: EC2 returns no description as either. */
@@ -148,21 +145,21 @@ function planGroup(
   canonical: Canonicaliser,
 ): GroupPlan {
   const { group } = read;
-  const groupPolicies = [...read.policies].sort(compare);
+  const groupPolicies = [...read.policies].sort(compareStrings);
   const policies = groupPolicies.flatMap((name) => {
     const policy = policiesByName.get(name);
     return policy === undefined ? [] : [policy];
   });
   const wanted = desiredRules(group.groupId, policies, canonical);
   const desired: DesiredRule[] = [...wanted.entries()]
-    .sort(([a], [b]) => compare(a, b))
+    .sort(([a], [b]) => compareStrings(a, b))
     .map(([, { rule, policies: names, owner }]) => ({
       account,
       region,
       groupId: group.groupId,
       rule,
       policy: owner.name,
-      policies: [...names].sort(compare),
+      policies: [...names].sort(compareStrings),
       tags: ruleTagsFor(owner),
     }));
 
@@ -187,7 +184,7 @@ function planGroup(
   for (const [key] of desiredRules(group.groupId, uncertainPolicies, canonical)) declared.add(key);
   const drift = [...liveByKey.entries()]
     .filter(([key]) => !declared.has(key))
-    .sort(([a], [b]) => compare(a, b))
+    .sort(([a], [b]) => compareStrings(a, b))
     .map(([, rule]) => rule);
 
   return {
@@ -215,7 +212,7 @@ export function planRegion(input: PlanRegionInput): GroupPlan[] {
   const uncertainNames = new Set(input.read.readFailures.flatMap((f) => f.policies));
   const uncertainPolicies = input.policies
     .filter((p) => uncertainNames.has(p.name))
-    .sort((a, b) => compare(a.name, b.name));
+    .sort((a, b) => compareStrings(a.name, b.name));
   return [...input.read.groups.values()]
     .map((read) =>
       planGroup(
@@ -229,7 +226,7 @@ export function planRegion(input: PlanRegionInput): GroupPlan[] {
         canonical,
       ),
     )
-    .sort((a, b) => compare(a.group.groupId, b.group.groupId));
+    .sort((a, b) => compareStrings(a.group.groupId, b.group.groupId));
 }
 
 export interface BuildPlanInput {
@@ -249,7 +246,7 @@ export interface BuildPlanInput {
  */
 export function buildPlan(input: BuildPlanInput): Plan {
   const regions = [...input.regions].sort(
-    (a, b) => compare(a.account, b.account) || compare(a.region, b.region),
+    (a, b) => compareStrings(a.account, b.account) || compareStrings(a.region, b.region),
   );
   const groups = regions.flatMap(({ account, region, policies, read }) =>
     planRegion({ account, region, policies, read, maxRulesPerGroup: input.maxRulesPerGroup }),

@@ -12,6 +12,7 @@ import type { Policy, TargetSelector } from '../model/policy.js';
 import { describeTarget } from '../model/policy.js';
 import type { GroupRead, PrefixListReadFailure, ReadFailure, RegionRead, UnresolvedTarget } from './types.js';
 import { errorInfo, mapBounded, type ErrorInfo } from './support.js';
+import { compareStrings } from '../model/compare.js';
 
 /** EC2 accepts at most 200 values per filter in one DescribeSecurityGroups call. */
 export const MAX_FILTER_VALUES = 200;
@@ -291,21 +292,17 @@ export async function readRegion(input: ReadRegionInput): Promise<RegionRead> {
 
   const { prefixLists, prefixListFailure } = await readPrefixLists(input, groups);
 
-  unresolved.sort((a, b) => compare(a.policy, b.policy) || compare(a.target, b.target));
-  readFailures.sort((a, b) => compare(a.targets.join(), b.targets.join()));
+  unresolved.sort((a, b) => compareStrings(a.policy, b.policy) || compareStrings(a.target, b.target));
+  readFailures.sort((a, b) => compareStrings(a.targets.join(), b.targets.join()));
   return {
     region,
-    groups: new Map<string, GroupRead>([...groups.entries()].sort(([a], [b]) => compare(a, b))),
+    groups: new Map<string, GroupRead>([...groups.entries()].sort(([a], [b]) => compareStrings(a, b))),
     unresolved,
     readFailures,
     prefixLists,
     prefixListFailure,
     readsSucceeded,
   };
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

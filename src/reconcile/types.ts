@@ -1,6 +1,6 @@
 // The shapes that flow through a reconcile pass: read -> plan (pure) -> execute -> result.
 import type { LiveRule, Rule } from '../model/rule.js';
-import type { LiveGroup, PrefixListInfo } from '../aws/port.js';
+import type { LiveGroup, PrefixListInfo } from '../model/group.js';
 
 export type PassMode = 'plan' | 'apply' | 'dry-run';
 
@@ -165,7 +165,33 @@ export type RuleOutcome =
       /** The pass was aborted before this rule's batch was sent. */
       readonly status: 'not-attempted';
       readonly desired: DesiredRule;
+    }
+  | {
+      /**
+       * The rule was sent, the answer was lost (abort, timeout, broken connection), and a re-read did
+       * not find it (`absent`: EC2 may still apply a cut request) or could not be made (`failed`).
+       */
+      readonly status: 'outcome-unknown';
+      readonly desired: DesiredRule;
+      readonly errorCode: string;
+      readonly error: string;
+      readonly recheck: 'absent' | 'failed';
     };
+
+/** One AuthorizeSecurityGroupIngress call about to be sent: the group and the rules in it. */
+export interface AuthorizeRequested {
+  readonly group: GroupPlan;
+  readonly rules: readonly DesiredRule[];
+}
+
+/**
+ * A rule whose write outcome a previous pass could not learn (status outcome-unknown). The daemon
+ * hands these to its next pass, which reports each one found present as authorized (recoveredAfter).
+ */
+export interface UnsettledRule {
+  readonly desired: DesiredRule;
+  readonly errorCode: string;
+}
 
 export interface PassCounts {
   readonly groups: number;
@@ -183,6 +209,8 @@ export interface PassCounts {
   readonly accountsFailed?: number;
   /** Missing rules that turned out to exist already (InvalidPermission.Duplicate). */
   readonly alreadyPresent?: number;
+  /** Rules sent whose answer was lost and that a re-read could not confirm (rule.outcome_unknown). */
+  readonly outcomeUnknown?: number;
   /** Dry-run: rules EC2 would authorize / would deny. Denied rules are also counted in `failed`. */
   readonly permitted?: number;
   readonly denied?: number;

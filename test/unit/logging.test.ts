@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, emit } from '../../src/logging.js';
+import { report } from '../../src/events.js';
+import { createLogger } from '../../src/logging.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -52,7 +53,7 @@ describe('createLogger', () => {
   it('every event line has event, level (a label), time (ISO) and msg', () => {
     const { lines, logger } = capture();
 
-    emit(logger, 'info', 'reconcile.started', { mode: 'plan', policies: 2 }, 'reconcile pass started');
+    report(logger, 'reconcile.started', { mode: 'plan', policies: 2 });
 
     expect(lines).toEqual([
       {

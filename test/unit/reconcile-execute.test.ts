@@ -491,3 +491,88 @@ describe('executePlan: abort', () => {
     expect(world.count(AUTHORIZE)).toBe(1);
   });
 });
+
+describe('executePlan: a write whose answer was lost (SPEC "Safety rules of the pass")', () => {
+  it('announces every real write before it is sent, with its group and rules; dry-run sends none', async () => {
+    const world = fakeWorld().group({ id: 'sg-1' });
+    const groups = await planFor(world, [policy({ name: 'a', targets: ['sg-1'], rules: [ssh, https] })]);
+    const seen: string[] = [];
+    await executePlan({
+      mode: 'apply',
+      groups,
+      portFor: (region) => world.port(region),
+      onRequested: ({ group, rules }) =>
+        seen.push(`${group.group.groupId} ${rules.length} calls=${world.count(AUTHORIZE)}`),
+    });
+    // Announced while no call had been made yet.
+    expect(seen).toEqual(['sg-1 2 calls=0']);
+
+    const dry = await planFor(fakeWorld().group({ id: 'sg-1' }), [
+      policy({ name: 'a', targets: ['sg-1'], rules: [ssh] }),
+    ]);
+    const dryRequests: unknown[] = [];
+    await executePlan({
+      mode: 'dry-run',
+      groups: dry,
+      portFor: (region) => world.port(region),
+      onRequested: (batch) => dryRequests.push(batch),
+    });
+    expect(dryRequests).toEqual([]);
+  });
+
+  it('a write that landed before the pass was aborted is authorized (recoveredAfter), never failed', async () => {
+    const world = fakeWorld().group({ id: 'sg-1' });
+    const groups = await planFor(world, [policy({ name: 'a', targets: ['sg-1'], rules: [ssh, https] })]);
+    const controller = new AbortController();
+    // EC2 applied the batch; the pass was aborted before the answer came back.
+    world.fail(AUTHORIZE, () => {
+      world.rule('sg-1', ssh).rule('sg-1', https);
+      controller.abort(new DOMException('pass timed out', 'TimeoutError'));
+      return new Ec2Error('AbortError', 'Request aborted', AUTHORIZE);
+    });
+
+    const outcomes = await execute(world, groups, { signal: controller.signal });
+
+    expect(summary(outcomes).sort()).toEqual(
+      [`sg-1 authorized ${k(ssh)}`, `sg-1 authorized ${k(https)}`].sort(),
+    );
+    for (const o of outcomes) {
+      expect(o).toMatchObject({ recoveredAfter: 'AbortError', ruleId: expect.stringMatching(/^sgr-/) });
+    }
+    // The re-read was made although the pass's own signal had fired.
+    expect(world.count('DescribeSecurityGroupRules')).toBe(1);
+  });
+
+  it('a lost answer that a re-read cannot confirm is outcome-unknown, not failed', async () => {
+    const world = fakeWorld().group({ id: 'sg-1' });
+    const groups = await planFor(world, [policy({ name: 'a', targets: ['sg-1'], rules: [ssh] })]);
+    world.fail(AUTHORIZE, new Ec2Error('TimeoutError', 'the call did not answer in time', AUTHORIZE));
+    world.fail(
+      'DescribeSecurityGroupRules',
+      new Ec2Error('RequestLimitExceeded', 'slow down', 'DescribeSecurityGroupRules', 503),
+    );
+
+    const outcomes = await execute(world, groups);
+
+    expect(outcomes).toEqual([
+      expect.objectContaining({ status: 'outcome-unknown', errorCode: 'TimeoutError', recheck: 'failed' }),
+    ]);
+  });
+
+  it('a broken connection after a batch: the present rules are authorized, the absent ones unknown', async () => {
+    const world = fakeWorld().group({ id: 'sg-1' });
+    const groups = await planFor(world, [policy({ name: 'a', targets: ['sg-1'], rules: [ssh, https] })]);
+    world.fail(AUTHORIZE, () => {
+      world.rule('sg-1', ssh);
+      return new Ec2Error('NetworkingError', 'socket hang up', AUTHORIZE);
+    });
+
+    const outcomes = await execute(world, groups);
+
+    expect(summary(outcomes).sort()).toEqual(
+      [`sg-1 authorized ${k(ssh)}`, `sg-1 outcome-unknown ${k(https)}`].sort(),
+    );
+    expect(outcomes.find((o) => o.status === 'outcome-unknown')).toMatchObject({ recheck: 'absent' });
+    expect(outcomes.some((o) => o.status === 'failed')).toBe(false);
+  });
+});

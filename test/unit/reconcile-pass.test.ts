@@ -143,6 +143,7 @@ describe('reconcilePass: apply', () => {
       'reconcile.started',
       'target.unresolved',
       'rule.drift',
+      'authorize.requested',
       'rule.authorized',
       'reconcile.completed',
     ]);
@@ -572,5 +573,49 @@ describe('reconcilePass: failures', () => {
       expect.objectContaining({ level: 'warn', policy: 'p', region: REGION, target: 'groupId=sg-gone' }),
     ]);
     expect(completed(result).counts.unresolved).toBe(1);
+  });
+});
+
+describe('reconcilePass: rules an earlier pass could not settle', () => {
+  it('a rule sent with a lost answer and now present is reported authorized with recoveredAfter', async () => {
+    const world = fakeWorld().group({ id: 'sg-1' });
+    const policies = [policy({ name: 'office', targets: ['sg-1'], rules: [ssh, https] })];
+    // Pass 1: the answer to the write is lost and the re-read fails too.
+    world.fail(AUTHORIZE, () => {
+      world.rule('sg-1', ssh).rule('sg-1', https);
+      return new Ec2Error('NetworkingError', 'socket hang up', AUTHORIZE);
+    });
+    world.fail(
+      'DescribeSecurityGroupRules',
+      new Ec2Error('RequestLimitExceeded', 'slow down', 'DescribeSecurityGroupRules', 503),
+    );
+    const first = await pass(world, policies, 'apply');
+    const unknown = completed(first.result).outcomes?.filter((o) => o.status === 'outcome-unknown') ?? [];
+    expect(unknown).toHaveLength(2);
+    expect(events(first.lines, 'rule.outcome_unknown')).toHaveLength(2);
+    expect(events(first.lines, 'rule.failed')).toEqual([]);
+    expect(events(first.lines, 'authorize.requested')).toEqual([
+      expect.objectContaining({ groupId: 'sg-1', rules: [expect.anything(), expect.anything()] }),
+    ]);
+
+    // Pass 2 (the daemon's next pass): both are present, so they are ours.
+    const second = await pass(world, policies, 'apply', {
+      unsettled: unknown.map((o) => ({ desired: o.desired, errorCode: 'NetworkingError' })),
+    });
+
+    expect(events(second.lines, 'rule.authorized')).toEqual([
+      expect.objectContaining({
+        groupId: 'sg-1',
+        recoveredAfter: 'NetworkingError',
+        ruleId: expect.stringMatching(/^sgr-/),
+      }),
+      expect.objectContaining({
+        groupId: 'sg-1',
+        recoveredAfter: 'NetworkingError',
+        ruleId: expect.stringMatching(/^sgr-/),
+      }),
+    ]);
+    expect(completed(second.result).counts).toMatchObject({ missing: 0, authorized: 2 });
+    expect(world.count(AUTHORIZE)).toBe(1);
   });
 });

@@ -1,0 +1,232 @@
+// The one place that turns what a pass read, planned and did into events (through the event table in
+// src/events.ts) and, at the same moment, into observations for metrics. The pass and the daemon hand
+// it typed values; it builds every field. Events stream as work happens, so a process killed
+// mid-pass has logged everything it did before the kill (pino writes synchronously).
+import { report } from '../events.js';
+import type { Logger } from '../logging.js';
+import type { LiveRule, RuleSource } from '../model/rule.js';
+import { QUOTA_EXCEEDED } from './execute.js';
+import type {
+  AccountFailure,
+  AuthorizeRequested,
+  DesiredRule,
+  GroupPlan,
+  PassCounts,
+  PassMode,
+  Plan,
+  ReadFailure,
+  RuleOutcome,
+  UnresolvedTarget,
+} from './types.js';
+
+/** The event fields of a rule's source (SPEC "Events": `{kind, value}` plus group-pair details). */
+export interface SourceFields {
+  readonly kind: RuleSource['kind'];
+  readonly value: string;
+  readonly userId?: string;
+  readonly vpcId?: string;
+  readonly vpcPeeringConnectionId?: string;
+}
+
+function sourceFields(source: RuleSource): SourceFields {
+  return {
+    kind: source.kind,
+    value: source.value,
+    ...(source.userId !== undefined ? { userId: source.userId } : {}),
+    ...(source.vpcId !== undefined ? { vpcId: source.vpcId } : {}),
+    ...(source.vpcPeeringConnectionId !== undefined
+      ? { vpcPeeringConnectionId: source.vpcPeeringConnectionId }
+      : {}),
+  };
+}
+
+/** The fields of rule.missing / rule.authorized / rule.failed / rule.description_drift for a desired rule. */
+export function ruleFields(desired: DesiredRule): Record<string, unknown> {
+  const { rule } = desired;
+  return {
+    policy: desired.policy,
+    policies: desired.policies,
+    account: desired.account,
+    region: desired.region,
+    groupId: desired.groupId,
+    protocol: rule.protocol,
+    fromPort: rule.fromPort,
+    toPort: rule.toPort,
+    source: sourceFields(rule.source),
+    description: rule.description,
+  };
+}
+
+/** The fields of rule.drift (and rule.violation) for a live rule. */
+export function liveRuleFields(
+  account: string,
+  region: string,
+  groupId: string,
+  rule: LiveRule,
+): Record<string, unknown> {
+  return {
+    account,
+    region,
+    groupId,
+    protocol: rule.protocol,
+    fromPort: rule.fromPort,
+    toPort: rule.toPort,
+    source: sourceFields(rule.source),
+    description: rule.description,
+    ...(rule.ruleId !== undefined ? { ruleId: rule.ruleId } : {}),
+  };
+}
+
+function quotaFields(group: GroupPlan): Record<string, unknown> {
+  const { limit, ipv4, ipv6, unknownPrefixLists } = group.quota;
+  return { quota: { limit, ipv4: ipv4.projected, ipv6: ipv6.projected, unknownPrefixLists } };
+}
+
+/**
+ * What the daemon's metrics hear, at the moment the matching event is logged: every rule outcome
+ * (also in a pass that is later aborted) and the plan of a pass that got that far.
+ */
+export interface PassObserver {
+  ruleOutcome?(outcome: RuleOutcome): void;
+  planned?(plan: Plan): void;
+}
+
+/** A pass's failure as reported: a stable code and a sentence. */
+export interface PassFailure {
+  readonly errorCode: string;
+  readonly error: string;
+}
+
+/** Reports one pass; every method logs its events at once. Create one per pass (it holds the runId). */
+export interface PassReporter {
+  started(fields: { policies: number; policyFiles?: number } & Record<string, unknown>): void;
+  /** Unresolved targets, failed reads, drift, description drift; plan mode adds rule.missing. */
+  planned(plan: Plan): void;
+  requested(batch: AuthorizeRequested): void;
+  outcome(outcome: RuleOutcome, group?: GroupPlan): void;
+  accountFailed(failure: AccountFailure): void;
+  completed(durationMs: number, counts: PassCounts, extra?: Readonly<Record<string, unknown>>): void;
+  failed(failure: PassFailure, durationMs?: number): void;
+}
+
+/** The reporter of one pass, logging through `log` (which should carry the pass's runId). */
+export function createPassReporter(log: Logger, mode: PassMode, observer: PassObserver = {}): PassReporter {
+  return {
+    started: (fields) => report(log, 'reconcile.started', { mode, ...fields }),
+    planned: (plan) => {
+      reportReads(log, plan.unresolved, plan.readFailures, plan);
+      for (const group of plan.groups) reportGroup(log, mode, group);
+      observer.planned?.(plan);
+    },
+    requested: ({ group, rules }) =>
+      report(log, 'authorize.requested', {
+        account: group.account,
+        region: group.region,
+        groupId: group.group.groupId,
+        policies: group.policies,
+        rules: rules.map(({ rule }) => ({
+          protocol: rule.protocol,
+          fromPort: rule.fromPort,
+          toPort: rule.toPort,
+          source: sourceFields(rule.source),
+        })),
+      }),
+    outcome: (outcome, group) => {
+      reportOutcome(log, outcome, group);
+      observer.ruleOutcome?.(outcome);
+    },
+    accountFailed: (failure) => report(log, 'account.failed', failure),
+    completed: (durationMs, counts, extra) =>
+      report(log, 'reconcile.completed', { mode, durationMs, ...counts, ...extra }),
+    failed: (failure, durationMs) =>
+      report(log, 'reconcile.failed', {
+        mode,
+        errorCode: failure.errorCode,
+        error: failure.error,
+        ...(durationMs !== undefined ? { durationMs } : {}),
+      }),
+  };
+}
+
+function reportReads(
+  log: Logger,
+  unresolved: readonly UnresolvedTarget[],
+  readFailures: readonly ReadFailure[],
+  plan: Plan,
+): void {
+  for (const target of unresolved) report(log, 'target.unresolved', target);
+  for (const failure of readFailures) report(log, ['read.failed', 'groups'], failure);
+  for (const failure of plan.prefixListFailures ?? []) {
+    report(log, ['read.failed', 'prefix-lists'], {
+      ...failure,
+      action: 'DescribeManagedPrefixLists',
+      policies: [],
+      targets: [],
+    });
+  }
+}
+
+function reportGroup(log: Logger, mode: PassMode, group: GroupPlan): void {
+  const { groupId } = group.group;
+  for (const rule of group.drift) {
+    report(log, 'rule.drift', {
+      ...liveRuleFields(group.account, group.region, groupId, rule),
+      groupName: group.group.groupName,
+    });
+  }
+  for (const { desired, live } of group.descriptionDrift) {
+    report(log, 'rule.description_drift', {
+      ...ruleFields(desired),
+      live: live.description ?? '',
+      desired: desired.rule.description ?? '',
+      ...(live.ruleId !== undefined ? { ruleId: live.ruleId } : {}),
+    });
+  }
+  if (mode !== 'plan') return;
+  for (const desired of group.missing) {
+    report(log, 'rule.missing', {
+      ...ruleFields(desired),
+      ...(group.quota.exceeded ? { quotaExceeded: true, ...quotaFields(group) } : {}),
+    });
+  }
+}
+
+function reportOutcome(log: Logger, outcome: RuleOutcome, group: GroupPlan | undefined): void {
+  const fields = ruleFields(outcome.desired);
+  switch (outcome.status) {
+    case 'authorized':
+      return report(log, 'rule.authorized', {
+        ...fields,
+        ruleId: outcome.ruleId,
+        ...(outcome.ruleIdPending ? { ruleIdPending: true } : {}),
+        ...(outcome.recoveredAfter !== undefined ? { recoveredAfter: outcome.recoveredAfter } : {}),
+      });
+    case 'failed': {
+      const quota = outcome.errorCode === QUOTA_EXCEEDED && group !== undefined ? quotaFields(group) : {};
+      return report(log, 'rule.failed', {
+        ...fields,
+        errorCode: outcome.errorCode,
+        error: outcome.error,
+        ...quota,
+      });
+    }
+    case 'dry-run':
+      return report(log, 'rule.missing', { ...fields, permitted: outcome.permitted });
+    case 'already-present':
+      // EC2 said Duplicate: someone else (or EC2's eventual consistency) got there first.
+      return report(log, 'rule.already_present', {
+        ...fields,
+        ...(outcome.ruleId !== undefined ? { ruleId: outcome.ruleId } : {}),
+      });
+    case 'outcome-unknown':
+      return report(log, 'rule.outcome_unknown', {
+        ...fields,
+        errorCode: outcome.errorCode,
+        error: outcome.error,
+        recheck: outcome.recheck,
+      });
+    case 'not-attempted':
+      // Never sent: covered by the reconcile.failed of the aborted pass.
+      return;
+  }
+}
