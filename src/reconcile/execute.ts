@@ -4,8 +4,8 @@
 // bounded. Emits nothing itself: the caller hears of each write before it is sent (onRequested) and
 // of each rule's outcome as it is known (onOutcome), so a killed process has said both.
 import type { Ec2Port } from '../aws/port.js';
-import type { LiveRule, Rule } from '../model/rule.js';
-import { canonicalRule, ruleKey } from '../model/rule.js';
+import type { LiveRule } from '../model/rule.js';
+import { ruleKey } from '../model/rule.js';
 import type { AuthorizeRequested, DesiredRule, GroupPlan, RuleOutcome } from './types.js';
 import { errorInfo, isAbort, mapBounded, type ErrorInfo } from './support.js';
 import { compareStrings } from '../model/compare.js';
@@ -74,15 +74,11 @@ function tagSetKey(tags: Readonly<Record<string, string>>): string {
   return JSON.stringify(Object.entries(tags).sort(([a], [b]) => compareStrings(a, b)));
 }
 
-function keyOf(rule: Rule): string {
-  return ruleKey(canonicalRule(rule));
-}
-
-/** Rule IDs by identity, from rules EC2 returned. */
+/** Rule IDs by identity, from rules the port returned (canonical: the EC2 edge canonicalises reads). */
 function idsByKey(rules: readonly LiveRule[]): Map<string, string | undefined> {
   const ids = new Map<string, string | undefined>();
   for (const rule of rules) {
-    const key = keyOf(rule);
+    const key = ruleKey(rule);
     if (ids.get(key) === undefined) ids.set(key, rule.ruleId);
   }
   return ids;

@@ -15,8 +15,11 @@ export type Fault =
    * is forwarded and moto answers (a write is applied), but the client never sees the answer.
    */
   | { readonly kind: 'reset'; readonly when?: 'before' | 'after' }
-  /** Wait `ms` before forwarding. */
-  | { readonly kind: 'delay'; readonly ms: number }
+  /**
+   * Wait `ms`. `before` (default): before forwarding. `after`: forward at once (a write is applied)
+   * and hold the answer `ms` (the client may give up, be aborted or be killed meanwhile).
+   */
+  | { readonly kind: 'delay'; readonly ms: number; readonly when?: 'before' | 'after' }
   /** Never answer (the socket stays open until the client gives up or the proxy stops). */
   | { readonly kind: 'hang' };
 
@@ -232,7 +235,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         }
         break;
       case 'delay':
-        await sleep(fault.ms);
+        if (fault.when !== 'after') await sleep(fault.ms);
         break;
       default:
         break;
@@ -250,6 +253,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       return;
     }
     record(true, answer.status);
+    if (fault?.kind === 'delay' && fault.when === 'after') await sleep(fault.ms);
     if (fault?.kind === 'reset') {
       req.socket.destroy();
       return;

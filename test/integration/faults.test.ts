@@ -499,3 +499,94 @@ async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): 
     await sleep(100);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Attribution (SPEC "Safety rules of the pass", "Events"): every rule the tool ever created is named
+// by an event, even when the process is killed or the pass aborted while a write's answer is held.
+
+describe('every write is attributable', () => {
+  const NAMING_EVENTS = new Set(['rule.authorized', 'rule.already_present']);
+
+  /** Rule keys named by rule.authorized / rule.already_present, or sent in an authorize.requested. */
+  function namedKeys(events: readonly Event[]): Set<string> {
+    const keys = new Set(events.filter((e) => NAMING_EVENTS.has(e.event ?? '')).map(eventKey));
+    for (const request of eventsNamed(events, 'authorize.requested')) {
+      for (const rule of request['rules'] as Record<string, unknown>[]) {
+        keys.add(eventKey({ ...rule, groupId: request['groupId'] }));
+      }
+    }
+    return keys;
+  }
+
+  /** Spawns apply and kills it with SIGKILL once `requests` authorize.requested lines were written. */
+  async function applyKilledAfter(dir: string, requests: number): Promise<Event[]> {
+    const child = spawn(
+      process.execPath,
+      [CLI, 'apply', '--policies', dir, '--endpoint', proxy.endpoint, '--region', 'us-east-1'],
+      { cwd: ROOT, env: motoEnv(proxy.endpoint), stdio: 'pipe' },
+    );
+    let stdout = '';
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (eventsNamed(parseEvents(stdout), 'authorize.requested').length >= requests) child.kill('SIGKILL');
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(timer);
+    return parseEvents(stdout);
+  }
+
+  it.each([1, 3, 5])(
+    'kill -9 of apply after %i write(s) were sent: after a second run every live rule is named by an event',
+    async (requests) => {
+      const fx = await fixture(6);
+      // Writes reach moto at once; their answers are held 3 s, so the kill lands while they are in flight.
+      proxy.addRule({
+        action: AUTHORIZE,
+        times: 'always',
+        fault: { kind: 'delay', ms: 3_000, when: 'after' },
+      });
+      const first = await applyKilledAfter(fx.dir, requests);
+      expect(eventsNamed(first, 'authorize.requested').length).toBeGreaterThanOrEqual(requests);
+
+      proxy.clearRules();
+      const second = await apply(fx.dir);
+      expect(second.code, describeRun(second)).toBe(0);
+
+      const live = await keysInMoto(fx);
+      expect(live).toEqual(wantedKeys(fx).sort());
+      const named = namedKeys([...first, ...second.events]);
+      expect(live.filter((key) => !named.has(key))).toEqual([]);
+      // Every rule.authorized of the first run was sent in an authorize.requested before it.
+      for (const event of eventsNamed(first, 'rule.authorized')) {
+        expect(namedKeys(eventsNamed(first, 'authorize.requested')).has(eventKey(event))).toBe(true);
+      }
+    },
+    60_000,
+  );
+
+  it('a write that landed before --pass-timeout fired is never rule.failed, and the metrics equal the events', async () => {
+    const fx = await fixture(1);
+    proxy.addRule({ action: AUTHORIZE, times: 'always', fault: { kind: 'delay', ms: 6_000, when: 'after' } });
+    const daemon = await startDaemon(fx.dir, ['--pass-timeout', '2', '--schedule', '*/30 * * * * *']);
+    try {
+      await daemon.waitFor((events) => eventsNamed(events, 'reconcile.failed').length > 0, 30_000);
+      const events = daemon.events();
+      expect(eventsNamed(events, 'reconcile.failed')[0]).toMatchObject({ errorCode: 'PassTimeout' });
+      expect(eventsNamed(events, 'rule.failed')).toEqual([]);
+      // The re-read after the abort found the rules: authorized, recovered after the abort.
+      const authorized = eventsNamed(events, 'rule.authorized');
+      expect(authorized.map(eventKey).sort()).toEqual(wantedKeys(fx).sort());
+      for (const event of authorized) expect(event['recoveredAfter']).toBe('AbortError');
+      expect(await keysInMoto(fx)).toEqual(wantedKeys(fx).sort());
+
+      const metrics = String((await daemon.get('/metrics')).body);
+      const sample = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+      expect(sample('sgr_rules_authorized_total')).toBe(authorized.length);
+      expect(sample('sgr_rules_failed_total')).toBe(eventsNamed(events, 'rule.failed').length);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+  }, 60_000);
+});
