@@ -144,12 +144,21 @@ function specOf(key: EventKey): { name: EventName; spec: EventSpec } {
 
 /**
  * Log one event: `{ event, ...fields }` at the table's level with the table's constant message.
+ * `fields` may be a function, called only when the level is enabled (for costly field builders).
  * `libraryText` is used only by the variants whose message is a library's own text (LIBRARY_TEXT).
  */
-export function report(log: Logger, key: EventKey, fields: object, libraryText?: string): void {
+export function report(
+  log: Logger,
+  key: EventKey,
+  fields: object | (() => object),
+  libraryText?: string,
+): void {
   const { name, spec } = specOf(key);
+  // A 10,000-group pass reports tens of thousands of events: build no fields for a level that is off.
+  if (!log.isLevelEnabled(spec.level)) return;
   const msg = spec.msg === LIBRARY_TEXT ? (libraryText ?? name) : spec.msg;
-  log[spec.level]({ event: name, ...fields }, msg);
+  const built = typeof fields === 'function' ? fields() : fields;
+  log[spec.level]({ event: name, ...built }, msg);
 }
 
 /** Every (event, level, message) the table can log; LIBRARY_TEXT entries have `msg: undefined`. */

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { report } from '../events.js';
+import { exitCodeFor } from '../exit-codes.js';
 import { reportPolicyErrors, type Logger } from '../logging.js';
 import type { PassFailure, PassObserver } from '../reconcile/reporter.js';
 import type { Policy, PolicySetLoad } from '../model/policy.js';
@@ -13,11 +14,6 @@ import { createDaemonMetrics, type DaemonMetrics } from './metrics.js';
 import { createOutcomeHandler, type OutcomeHandler, type PassOutcome } from './outcome.js';
 import { validateSchedule, validateTimezone, type ScheduledJob, type Scheduler } from './schedule.js';
 
-/** Exit codes of `run`. */
-export const EXIT_OK = 0;
-export const EXIT_RUNTIME_ERROR = 1;
-export const EXIT_INVALID = 3;
-
 /** Defaults the daemon applies when its options leave them out. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
 export const DEFAULT_ABORT_GRACE_MS = 10_000;
@@ -25,7 +21,10 @@ export const DEFAULT_ABORT_GRACE_MS = 10_000;
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 export type StopSignal = (typeof SIGNALS)[number];
 /** A second signal ends the process at once with the shell's convention: 128 + the signal number. */
-export const FORCED_EXIT_CODES: Readonly<Record<StopSignal, number>> = { SIGINT: 130, SIGTERM: 143 };
+export const FORCED_EXIT_CODES: Readonly<Record<StopSignal, number>> = {
+  SIGINT: exitCodeFor({ command: 'run', end: 'forced', signal: 'SIGINT' }),
+  SIGTERM: exitCodeFor({ command: 'run', end: 'forced', signal: 'SIGTERM' }),
+};
 
 /** The slice of `process` the daemon uses; tests pass a fake. */
 export interface DaemonProcess {
@@ -320,7 +319,7 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
       return;
     }
     // controller-runtime's signals handler: the first signal stops gracefully, the second exits.
-    const code = FORCED_EXIT_CODES[signal as StopSignal] ?? EXIT_RUNTIME_ERROR;
+    const code = exitCodeFor({ command: 'run', end: 'forced', signal });
     report(logger, ['daemon.stopped', 'forced'], {
       signal,
       forced: true,
@@ -406,11 +405,11 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
   /** A start-up check failed: one clear event, and the exit code `run` returns. */
   const invalidOption = (option: string, error: string): number => {
     report(logger, 'config.invalid', { option, error });
-    return EXIT_INVALID;
+    return exitCodeFor({ command: 'run', end: 'invalid-input' });
   };
   const startFailed = (errorCode: string, error: string, fields: object): number => {
     report(logger, ['daemon.failed', 'start-up'], { errorCode, error, ...fields });
-    return EXIT_RUNTIME_ERROR;
+    return exitCodeFor({ command: 'run', end: 'start-failed' });
   };
 
   const run = async (): Promise<number> => {
@@ -438,7 +437,7 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
     const loaded = set.result;
     if (!loaded.ok) {
       reportPolicyErrors(logger, loaded.errors);
-      return EXIT_INVALID;
+      return exitCodeFor({ command: 'run', end: 'invalid-input' });
     }
     outcomes.policiesLoaded();
     reportWarnings(loaded.warnings, {});
@@ -473,10 +472,10 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
       // Validated above, so this is node-cron disagreeing with itself: stop cleanly, not crash.
       report(logger, ['daemon.failed', 'schedule'], { errorCode: 'ScheduleFailed', error: message(error) });
       await stop('schedule-failed');
-      return EXIT_RUNTIME_ERROR;
+      return exitCodeFor({ command: 'run', end: 'start-failed' });
     }
     await stopped;
-    return EXIT_OK;
+    return exitCodeFor({ command: 'run', end: 'stopped' });
   };
 
   return { run, stop, address: () => boundAddress, metrics, outcomes };

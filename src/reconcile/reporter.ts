@@ -119,7 +119,7 @@ export function createPassReporter(log: Logger, mode: PassMode, observer: PassOb
       observer.planned?.(plan);
     },
     requested: ({ group, rules }) =>
-      report(log, 'authorize.requested', {
+      report(log, 'authorize.requested', () => ({
         account: group.account,
         region: group.region,
         groupId: group.group.groupId,
@@ -130,7 +130,7 @@ export function createPassReporter(log: Logger, mode: PassMode, observer: PassOb
           toPort: rule.toPort,
           source: sourceFields(rule.source),
         })),
-      }),
+      })),
     outcome: (outcome, group) => {
       reportOutcome(log, outcome, group);
       observer.ruleOutcome?.(outcome);
@@ -192,39 +192,38 @@ function reportGroup(log: Logger, mode: PassMode, group: GroupPlan): void {
 }
 
 function reportOutcome(log: Logger, outcome: RuleOutcome, group: GroupPlan | undefined): void {
-  const fields = ruleFields(outcome.desired);
+  // Fields are built only when the event's level is on (report calls the function).
+  const rule = (): Record<string, unknown> => ruleFields(outcome.desired);
   switch (outcome.status) {
     case 'authorized':
-      return report(log, 'rule.authorized', {
-        ...fields,
+      return report(log, 'rule.authorized', () => ({
+        ...rule(),
         ruleId: outcome.ruleId,
         ...(outcome.ruleIdPending ? { ruleIdPending: true } : {}),
         ...(outcome.recoveredAfter !== undefined ? { recoveredAfter: outcome.recoveredAfter } : {}),
-      });
-    case 'failed': {
-      const quota = outcome.errorCode === QUOTA_EXCEEDED && group !== undefined ? quotaFields(group) : {};
-      return report(log, 'rule.failed', {
-        ...fields,
+      }));
+    case 'failed':
+      return report(log, 'rule.failed', () => ({
+        ...rule(),
         errorCode: outcome.errorCode,
         error: outcome.error,
-        ...quota,
-      });
-    }
+        ...(outcome.errorCode === QUOTA_EXCEEDED && group !== undefined ? quotaFields(group) : {}),
+      }));
     case 'dry-run':
-      return report(log, 'rule.missing', { ...fields, permitted: outcome.permitted });
+      return report(log, 'rule.missing', () => ({ ...rule(), permitted: outcome.permitted }));
     case 'already-present':
       // EC2 said Duplicate: someone else (or EC2's eventual consistency) got there first.
-      return report(log, 'rule.already_present', {
-        ...fields,
+      return report(log, 'rule.already_present', () => ({
+        ...rule(),
         ...(outcome.ruleId !== undefined ? { ruleId: outcome.ruleId } : {}),
-      });
+      }));
     case 'outcome-unknown':
-      return report(log, 'rule.outcome_unknown', {
-        ...fields,
+      return report(log, 'rule.outcome_unknown', () => ({
+        ...rule(),
         errorCode: outcome.errorCode,
         error: outcome.error,
         recheck: outcome.recheck,
-      });
+      }));
     case 'not-attempted':
       // Never sent: covered by the reconcile.failed of the aborted pass.
       return;
