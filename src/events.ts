@@ -78,6 +78,7 @@ export const EVENT_TABLE = {
   'policy.warning': { level: 'warn', msg: 'policy set warning' },
   'config.invalid': { level: 'error', msg: 'an option value is invalid' },
   'daemon.started': { level: 'info', msg: 'daemon started' },
+  'daemon.reload': { level: 'info', msg: 'SIGHUP received: reconciling now' },
   'daemon.stopping': {
     variants: {
       idle: { level: 'info', msg: 'stopping' },

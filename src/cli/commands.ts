@@ -235,6 +235,15 @@ export async function runApply(raw: RawOptions): Promise<number> {
   return exitCodeFor({ command: 'apply', result });
 }
 
+/**
+ * SGR_INTERNAL_HTTP_IDLE_TIMEOUT_MS shortens the HTTP idle timeout (default 15 s) so the integration
+ * test of silent connections does not wait for the default. Internal: not an option, not documented.
+ */
+function internalHttpLimits(): { httpLimits?: { idleTimeoutMs: number } } {
+  const raw = Number(process.env['SGR_INTERNAL_HTTP_IDLE_TIMEOUT_MS']);
+  return Number.isInteger(raw) && raw > 0 ? { httpLimits: { idleTimeoutMs: raw } } : {};
+}
+
 export async function runRunCommand(raw: RawOptions): Promise<number> {
   const resolved = resolve<RunConfig>(raw, 1, () => {
     const schedule = raw.schedule ?? '*/5 * * * *';
@@ -253,9 +262,12 @@ export async function runRunCommand(raw: RawOptions): Promise<number> {
   const { config } = resolved;
   const logger = createLogger({ level: config.logLevel, destination: 1 });
   const access = await sdkAccess(config, logger);
-  return runDaemon(config, { logger, ports: access.ports, accounts: access.accounts }).finally(() =>
-    access.destroy(),
-  );
+  return runDaemon(config, {
+    logger,
+    ports: access.ports,
+    accounts: access.accounts,
+    ...internalHttpLimits(),
+  }).finally(() => access.destroy());
 }
 
 /** The account of a snapshot: the OwnerId of its first group, else LOCAL_ACCOUNT. */

@@ -9,7 +9,7 @@ import { reportPolicyErrors, type Logger } from '../logging.js';
 import type { PassFailure, PassObserver } from '../reconcile/reporter.js';
 import type { Policy, PolicySetLoad } from '../model/policy.js';
 import type { PassMode, PassResult, UnsettledRule } from '../reconcile/types.js';
-import { closeServer, createHealthServer, formatAddress, listen } from './http.js';
+import { closeServer, createHealthServer, formatAddress, listen, type HttpLimits } from './http.js';
 import { createDaemonMetrics, type DaemonMetrics } from './metrics.js';
 import { createOutcomeHandler, type OutcomeHandler, type PassOutcome } from './outcome.js';
 import { validateSchedule, validateTimezone, type ScheduledJob, type Scheduler } from './schedule.js';
@@ -28,8 +28,8 @@ export const FORCED_EXIT_CODES: Readonly<Record<StopSignal, number>> = {
 
 /** The slice of `process` the daemon uses; tests pass a fake. */
 export interface DaemonProcess {
-  on(event: StopSignal, listener: (signal: NodeJS.Signals) => void): unknown;
-  off(event: StopSignal, listener: (signal: NodeJS.Signals) => void): unknown;
+  on(event: StopSignal | 'SIGHUP', listener: (signal: NodeJS.Signals) => void): unknown;
+  off(event: StopSignal | 'SIGHUP', listener: (signal: NodeJS.Signals) => void): unknown;
   exit(code: number): void;
 }
 
@@ -68,6 +68,8 @@ export interface DaemonOptions {
   readonly shutdownGraceMs?: number;
   /** How long an aborted pass (timeout or stop) may take to settle before the daemon gives up on it. */
   readonly abortGraceMs?: number;
+  /** What a client may hold on the HTTP port (DEFAULT_HTTP_LIMITS unless set). */
+  readonly httpLimits?: Partial<HttpLimits>;
 }
 
 export interface DaemonDeps {
@@ -161,6 +163,7 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
   const metrics = deps.metrics ?? createDaemonMetrics();
   const outcomes = createOutcomeHandler({ metrics, logger, mode: options.mode, now });
   const server: Server = createHealthServer({
+    ...(options.httpLimits !== undefined ? { limits: options.httpLimits } : {}),
     readiness: outcomes.readiness,
     registry: metrics.registry,
     logger,
@@ -329,11 +332,23 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
     removeSignalHandlers();
     proc.exit(code);
   };
+  // SIGHUP: reconcile now, with the policies re-read, as other daemons reload on SIGHUP. It never
+  // stops the process; the usual rules hold (a pass in flight makes it an overlap skip; none while stopping).
+  const onHangup = (signal: NodeJS.Signals): void => {
+    report(logger, 'daemon.reload', {
+      signal,
+      inFlightRunId: inFlight?.runId,
+      stopping: stopping !== undefined,
+    });
+    tick();
+  };
   const addSignalHandlers = (): void => {
     for (const signal of SIGNALS) proc.on(signal, onSignal);
+    proc.on('SIGHUP', onHangup);
   };
   const removeSignalHandlers = (): void => {
     for (const signal of SIGNALS) proc.off(signal, onSignal);
+    proc.off('SIGHUP', onHangup);
   };
 
   const stop = (reason = 'stop'): Promise<void> => {
@@ -349,7 +364,6 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
         inFlightRunId: pass?.runId,
         graceMs: shutdownGraceMs,
       });
-      const closed = closeServer(server);
       let abandoned = false;
       if (pass !== undefined) {
         const grace = sleep(shutdownGraceMs);
@@ -372,7 +386,9 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
           settle.cancel();
         }
       }
-      // Connections still open (a slow scrape) get the rest of the drain; then they are cut.
+      // The listener stayed open through the drain (/healthz 200, /readyz 503 `shutting down`).
+      // Connections still open (a slow scrape) get a moment more; then they are cut.
+      const closed = closeServer(server);
       const drain = sleep(1000);
       await Promise.race([closed, drain.promise]);
       drain.cancel();

@@ -1,7 +1,7 @@
 // The daemon's HTTP surface on --listen, with node:http: /healthz, /readyz and /metrics, GET (and
 // HEAD) only. Requests are logged at debug level by method, path and status; never their headers.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import { report } from '../events.js';
 import type { Logger } from '../logging.js';
@@ -11,7 +11,35 @@ export interface HealthServerOptions {
   readonly readiness: () => Readiness;
   readonly registry: Registry;
   readonly logger: Logger;
+  /** What a client may hold (defaults: DEFAULT_HTTP_LIMITS). */
+  readonly limits?: Partial<HttpLimits>;
 }
+
+/** What one client can hold on the HTTP port (SPEC "The daemon": idle and silent connections, a cap). */
+export interface HttpLimits {
+  /**
+   * A connection with no traffic for this long is closed, whether it never sent a byte (Node's
+   * header and request timeouts only start with the first byte) or sits idle between requests.
+   */
+  readonly idleTimeoutMs: number;
+  /** How long a kept-alive connection may wait for its next request. */
+  readonly keepAliveTimeoutMs: number;
+  /** From the first byte, how long the headers / the whole request may take (slow senders). */
+  readonly requestTimeoutMs: number;
+  /**
+   * Open connections at most. At the cap, a new connection evicts the oldest one that has no request
+   * in flight (a silent or idle one), so a probe still gets through a flood of slow clients; when
+   * every connection is busy, the new one is closed.
+   */
+  readonly maxConnections: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  idleTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  maxConnections: 100,
+};
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -88,10 +116,37 @@ export function createHealthServer(options: HealthServerOptions): Server {
         );
       });
   });
-  // A probe that never finishes its request must not hold a socket (or a graceful stop) for long.
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 10_000;
+  bound(server, { ...DEFAULT_HTTP_LIMITS, ...options.limits });
   return server;
+}
+
+/** Applies the limits: timeouts on every socket, and the connection cap with eviction of idle ones. */
+function bound(server: Server, limits: HttpLimits): void {
+  // A probe that never finishes its request must not hold a socket (or a graceful stop) for long.
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.headersTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  // Inactivity on the socket itself, from the moment it is accepted: covers the silent connection.
+  server.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
+  const open = new Set<Socket>();
+  const busy = new WeakSet<Socket>();
+  server.on('connection', (socket: Socket) => {
+    if (open.size >= limits.maxConnections) {
+      const idle = [...open].find((candidate) => !busy.has(candidate));
+      if (idle === undefined) {
+        socket.destroy();
+        return;
+      }
+      idle.destroy();
+      open.delete(idle);
+    }
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    busy.add(req.socket);
+    res.once('close', () => busy.delete(req.socket));
+  });
 }
 
 /** Resolves with the bound address, or rejects with the listen error (EADDRINUSE, EACCES, ...). */

@@ -5,6 +5,7 @@ import type { Logger } from '../logging.js';
 import { DEFAULT_SETTLE_MS, loadPolicySet } from '../policy/index.js';
 import { reconcilePass } from '../reconcile/pass.js';
 import { createDaemon, type DaemonProcess, type RunPass } from './daemon.js';
+import type { HttpLimits } from './http.js';
 import { createCronScheduler } from './schedule.js';
 
 export {
@@ -20,6 +21,7 @@ export {
   type PassContext,
   type RunPass,
 } from './daemon.js';
+export { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http.js';
 export { createDaemonMetrics, type DaemonMetrics } from './metrics.js';
 export { readinessOf, type PassOutcome, type Readiness } from './outcome.js';
 export { validateSchedule, validateTimezone, type Scheduler } from './schedule.js';
@@ -46,6 +48,8 @@ export interface RunDaemonDeps {
   /** Overrides of the daemon's grace periods (milliseconds), for tests. */
   readonly shutdownGraceMs?: number;
   readonly abortGraceMs?: number;
+  /** Overrides of the HTTP connection limits (tests shorten the idle timeout). */
+  readonly httpLimits?: Partial<HttpLimits>;
 }
 
 /** Runs the daemon until SIGTERM/SIGINT; resolves with the exit code (0 stopped, 1 could not start, 3 invalid input). */
@@ -83,6 +87,7 @@ export function runDaemon(config: DaemonConfig, deps: RunDaemonDeps): Promise<nu
       passTimeoutSeconds: config.passTimeoutSeconds,
       ...(deps.shutdownGraceMs !== undefined ? { shutdownGraceMs: deps.shutdownGraceMs } : {}),
       ...(deps.abortGraceMs !== undefined ? { abortGraceMs: deps.abortGraceMs } : {}),
+      ...(deps.httpLimits !== undefined ? { httpLimits: deps.httpLimits } : {}),
     },
     {
       logger,

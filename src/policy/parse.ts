@@ -1,13 +1,14 @@
 // The pure core of the policy loader: file texts in, a PolicyLoadResult out. A straight pipeline
 // per document: decode -> YAML parse -> schema (ajv) -> named rules -> normalise, then checks
 // across documents (unique names). Findings are values; nothing here throws or touches the disk.
-import { isMap, isPair, isSeq, LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
+import { Composer, isMap, isPair, isSeq, LineCounter, Parser, visit, type Document } from 'yaml';
 import type { Policy, PolicyError, PolicyLoadResult, SourcePosition } from '../model/policy.js';
 import { formatPath, isRecord, issuePath, type Issue, type Segment } from './issue.js';
 import { kindOf } from './kinds/index.js';
 import { schemaIssues } from './messages.js';
 import { kindFieldHomes, kindSchemaErrors } from './schema.js';
 import { locateOffset } from './yaml-positions.js';
+import { MAX_NESTING_DEPTH, prescanYaml, TOO_DEEP } from './prescan.js';
 
 /** One policy file's contents: text, or raw bytes that must be UTF-8. */
 export interface PolicyText {
@@ -26,15 +27,7 @@ export interface PolicyCollection {
 /** Enough alias use for real policies; far too little for an alias bomb to expand. */
 export const MAX_ALIAS_COUNT = 100;
 
-/**
- * A policy nests six collections deep at most (spec.ingress[].sources[]); far deeper nesting is
- * hostile or broken input, and left to the recursive steps after parsing it could exhaust the stack.
- */
-export const MAX_NESTING_DEPTH = 64;
-
-const TOO_DEEP =
-  `this document nests lists or mappings more than ${MAX_NESTING_DEPTH} levels deep (a policy needs about six); ` +
-  'remove the extra levels of [ ], { } or - nesting';
+export { MAX_NESTING_DEPTH } from './prescan.js';
 
 /** The yaml library turns a stack overflow while composing a deep document into an error. */
 function isStackExhaustion(problem: { code: string; message: string }): boolean {
@@ -148,6 +141,131 @@ function withoutSuperseded(schema: readonly Issue[], rules: readonly Issue[]): I
   return [...kept, ...rules];
 }
 
+/** One file being read: where its offsets are, and where its findings go. */
+interface FileScope {
+  readonly file: string;
+  readonly text: string;
+  readonly out: PolicyCollection;
+  readonly names: Map<string, NameSeen>;
+  position(offset: number): SourcePosition;
+}
+
+/** The yaml library's errors and warnings of a document as findings; true when there were any. */
+function reportYamlProblems(scope: FileScope, document: Document): boolean {
+  const problems = [...document.errors, ...document.warnings];
+  // One clear finding for a document too deep to compose, not the library's stack-overflow text
+  // dressed up as a syntax error (once per failed level). It points where the nesting passes the
+  // limit (the levels above the overflow were composed), else where the stack ran out.
+  const exhausted = problems.find(isStackExhaustion);
+  if (exhausted !== undefined) {
+    const at = tooDeepAt(document) ?? exhausted.pos[0];
+    scope.out.errors.push({ ...scope.position(at), path: '', message: TOO_DEEP });
+    return true;
+  }
+  for (const problem of problems) {
+    // The key of a duplicate: the text from the error's start up to the colon on that line.
+    const source = (
+      /^[^\n\r]*?(?=\s*:(\s|$))/.exec(scope.text.slice(problem.pos[0], problem.pos[0] + 300))?.[0] ?? ''
+    ).replace(/^(["'])(.*)\1$/, '$2');
+    scope.out.errors.push({
+      ...scope.position(problem.pos[0]),
+      path: '',
+      message: yamlErrorMessage(problem.code, problem.message, source),
+    });
+  }
+  return problems.length > 0;
+}
+
+/** The document as plain data, or undefined when it is too deep, has dangling aliases or is a bomb. */
+function documentValue(scope: FileScope, document: Document): { value: unknown } | undefined {
+  const { out, position } = scope;
+  const deep = tooDeepAt(document);
+  if (deep !== undefined) {
+    out.errors.push({ ...position(deep), path: '', message: TOO_DEEP });
+    return undefined;
+  }
+  let unresolved = false;
+  visit(document, {
+    Alias(_key, alias) {
+      if (alias.resolve(document) === undefined) {
+        unresolved = true;
+        out.errors.push({
+          ...position(alias.range?.[0] ?? 0),
+          path: '',
+          message: `alias *${alias.source} refers to no anchor; define &${alias.source} before it, or write the value out`,
+        });
+      }
+    },
+  });
+  if (unresolved) return undefined;
+  try {
+    return { value: document.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
+  } catch (error) {
+    const bomb = error instanceof Error && /alias count/i.test(error.message);
+    out.errors.push({
+      ...position(document.contents?.range?.[0] ?? 0),
+      path: '',
+      message: bomb
+        ? `this document expands its aliases more than ${MAX_ALIAS_COUNT} times, which looks like an alias bomb; write the values out instead of nesting aliases`
+        : `could not read this YAML document (${error instanceof Error ? error.message : String(error)}); fix the YAML here`,
+    });
+    return undefined;
+  }
+}
+
+/** Records a policy's name; false (with an error) when another policy already has it. */
+function claimName(scope: FileScope, value: Record<string, unknown>, here: () => SourcePosition): boolean {
+  const metadata = value.metadata;
+  if (!isRecord(metadata) || typeof metadata.name !== 'string') return true;
+  const name = metadata.name;
+  const at = here();
+  const first = scope.names.get(name);
+  if (first === undefined) {
+    scope.names.set(name, { position: at });
+    return true;
+  }
+  const where = `${first.position.file}:${first.position.line}:${first.position.column}`;
+  scope.out.errors.push({
+    ...at,
+    path: 'metadata.name',
+    message: `metadata.name ${JSON.stringify(name)} is already used by the policy at ${where}; give each policy a unique name`,
+  });
+  return false;
+}
+
+/** Validates one composed document and, when it is a valid policy, normalises it into the collection. */
+function collectDocument(scope: FileScope, document: Document): void {
+  const read = documentValue(scope, document);
+  if (read === undefined) return;
+  const { value } = read;
+  if (!isRecord(value)) {
+    scope.out.errors.push({
+      ...scope.position(document.contents?.range?.[0] ?? 0),
+      path: '',
+      message: `a policy document must be a mapping with apiVersion, kind, metadata and spec, not ${describeShape(value)}`,
+    });
+    return;
+  }
+  const kind = kindOf(value);
+  const issues = withoutSuperseded(
+    schemaIssues(value, kindSchemaErrors(kind, value), kindFieldHomes(kind)),
+    kind.rules(value),
+  );
+  const locate = (segments: readonly Segment[], at: 'value' | 'key' = 'value'): SourcePosition =>
+    scope.position(locateOffset(document, segments, at));
+  for (const issue of issues) {
+    scope.out.errors.push({
+      ...locate(issue.segments, issue.at),
+      path: issuePath(issue),
+      message: issue.message,
+    });
+  }
+  if (!claimName(scope, value, () => locate(['metadata', 'name']))) return;
+  if (issues.length === 0) {
+    scope.out.policies.push(kind.normalise(value, scope.file, (segments) => locate(segments)).policy);
+  }
+}
+
 function collectFile(
   file: string,
   input: string | Uint8Array,
@@ -160,128 +278,27 @@ function collectFile(
     return;
   }
   const { text } = decoded;
+  // Bounded before the yaml library builds anything: it spends about 1 KB and a stack frame per node.
+  const limit = prescanYaml(text);
+  if (limit !== undefined) {
+    out.errors.push({ file, ...positionInText(text, limit.offset), path: '', message: limit.message });
+    return;
+  }
   const lineCounter = new LineCounter();
-  // logLevel error: yaml's warnings (e.g. collection keys) become our errors, never process warnings.
-  const documents = parseAllDocuments(text, {
-    lineCounter,
-    uniqueKeys: true,
-    prettyErrors: false,
-    logLevel: 'error',
-  });
   const position = (offset: number): SourcePosition => {
     const { line, col } = lineCounter.linePos(offset);
     return { file, line: Math.max(1, line), column: Math.max(1, col) };
   };
+  const scope: FileScope = { file, text, out, names, position };
+  // One document at a time (not parseAllDocuments): each is validated and dropped before the next is
+  // composed, so a file's cost is its largest document, not all of them at once. logLevel error:
+  // yaml's warnings (e.g. collection keys) become our errors, never process warnings.
+  const composer = new Composer({ uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
   let policyDocuments = 0;
-
-  for (const document of documents) {
-    const problems = [...document.errors, ...document.warnings];
-    // One clear finding for a document too deep to compose, not the library's stack-overflow text
-    // dressed up as a syntax error (once per failed level). It points where the nesting passes the
-    // limit (the levels above the overflow were composed), else where the stack ran out.
-    const exhausted = problems.find(isStackExhaustion);
-    if (exhausted !== undefined) {
-      out.errors.push({ ...position(tooDeepAt(document) ?? exhausted.pos[0]), path: '', message: TOO_DEEP });
-      continue;
-    }
-    if (problems.length > 0) {
-      for (const problem of problems) {
-        // The key of a duplicate: the text from the error's start up to the colon on that line.
-        const source = (
-          /^[^\n\r]*?(?=\s*:(\s|$))/.exec(text.slice(problem.pos[0], problem.pos[0] + 300))?.[0] ?? ''
-        ).replace(/^(["'])(.*)\1$/, '$2');
-        out.errors.push({
-          ...position(problem.pos[0]),
-          path: '',
-          message: yamlErrorMessage(problem.code, problem.message, source),
-        });
-      }
-      continue;
-    }
-    if (isEmptyDocument(document)) continue;
+  for (const document of composer.compose(new Parser(lineCounter.addNewLine).parse(text))) {
+    if (reportYamlProblems(scope, document) || isEmptyDocument(document)) continue;
     policyDocuments++;
-    const start = position(document.contents?.range[0] ?? 0);
-
-    const deep = tooDeepAt(document);
-    if (deep !== undefined) {
-      out.errors.push({ ...position(deep), path: '', message: TOO_DEEP });
-      continue;
-    }
-
-    let unresolved = false;
-    visit(document, {
-      Alias(_key, alias) {
-        if (alias.resolve(document) === undefined) {
-          unresolved = true;
-          out.errors.push({
-            ...position(alias.range?.[0] ?? 0),
-            path: '',
-            message: `alias *${alias.source} refers to no anchor; define &${alias.source} before it, or write the value out`,
-          });
-        }
-      },
-    });
-    if (unresolved) continue;
-
-    let value: unknown;
-    try {
-      value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    } catch (error) {
-      const bomb = error instanceof Error && /alias count/i.test(error.message);
-      out.errors.push({
-        ...start,
-        path: '',
-        message: bomb
-          ? `this document expands its aliases more than ${MAX_ALIAS_COUNT} times, which looks like an alias bomb; write the values out instead of nesting aliases`
-          : `could not read this YAML document (${error instanceof Error ? error.message : String(error)}); fix the YAML here`,
-      });
-      continue;
-    }
-    if (!isRecord(value)) {
-      out.errors.push({
-        ...start,
-        path: '',
-        message: `a policy document must be a mapping with apiVersion, kind, metadata and spec, not ${describeShape(value)}`,
-      });
-      continue;
-    }
-
-    const kind = kindOf(value);
-    const issues = withoutSuperseded(
-      schemaIssues(value, kindSchemaErrors(kind, value), kindFieldHomes(kind)),
-      kind.rules(value),
-    );
-    const locate = (segments: readonly Segment[], at: 'value' | 'key' = 'value'): SourcePosition =>
-      position(locateOffset(document, segments, at));
-    for (const issue of issues) {
-      out.errors.push({
-        ...locate(issue.segments, issue.at),
-        path: issuePath(issue),
-        message: issue.message,
-      });
-    }
-
-    const metadata = value.metadata;
-    if (isRecord(metadata) && typeof metadata.name === 'string') {
-      const name = metadata.name;
-      const here = locate(['metadata', 'name']);
-      const first = names.get(name);
-      if (first === undefined) {
-        names.set(name, { position: here });
-      } else {
-        const where = `${first.position.file}:${first.position.line}:${first.position.column}`;
-        out.errors.push({
-          ...here,
-          path: 'metadata.name',
-          message: `metadata.name ${JSON.stringify(name)} is already used by the policy at ${where}; give each policy a unique name`,
-        });
-        continue;
-      }
-    }
-    if (issues.length === 0) {
-      const loaded = kind.normalise(value, file, (segments) => locate(segments));
-      out.policies.push(loaded.policy);
-    }
+    collectDocument(scope, document);
   }
   if (policyDocuments === 0) out.warnings.push(`${file}: no policy documents in this file`);
 }

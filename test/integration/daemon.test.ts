@@ -3,7 +3,7 @@
 // its HTTP endpoints, its exit code and the rules moto ends up with.
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, writePolicies } from '../helpers/cli.js';
@@ -49,6 +49,7 @@ function startDaemon(options: {
   endpoint?: string;
   port?: number;
   extraArgs?: readonly string[];
+  env?: Record<string, string>;
 }): Promise<RunningDaemon> {
   return startRun({ ...options, endpoint: options.endpoint ?? moto.endpoint });
 }
@@ -231,6 +232,39 @@ describe('sg-reconciler run', () => {
     expect((await daemon.exit).code).toBe(0);
   });
 
+  it('on SIGHUP runs a pass at once with the policies re-read, keeps running, and closes a silent connection', async () => {
+    const groupId = await newGroup('sighup');
+    const dir = await policiesDir({ 'web.yaml': policyYaml('web', groupId, [22]) });
+    const daemon = await startDaemon({
+      policies: dir,
+      // Once a year: only the start-up pass and SIGHUP run passes here.
+      extraArgs: ['--schedule', '0 0 1 1 *'],
+      env: { SGR_INTERNAL_HTTP_IDLE_TIMEOUT_MS: '1000' },
+    });
+    await daemon.waitFor('the first pass', isEvent('reconcile.completed'));
+
+    // A connection that never sends a byte is closed by the idle timeout.
+    const silent = connect(Number(new URL(daemon.base).port), '127.0.0.1');
+    silent.on('error', () => undefined);
+    const openedAt = Date.now();
+    await new Promise<void>((resolve) => silent.once('close', () => resolve()));
+    expect(Date.now() - openedAt).toBeLessThan(5_000);
+
+    await writeFile(join(dir, 'web.yaml'), policyYaml('web', groupId, [22, 443]));
+    await new Promise((r) => setTimeout(r, 2_100)); // past the 2-second settle rule
+    const mark = daemon.events.length;
+    daemon.child.kill('SIGHUP');
+    const reload = await daemon.waitFor('daemon.reload', isEvent('daemon.reload'), 15_000, mark);
+    expect(reload).toMatchObject({ signal: 'SIGHUP' });
+    await daemon.waitFor('rule.authorized 443', isEvent('rule.authorized', { fromPort: 443 }), 15_000, mark);
+    expect(await tcpPorts(groupId)).toEqual([22, 443]);
+    expect(daemon.child.exitCode).toBeNull();
+    expect((await daemon.get('/healthz')).status).toBe(200);
+
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exit).toEqual({ code: 0, signal: null });
+  });
+
   describe('with a slow EC2 endpoint', () => {
     let proxy: FaultProxy;
     beforeAll(async () => {
@@ -264,6 +298,12 @@ describe('sg-reconciler run', () => {
       daemon.child.kill('SIGTERM');
       const stopping = await daemon.waitFor('daemon.stopping', isEvent('daemon.stopping'));
       expect(stopping).toMatchObject({ signal: 'SIGTERM', inFlightRunId: started['runId'] });
+      // While it drains, the HTTP server still answers (SPEC "The daemon").
+      expect(await daemon.get('/readyz')).toEqual({
+        status: 503,
+        text: '{"ready":false,"reason":"shutting down"}',
+      });
+      expect(await daemon.get('/healthz')).toEqual({ status: 200, text: '{"status":"ok"}' });
       const exit = await daemon.exit;
 
       expect(exit).toEqual({ code: 0, signal: null });

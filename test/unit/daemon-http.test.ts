@@ -1,8 +1,16 @@
 // The daemon's HTTP routes, served by node:http on a loopback port.
 import type { Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '../../src/logging.js';
-import { closeServer, createHealthServer, formatAddress, listen } from '../../src/daemon/http.js';
+import {
+  closeServer,
+  createHealthServer,
+  DEFAULT_HTTP_LIMITS,
+  formatAddress,
+  listen,
+  type HttpLimits,
+} from '../../src/daemon/http.js';
 import { createDaemonMetrics } from '../../src/daemon/metrics.js';
 import type { Readiness } from '../../src/daemon/outcome.js';
 
@@ -24,14 +32,71 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(readiness: () => Readiness): Promise<{ base: string; lines: Line[] }> {
+async function start(
+  readiness: () => Readiness,
+  limits?: Partial<HttpLimits>,
+): Promise<{ base: string; lines: Line[]; port: number }> {
   const { logger, lines } = capture();
   const metrics = createDaemonMetrics();
   metrics.passes.labels('completed').inc(3);
-  server = createHealthServer({ readiness, registry: metrics.registry, logger });
+  server = createHealthServer({
+    readiness,
+    registry: metrics.registry,
+    logger,
+    ...(limits !== undefined ? { limits } : {}),
+  });
   const address = await listen(server, '127.0.0.1', 0);
-  return { base: `http://${formatAddress(address)}`, lines };
+  return { base: `http://${formatAddress(address)}`, lines, port: address.port };
 }
+
+/** A client connection that never sends a byte; `closed` resolves when the server closes it. */
+async function silentSocket(port: number): Promise<{ socket: Socket; closed: Promise<number> }> {
+  const socket = connect(port, '127.0.0.1');
+  const opened = Date.now();
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - opened)));
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return { socket, closed };
+}
+
+describe('health server connection bounds', () => {
+  it('closes a connection that never sends a byte once the idle timeout passes', async () => {
+    const { port } = await start(() => ({ ready: true }), { idleTimeoutMs: 300 });
+    const { closed } = await silentSocket(port);
+
+    const after = await closed;
+
+    expect(after).toBeGreaterThanOrEqual(250);
+    expect(after).toBeLessThan(3_000);
+  });
+
+  it('keeps answering /healthz under a flood of 200 silent connections, holding at most the cap', async () => {
+    const { base, port } = await start(() => ({ ready: true }), {
+      maxConnections: 50,
+      idleTimeoutMs: 60_000,
+    });
+    const flood = [];
+    for (let i = 0; i < 200; i++) flood.push(await silentSocket(port));
+    try {
+      const health = await fetch(`${base}/healthz`);
+      expect(health.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 200));
+      const open = flood.filter((client) => !client.socket.destroyed && client.socket.readyState === 'open');
+      expect(open.length).toBeLessThanOrEqual(50);
+    } finally {
+      for (const client of flood) client.socket.destroy();
+      server?.closeAllConnections();
+    }
+  });
+
+  it('by default closes silent connections within 30 s and caps connections', () => {
+    expect(DEFAULT_HTTP_LIMITS.idleTimeoutMs).toBeLessThanOrEqual(30_000);
+    expect(DEFAULT_HTTP_LIMITS.maxConnections).toBeGreaterThan(0);
+  });
+});
 
 describe('health server', () => {
   it('answers /healthz with 200 {"status":"ok"}', async () => {

@@ -627,7 +627,9 @@ describe('daemon stop', () => {
       expect.objectContaining({ signal: 'SIGTERM', inFlightRunId: 'run-1' }),
     ]);
     expect(events(h.lines, 'daemon.stopped')).toEqual([]);
-    await expect(fetch(`http://${address}/healthz`)).rejects.toThrow();
+    // SPEC "The daemon": while it drains, the HTTP server still answers.
+    expect(await h.get('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await h.get('/readyz')).toEqual({ status: 503, body: { ready: false, reason: 'shutting down' } });
     let exited = false;
     void h.exit?.then(() => (exited = true));
     await settle();
@@ -640,8 +642,11 @@ describe('daemon stop', () => {
     h.calls[0]?.result.resolve(completed(h.calls[0].context));
     expect(await h.exit).toBe(0);
     expect(events(h.lines, 'daemon.stopped')).toEqual([expect.objectContaining({ signal: 'SIGTERM' })]);
+    // Closed once stopped.
+    await expect(fetch(`http://${address}/healthz`)).rejects.toThrow();
     expect(h.proc.listenerCount('SIGTERM')).toBe(0);
     expect(h.proc.listenerCount('SIGINT')).toBe(0);
+    expect(h.proc.listenerCount('SIGHUP')).toBe(0);
     expect(h.proc.exits).toEqual([]);
   });
 
@@ -667,6 +672,31 @@ describe('daemon stop', () => {
       expect.objectContaining({ reason: 'shutdown-grace-expired', runId: 'run-1' }),
     ]);
     expect(events(h.lines, 'daemon.stopped')).toEqual([expect.objectContaining({ signal: 'SIGINT' })]);
+  });
+
+  it('on SIGHUP runs a pass now with the policies re-read, logs it, and keeps running', async () => {
+    const h = harness();
+    await h.start();
+    expect(h.proc.listenerCount('SIGHUP')).toBe(1);
+    h.calls[0]?.result.resolve(completed(h.calls[0].context));
+    await settle();
+
+    h.proc.emit('SIGHUP', 'SIGHUP');
+    await until(() => h.calls.length === 2, 'the pass SIGHUP asked for');
+
+    expect(h.loads).toHaveLength(2);
+    expect(events(h.lines, 'daemon.reload')).toEqual([
+      expect.objectContaining({ level: 'info', signal: 'SIGHUP', stopping: false }),
+    ]);
+    // A SIGHUP during a pass is an overlap skip, as a tick would be; the process never exits.
+    h.proc.emit('SIGHUP', 'SIGHUP');
+    await until(() => events(h.lines, 'reconcile.skipped').length === 1, 'the overlap skip');
+    expect(events(h.lines, 'reconcile.skipped')[0]).toMatchObject({
+      reason: 'overlap',
+      inFlightRunId: 'run-2',
+    });
+    expect(h.proc.exits).toEqual([]);
+    expect(events(h.lines, 'daemon.stopping')).toEqual([]);
   });
 
   it('exits at once on a second signal: 143 for SIGTERM, 130 for SIGINT', async () => {
