@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { formatEvent } from '../dist/log-pretty.js';
 import {
   CreateSecurityGroupCommand,
   CreateTagsCommand,
@@ -84,24 +85,14 @@ function cli(args, endpoint) {
   return result;
 }
 
+/** The events as the CLI shows them on a terminal: one readable line each (src/log-pretty.ts). */
 function showEvents(text) {
   for (const line of text.split('\n').filter(Boolean)) {
-    let e;
     try {
-      e = JSON.parse(line);
+      console.log(`  ${formatEvent(JSON.parse(line))}`);
     } catch {
       console.log(`  ${line}`);
-      continue;
     }
-    const rule = e.protocol
-      ? ` ${e.protocol} ${e.fromPort}-${e.toPort} from ${e.source?.kind} ${e.source?.value}`
-      : '';
-    const extra = e.ruleId ? ` -> ${e.ruleId}` : e.errorCode ? ` (${e.errorCode})` : '';
-    const counts =
-      e.event === 'reconcile.completed'
-        ? ` authorized=${e.authorized} failed=${e.failed} missing=${e.missing} drift=${e.drift}`
-        : '';
-    console.log(`  ${e.event.padEnd(22)} ${e.groupId ?? e.policy ?? ''}${rule}${extra}${counts}`);
   }
 }
 

@@ -9,8 +9,14 @@ export const EXIT_INVALID = 3;
 
 export type CommandOutcome =
   | { readonly command: 'validate'; readonly valid: boolean }
-  | { readonly command: 'plan'; readonly result: PassResult; readonly detailedExitcode: boolean }
-  | { readonly command: 'apply'; readonly result: PassResult }
+  | {
+      readonly command: 'plan';
+      readonly result: PassResult;
+      readonly detailedExitcode: boolean;
+      /** --fail-on-unresolved: a target that matched no group fails the command (exit 1). */
+      readonly failOnUnresolved?: boolean;
+    }
+  | { readonly command: 'apply'; readonly result: PassResult; readonly failOnUnresolved?: boolean }
   /**
    * The daemon: `stopped` after SIGTERM/SIGINT (0); `invalid-input` for invalid policies or options
    * at start-up (3); `start-failed` when it could not start or schedule (1); `forced` for a second
@@ -60,11 +66,13 @@ export function exitCodeFor(outcome: CommandOutcome): number {
       const { result } = outcome;
       if (result.status === 'failed' || result.counts.readFailures > 0) return EXIT_FAILURE;
       if ((result.counts.accountsFailed ?? 0) > 0) return EXIT_FAILURE;
+      if (outcome.failOnUnresolved === true && result.counts.unresolved > 0) return EXIT_FAILURE;
       return outcome.detailedExitcode && result.counts.missing > 0 ? EXIT_CHANGES_PENDING : EXIT_OK;
     }
     case 'apply': {
       const { result } = outcome;
       if (result.status === 'failed') return EXIT_FAILURE;
+      if (outcome.failOnUnresolved === true && result.counts.unresolved > 0) return EXIT_FAILURE;
       // A rule whose outcome is unknown may be missing: the run did not prove convergence.
       const { failed, readFailures, accountsFailed, outcomeUnknown } = result.counts;
       const problems = failed + readFailures + (accountsFailed ?? 0) + (outcomeUnknown ?? 0);

@@ -1,13 +1,21 @@
 // The structured event log: one JSON object per line (pino), every one with `event`, `runId` (inside
-// a pass), `level`, `time` and `msg`. Created once by the CLI and passed in; nothing else makes loggers.
+// a pass), `level`, `time` and `msg`; on a terminal, one readable line per event instead
+// (log-pretty.ts). Created once by the CLI and passed in; nothing else makes loggers.
+import { writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { report } from './events.js';
+import { formatEvent } from './log-pretty.js';
 
 export type { Logger } from 'pino';
 export { EVENT_NAMES, type EventName } from './events.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** `json`: one JSON object per line (pipes, CI, the daemon); `pretty`: one readable line per event. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /**
  * Credential-shaped fields are censored wherever this code could put them: at the top level of an
@@ -42,13 +50,31 @@ export interface LoggerOptions {
   readonly level: LogLevel;
   /** 1 for stdout (apply, run), 2 for stderr (plan, validate), or a stream (tests). */
   readonly destination: 1 | 2 | DestinationStream;
+  /**
+   * `pretty` writes one readable line per event instead of the JSON line (formatEvent); the
+   * default, `auto`, is pretty when the destination is a terminal and JSON otherwise.
+   */
+  readonly format?: LogFormat | 'auto';
+}
+
+/** The format `auto` resolves to for a file descriptor: pretty on a terminal, else JSON. */
+export function resolveLogFormat(format: LogFormat | 'auto' | undefined, fd: 1 | 2): LogFormat {
+  if (format === 'json' || format === 'pretty') return format;
+  return isatty(fd) ? 'pretty' : 'json';
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const destination =
-    typeof options.destination === 'number'
-      ? pino.destination({ fd: options.destination, sync: true })
-      : options.destination;
+  let destination: DestinationStream;
+  if (typeof options.destination === 'number') {
+    const fd = options.destination;
+    destination =
+      resolveLogFormat(options.format, fd) === 'pretty'
+        ? prettyDestination((line) => writeSync(fd, line))
+        : pino.destination({ fd, sync: true });
+  } else {
+    const stream = options.destination;
+    destination = options.format === 'pretty' ? prettyDestination((line) => stream.write(line)) : stream;
+  }
   return pino(
     {
       level: options.level,
@@ -60,6 +86,21 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     destination,
   );
+}
+
+/** A pino destination that turns each JSON line into formatEvent's line before writing it. */
+function prettyDestination(write: (line: string) => void): DestinationStream {
+  return {
+    write(line: string): void {
+      let text: string;
+      try {
+        text = formatEvent(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        text = line.trimEnd();
+      }
+      write(`${text}\n`);
+    },
+  };
 }
 
 /** One `policy.invalid` event per validation error (validate, plan, apply and every daemon pass). */

@@ -13,7 +13,7 @@ import {
   type Filter,
 } from '@aws-sdk/client-ec2';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { createTokenBucket, type TokenBucket } from './pacing.js';
+import { createTokenBucket, DEFAULT_WRITES_PER_SECOND, type TokenBucket } from './pacing.js';
 
 import type { Logger } from '../logging.js';
 import type { LiveRule } from '../model/rule.js';
@@ -57,11 +57,6 @@ export type Ec2Sender = Pick<EC2Client, 'send'>;
 
 const DEFAULT_MAX_ATTEMPTS = 5;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-/**
- * Below EC2's documented refill for mutating calls per account and region (5/s, 50 held), so a
- * long apply leaves room for every other tool in the account (see pacing.ts).
- */
-export const DEFAULT_WRITES_PER_SECOND = 3;
 /** Every attempt of one call together; keeps a pass against a hung endpoint to about a minute. */
 const DEFAULT_CALL_TIMEOUT_MS = 45_000;
 const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
@@ -450,6 +445,7 @@ export function toEc2Error(error: unknown, action: string): Ec2Error {
     message = rawMessage;
   }
   if (code === 'UnauthorizedOperation') message = unauthorizedMessage(rawMessage, action);
+  if (code === 'CredentialsProviderError') message = NO_CREDENTIALS;
   return new Ec2Error(
     code,
     sanitizeMessage(message),
@@ -458,6 +454,10 @@ export function toEc2Error(error: unknown, action: string): Ec2Error {
     numberOrUndefined(shape.$metadata?.attempts),
   );
 }
+
+/** What the SDK's "Could not load credentials from any providers" means a person should do. */
+export const NO_CREDENTIALS =
+  'no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (a profile in ~/.aws/credentials or ~/.aws/config, e.g. after `aws sso login`), or run with a web identity token (IRSA), an ECS task role or an EC2 instance profile';
 
 function unauthorizedMessage(rawMessage: string, action: string): string {
   const iamAction = /\bec2:[A-Za-z]+/.exec(rawMessage)?.[0] ?? `ec2:${action}`;

@@ -2,6 +2,12 @@
 // AuthorizeSecurityGroupIngress with a token bucket per account and region (documented: 50 tokens,
 // refilled at 5 per second) shared by every tool in the account; a large apply that drains it makes
 // everyone else's writes fail with RequestLimitExceeded. We spend from our own smaller bucket first.
+/**
+ * The default of --write-rate: below EC2's documented refill for mutating calls per account and
+ * region (5/s, 50 held), so a long apply leaves room for every other tool in the account.
+ */
+export const DEFAULT_WRITES_PER_SECOND = 3;
+
 export interface TokenBucketOptions {
   /** Tokens added per second. */
   readonly ratePerSecond: number;

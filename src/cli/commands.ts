@@ -1,71 +1,35 @@
-// The four commands: resolve options, wire the logger, the EC2 ports and the engine, and report.
+// The four commands: take the typed options, wire the logger, the EC2 ports and the engine, and
+// report. Option values arrive parsed and checked (options.ts via commander); what is checked here
+// is only what needs more than one value: the default region's chain.
 import { readFile } from 'node:fs/promises';
 import { staticAccountGateway, type AccountGateway, type Ec2PortFactory } from '../aws/port.js';
 import { createSnapshotPortFactory } from '../aws/snapshot-port.js';
-import { runDaemon, validateSchedule } from '../daemon/index.js';
+import { runDaemon } from '../daemon/index.js';
 import { report } from '../events.js';
-import { createLogger, reportPolicyErrors, type Logger, type LogLevel } from '../logging.js';
-import type { PolicyError, PolicyLoadResult } from '../model/policy.js';
+import { createLogger, reportPolicyErrors, resolveLogFormat, type Logger } from '../logging.js';
+import type { Policy, PolicyError, PolicyLoadResult } from '../model/policy.js';
 import { describeChanging, loadPolicySet } from '../policy/index.js';
 import { LOCAL_ACCOUNT, reconcilePass } from '../reconcile/pass.js';
-import type { ApplyConfig, CommonConfig, PlanConfig, RunConfig } from './config.js';
+import type { ApplyOptions, AwsOptions, CommonOptions, PlanOptions, RunOptions } from './config.js';
 import { exitCodeFor } from './exit-codes.js';
-import {
-  InvalidOptionError,
-  parseEndpoint,
-  parseFormat,
-  parseListen,
-  parseLogLevel,
-  parsePositiveInt,
-  parsePositiveNumber,
-  parseRegion,
-  parseTimezone,
-} from './options.js';
-import type { RawOptions } from './program.js';
+import { parseRegion } from './options.js';
 import { renderPlan } from './render-plan.js';
 
 type Stream = 1 | 2;
 
-function safeLogLevel(raw: RawOptions): LogLevel {
-  try {
-    return parseLogLevel(raw.logLevel);
-  } catch {
-    return 'info';
-  }
-}
-
-function commonConfig(raw: RawOptions): CommonConfig {
-  return {
-    policies: raw.policies,
-    region: raw.region === undefined || raw.region === '' ? undefined : parseRegion(raw.region),
-    endpoint: raw.endpoint === undefined || raw.endpoint === '' ? undefined : parseEndpoint(raw.endpoint),
-    logLevel: parseLogLevel(raw.logLevel),
-    maxRulesPerGroup: parsePositiveInt('--max-rules-per-group', raw.maxRulesPerGroup),
-    writesPerSecond: parsePositiveNumber('--write-rate', raw.writeRate ?? '3'),
-  };
-}
-
-/**
- * Resolves a command's config; an unusable option value is reported (human line on stderr and a
- * `config.invalid` event on the command's event stream) and ends the command with exit 3.
- */
-function resolve<T>(raw: RawOptions, events: Stream, build: () => T): { config: T } | { exitCode: number } {
-  try {
-    return { config: build() };
-  } catch (error) {
-    if (!(error instanceof InvalidOptionError)) throw error;
-    process.stderr.write(`sg-reconciler: ${error.message}\n`);
-    const logger = createLogger({ level: safeLogLevel(raw), destination: events });
-    report(logger, 'config.invalid', { error: error.message });
-    return { exitCode: exitCodeFor({ command: 'invalid-input' }) };
-  }
-}
-
-/** `file:line:column  path  message`, one line per error. */
+/** `file:line:column  path  message`, one line per error; `path: message` for a whole path. */
 export function formatPolicyErrors(errors: readonly PolicyError[]): string {
   return errors
-    .map((e) => `${e.file}:${e.line}:${e.column}  ${e.path || '(document)'}  ${e.message}\n`)
+    .map((e) =>
+      e.line === 1 && e.column === 1 && e.path === ''
+        ? `${e.file}: ${e.message}\n`
+        : `${e.file}:${e.line}:${e.column}  ${e.path || '(document)'}  ${e.message}\n`,
+    )
     .join('');
+}
+
+function loggerFor(options: CommonOptions, destination: Stream): Logger {
+  return createLogger({ level: options.logLevel, destination, format: options.logFormat ?? 'auto' });
 }
 
 /** A valid policy set, with what identifies the version it was read from. */
@@ -75,17 +39,22 @@ type LoadedSet = Extract<PolicyLoadResult, { ok: true }> & {
 };
 
 /**
- * Loads the policy set as one version. Invalid policies are reported (events + human lines) and
- * end the command with exit 3; a directory that never held still while it was read (swapped or
- * rewritten on every attempt) is `reconcile.skipped` reason `policies-changing` and exit 1, since
- * nothing is wrong with the policies. One-shot commands have no settle window: they are started
- * after their caller's writes (a CI checkout, a pre-commit hook), not at a moment of their own.
+ * Loads the policy set as one version. Invalid policies are reported and end the command with
+ * exit 3: the events always carry the errors; the human list is left out when the events are
+ * already readable lines on the same terminal (it would show every error twice). A directory that
+ * never held still while it was read (swapped or rewritten on every attempt) is
+ * `reconcile.skipped` reason `policies-changing` and exit 1, since nothing is wrong with the
+ * policies. One-shot commands have no settle window: they are started after their caller's writes
+ * (a CI checkout, a pre-commit hook), not at a moment of their own.
  */
 async function loadOrReport(
-  paths: readonly string[],
+  options: CommonOptions,
   logger: Logger,
-  humanOut: NodeJS.WritableStream,
+  events: Stream,
+  human: Stream,
 ): Promise<LoadedSet | { exitCode: number }> {
+  const { policies: paths } = options;
+  const humanOut = human === 1 ? process.stdout : process.stderr;
   const loaded = await loadPolicySet(paths);
   if (loaded.kind === 'changing') {
     humanOut.write(`sg-reconciler: ${describeChanging(paths, loaded)}\n`);
@@ -100,15 +69,34 @@ async function loadOrReport(
   }
   const result = loaded.result;
   if (!result.ok) {
-    humanOut.write(formatPolicyErrors(result.errors));
-    humanOut.write(`${result.errors.length} error(s) in ${paths.join(', ')}; nothing was applied\n`);
+    const pretty = resolveLogFormat(options.logFormat, events) === 'pretty' && humanOut.isTTY === true;
+    if (!pretty) humanOut.write(formatPolicyErrors(result.errors));
     reportPolicyErrors(logger, result.errors);
+    humanOut.write(`${result.errors.length} error(s) in ${paths.join(', ')}; nothing was applied\n`);
     return { exitCode: exitCodeFor({ command: 'invalid-input' }) };
   }
   for (const warning of result.warnings) {
     report(logger, 'policy.warning', { warning });
   }
   return { ...result, digest: loaded.digest, version: loaded.version };
+}
+
+/**
+ * The region for policies that name none, when one of them does not: --region / AWS_REGION, then
+ * AWS_DEFAULT_REGION, the shared config profile, instance metadata (aws/region.ts). Undefined when
+ * nothing names one (the pass then reports those policies, and goes on with the others). A region
+ * from the environment or a profile that is not a region name is invalid input, like --region.
+ */
+async function defaultRegion(options: AwsOptions, policies?: readonly Policy[]): Promise<string | undefined> {
+  if (policies?.every((p) => p.region !== undefined) === true) return options.region;
+  const { resolveDefaultRegion } = await import('../aws/region.js');
+  const explicit = options.region !== undefined ? { value: options.region, source: '--region' } : undefined;
+  const resolved = await resolveDefaultRegion(explicit);
+  if (resolved === undefined) return undefined;
+  return parseRegion(
+    resolved.region,
+    resolved.source === '--region' ? '--region' : `the region from ${resolved.source}`,
+  );
 }
 
 /** What a command talks to AWS with: EC2 ports per (account, region) and the account gateway. */
@@ -121,21 +109,27 @@ interface SdkAccess {
 
 /**
  * EC2 ports and STS access over the SDK (`--endpoint` reaches EC2, STS and Organizations alike).
- * The SDK is loaded only here, so `validate` starts without it.
+ * The SDK is loaded only here, so `validate` starts without it. `writesPerSecond` paces writes
+ * (apply, run); plan never writes.
  */
-async function sdkAccess(config: CommonConfig, logger: Logger): Promise<SdkAccess> {
+async function sdkAccess(
+  options: AwsOptions,
+  region: string | undefined,
+  logger: Logger,
+  writesPerSecond?: number,
+): Promise<SdkAccess> {
   const [{ createEc2PortFactory }, { createAccountAccess }] = await Promise.all([
     import('../aws/ec2-port.js'),
     import('../aws/accounts.js'),
   ]);
   const accounts = createAccountAccess({
-    ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
-    ...(config.region !== undefined ? { region: config.region } : {}),
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    ...(region !== undefined ? { region } : {}),
     logger,
   });
   const ports = createEc2PortFactory({
-    ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
-    writesPerSecond: config.writesPerSecond,
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    ...(writesPerSecond !== undefined ? { writesPerSecond } : {}),
     credentialsFor: (account) => accounts.credentialsFor(account),
     logger,
   });
@@ -149,48 +143,61 @@ async function sdkAccess(config: CommonConfig, logger: Logger): Promise<SdkAcces
   };
 }
 
-export async function runValidate(raw: RawOptions): Promise<number> {
-  const logger = createLogger({ level: safeLogLevel(raw), destination: 2 });
-  const loaded = await loadOrReport(raw.policies, logger, process.stdout);
+/** The account of a snapshot: the OwnerId of its first group, else LOCAL_ACCOUNT. */
+function snapshotAccount(json: unknown): string {
+  const groups = (json as { SecurityGroups?: unknown } | null)?.SecurityGroups;
+  const first: unknown = Array.isArray(groups) ? groups[0] : undefined;
+  const owner = (first as { OwnerId?: unknown } | undefined)?.OwnerId;
+  return typeof owner === 'string' && /^\d{12}$/.test(owner) ? owner : LOCAL_ACCOUNT;
+}
+
+/** A `config.invalid` event and the human line; returns the invalid-input exit code. */
+function invalidConfig(logger: Logger, error: unknown): number {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`sg-reconciler: ${message}\n`);
+  report(logger, 'config.invalid', { error: message });
+  return exitCodeFor({ command: 'invalid-input' });
+}
+
+export async function runValidate(options: CommonOptions): Promise<number> {
+  const logger = loggerFor(options, 2);
+  const loaded = await loadOrReport(options, logger, 2, 1);
   if ('exitCode' in loaded) return loaded.exitCode;
   process.stdout.write(
-    `${loaded.policies.length} policies in ${loaded.files.length} files under ${raw.policies.join(', ')} are valid\n`,
+    `${loaded.policies.length} policies in ${loaded.files.length} files under ${options.policies.join(', ')} are valid\n`,
   );
   return exitCodeFor({ command: 'validate', valid: true });
 }
 
-export async function runPlan(raw: RawOptions): Promise<number> {
-  const resolved = resolve<PlanConfig>(raw, 2, () => ({
-    ...commonConfig(raw),
-    format: parseFormat(raw.format ?? 'text'),
-    detailedExitcode: raw.detailedExitcode === true,
-    snapshot: raw.snapshot,
-  }));
-  if ('exitCode' in resolved) return resolved.exitCode;
-  const { config } = resolved;
-  const logger = createLogger({ level: config.logLevel, destination: 2 });
-  const loaded = await loadOrReport(config.policies, logger, process.stderr);
+export async function runPlan(options: PlanOptions): Promise<number> {
+  const logger = loggerFor(options, 2);
+  const loaded = await loadOrReport(options, logger, 2, 2);
   if ('exitCode' in loaded) return loaded.exitCode;
 
   let access: SdkAccess;
-  let defaultRegion = config.region;
-  if (config.snapshot !== undefined) {
+  let region: string | undefined;
+  if (options.snapshot !== undefined) {
     try {
-      const text = await readFile(config.snapshot, 'utf8');
+      const text = await readFile(options.snapshot, 'utf8');
       const json = JSON.parse(text) as unknown;
-      const ports = createSnapshotPortFactory(json, config.snapshot);
+      const ports = createSnapshotPortFactory(json, options.snapshot);
       // A snapshot names the account only as the groups' OwnerId.
       access = { ports, accounts: staticAccountGateway(snapshotAccount(json)), destroy: () => undefined };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      process.stderr.write(`sg-reconciler: cannot use snapshot ${config.snapshot}: ${message}\n`);
+      process.stderr.write(`sg-reconciler: cannot use snapshot ${options.snapshot}: ${message}\n`);
       report(logger, 'reconcile.failed', { errorCode: 'SnapshotUnreadable', error: message });
       return exitCodeFor({ command: 'error' });
     }
     // A snapshot is one region's groups; policies that name no region plan against it too.
-    defaultRegion ??= 'snapshot';
+    region = options.region ?? 'snapshot';
   } else {
-    access = await sdkAccess(config, logger);
+    try {
+      region = await defaultRegion(options, loaded.policies);
+    } catch (error) {
+      return invalidConfig(logger, error);
+    }
+    access = await sdkAccess(options, region, logger);
   }
 
   const result = await reconcilePass(
@@ -201,38 +208,43 @@ export async function runPlan(raw: RawOptions): Promise<number> {
       policyFiles: loaded.files.length,
       policySetDigest: loaded.digest,
       policyVersion: loaded.version,
-      defaultRegion,
-      maxRulesPerGroup: config.maxRulesPerGroup,
+      defaultRegion: region,
+      maxRulesPerGroup: options.maxRulesPerGroup,
     },
   ).finally(() => access.destroy());
-  process.stdout.write(renderPlan(result, config.format));
-  return exitCodeFor({ command: 'plan', result, detailedExitcode: config.detailedExitcode });
+  process.stdout.write(renderPlan(result, options.format));
+  return exitCodeFor({
+    command: 'plan',
+    result,
+    detailedExitcode: options.detailedExitcode,
+    failOnUnresolved: options.failOnUnresolved,
+  });
 }
 
-export async function runApply(raw: RawOptions): Promise<number> {
-  const resolved = resolve<ApplyConfig>(raw, 1, () => ({
-    ...commonConfig(raw),
-    dryRun: raw.dryRun === true,
-  }));
-  if ('exitCode' in resolved) return resolved.exitCode;
-  const { config } = resolved;
-  const logger = createLogger({ level: config.logLevel, destination: 1 });
-  const loaded = await loadOrReport(config.policies, logger, process.stderr);
+export async function runApply(options: ApplyOptions): Promise<number> {
+  const logger = loggerFor(options, 1);
+  const loaded = await loadOrReport(options, logger, 1, 2);
   if ('exitCode' in loaded) return loaded.exitCode;
-  const access = await sdkAccess(config, logger);
+  let region: string | undefined;
+  try {
+    region = await defaultRegion(options, loaded.policies);
+  } catch (error) {
+    return invalidConfig(logger, error);
+  }
+  const access = await sdkAccess(options, region, logger, options.writeRate);
   const result = await reconcilePass(
     { ports: access.ports, accounts: access.accounts, logger },
     {
-      mode: config.dryRun ? 'dry-run' : 'apply',
+      mode: options.dryRun ? 'dry-run' : 'apply',
       policies: loaded.policies,
       policyFiles: loaded.files.length,
       policySetDigest: loaded.digest,
       policyVersion: loaded.version,
-      defaultRegion: config.region,
-      maxRulesPerGroup: config.maxRulesPerGroup,
+      defaultRegion: region,
+      maxRulesPerGroup: options.maxRulesPerGroup,
     },
   ).finally(() => access.destroy());
-  return exitCodeFor({ command: 'apply', result });
+  return exitCodeFor({ command: 'apply', result, failOnUnresolved: options.failOnUnresolved });
 }
 
 /**
@@ -244,36 +256,18 @@ function internalHttpLimits(): { httpLimits?: { idleTimeoutMs: number } } {
   return Number.isInteger(raw) && raw > 0 ? { httpLimits: { idleTimeoutMs: raw } } : {};
 }
 
-export async function runRunCommand(raw: RawOptions): Promise<number> {
-  const resolved = resolve<RunConfig>(raw, 1, () => {
-    const schedule = raw.schedule ?? '*/5 * * * *';
-    const scheduleError = validateSchedule(schedule);
-    if (scheduleError !== undefined) throw new InvalidOptionError(scheduleError);
-    return {
-      ...commonConfig(raw),
-      dryRun: raw.dryRun === true,
-      schedule,
-      listen: parseListen(raw.listen ?? '0.0.0.0:9464'),
-      timezone: parseTimezone(raw.timezone ?? 'UTC'),
-      passTimeoutSeconds: parsePositiveInt('--pass-timeout', raw.passTimeout ?? '240'),
-    };
-  });
-  if ('exitCode' in resolved) return resolved.exitCode;
-  const { config } = resolved;
-  const logger = createLogger({ level: config.logLevel, destination: 1 });
-  const access = await sdkAccess(config, logger);
-  return runDaemon(config, {
-    logger,
-    ports: access.ports,
-    accounts: access.accounts,
-    ...internalHttpLimits(),
-  }).finally(() => access.destroy());
-}
-
-/** The account of a snapshot: the OwnerId of its first group, else LOCAL_ACCOUNT. */
-function snapshotAccount(json: unknown): string {
-  const groups = (json as { SecurityGroups?: unknown } | null)?.SecurityGroups;
-  const first: unknown = Array.isArray(groups) ? groups[0] : undefined;
-  const owner = (first as { OwnerId?: unknown } | undefined)?.OwnerId;
-  return typeof owner === 'string' && /^\d{12}$/.test(owner) ? owner : LOCAL_ACCOUNT;
+export async function runRunCommand(options: RunOptions): Promise<number> {
+  const logger = loggerFor(options, 1);
+  // The daemon re-reads its policies every pass: resolve the default region once, up front.
+  let region: string | undefined;
+  try {
+    region = await defaultRegion(options);
+  } catch (error) {
+    return invalidConfig(logger, error);
+  }
+  const access = await sdkAccess(options, region, logger, options.writeRate);
+  return runDaemon(
+    { ...options, region, passTimeoutSeconds: options.passTimeout },
+    { logger, ports: access.ports, accounts: access.accounts, ...internalHttpLimits() },
+  ).finally(() => access.destroy());
 }

@@ -1,30 +1,49 @@
-// Resolved options of every command: flags win over environment variables, which win over defaults.
-import type { LogLevel } from '../logging.js';
+// The typed options of every command, as commander hands them over after each value went through
+// its parser in options.ts: flags win over environment variables, which win over the defaults.
+import type { LogFormat, LogLevel } from '../logging.js';
+import type { ListenAddress } from './options.js';
+import type { PlanFormat } from './render-plan.js';
 
-export interface CommonConfig {
+/** Options of every command. */
+export interface CommonOptions {
   /** Policy directories and files, in the order given. */
   readonly policies: readonly string[];
+  readonly logLevel: LogLevel;
+  /** Undefined: pretty on a terminal, JSON otherwise. */
+  readonly logFormat: LogFormat | undefined;
+}
+
+/** Options of the commands that read EC2 (plan, apply, run). */
+export interface AwsOptions extends CommonOptions {
+  /** `--region` or AWS_REGION; the rest of the AWS CLI's chain is resolved later (region.ts). */
   readonly region: string | undefined;
   readonly endpoint: string | undefined;
-  readonly logLevel: LogLevel;
   readonly maxRulesPerGroup: number;
-  /** Client-side pacing of writes per region (calls per second). */
-  readonly writesPerSecond: number;
 }
 
-export interface PlanConfig extends CommonConfig {
-  readonly format: 'text' | 'json' | 'markdown';
+export interface PlanOptions extends AwsOptions {
+  readonly format: PlanFormat;
   readonly detailedExitcode: boolean;
   readonly snapshot: string | undefined;
+  /** Exit 1 when a target matched no group (CI's strict mode). */
+  readonly failOnUnresolved: boolean;
 }
 
-export interface ApplyConfig extends CommonConfig {
+/** Options of the commands that write (apply, run). */
+export interface WriteOptions extends AwsOptions {
   readonly dryRun: boolean;
+  /** Client-side pacing of writes per region (calls per second). */
+  readonly writeRate: number;
 }
 
-export interface RunConfig extends ApplyConfig {
+export interface ApplyOptions extends WriteOptions {
+  readonly failOnUnresolved: boolean;
+}
+
+export interface RunOptions extends WriteOptions {
   readonly schedule: string;
-  readonly listen: { readonly host: string; readonly port: number };
+  readonly listen: ListenAddress;
   readonly timezone: string;
-  readonly passTimeoutSeconds: number;
+  /** Seconds a pass may run before it is aborted. */
+  readonly passTimeout: number;
 }

@@ -1,13 +1,40 @@
-// Parsers for option values. Each throws InvalidOptionError with a sentence that says what to write.
+// Every option's default and parser, written once. program.ts hands the parsers to commander
+// (Option.argParser), so a value is parsed and checked once whether it came from a flag or from an
+// environment variable, and the commands receive typed values. Each parser throws commander's
+// InvalidArgumentError with a sentence that says what is wrong and what to write instead.
+import { InvalidArgumentError } from 'commander';
+import { DEFAULT_WRITES_PER_SECOND } from '../aws/pacing.js';
+import { validateSchedule } from '../daemon/schedule.js';
 import { LOG_LEVELS, type LogLevel } from '../logging.js';
+import type { PlanFormat } from './render-plan.js';
 
-export class InvalidOptionError extends Error {
-  override readonly name = 'InvalidOptionError';
+/** Where the daemon listens: a host name or address, and a TCP port (0 = any free port). */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The default of every option that has one; help texts and the commands read them from here. */
+export const DEFAULTS = {
+  policies: ['./policies'] as readonly string[],
+  logLevel: 'info' as LogLevel,
+  maxRulesPerGroup: 60,
+  writeRate: DEFAULT_WRITES_PER_SECOND,
+  format: 'text' as PlanFormat,
+  schedule: '*/5 * * * *',
+  listen: { host: '0.0.0.0', port: 9464 } as ListenAddress,
+  timezone: 'UTC',
+  passTimeout: 240,
+} as const;
+
+/** `--policies a b --policies c` is [a, b, c]; the first value given replaces the default. */
+export function collectPaths(value: string, previous: readonly string[] | undefined): string[] {
+  return previous === undefined || previous === DEFAULTS.policies ? [value] : [...previous, value];
 }
 
 export function parsePositiveInt(option: string, value: string): number {
   if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
-    throw new InvalidOptionError(
+    throw new InvalidArgumentError(
       `${option} "${value}" is not a positive whole number; write e.g. ${option} 60`,
     );
   }
@@ -17,7 +44,7 @@ export function parsePositiveInt(option: string, value: string): number {
 export function parsePositiveNumber(option: string, value: string): number {
   const n = Number(value.trim());
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
-    throw new InvalidOptionError(`${option} "${value}" is not a positive number; write e.g. ${option} 3`);
+    throw new InvalidArgumentError(`${option} "${value}" is not a positive number; write e.g. ${option} 3`);
   }
   return n;
 }
@@ -25,20 +52,26 @@ export function parsePositiveNumber(option: string, value: string): number {
 export function parseLogLevel(value: string): LogLevel {
   const level = value.trim().toLowerCase();
   if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
-  throw new InvalidOptionError(
+  throw new InvalidArgumentError(
     `--log-level "${value}" is not a level; write one of ${LOG_LEVELS.join(', ')}`,
   );
 }
 
-export function parseListen(value: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65535) {
-    throw new InvalidOptionError(
-      `--listen "${value}" is not host:port; write e.g. 0.0.0.0:9464, 127.0.0.1:9464 or [::]:9464`,
+const LISTEN_EXAMPLES = 'write e.g. 0.0.0.0:9464, 127.0.0.1:9464 or [::]:9464';
+
+/** `host:port`, `:port` (every address) or `[v6]:port`; port 0 asks the OS for a free one. */
+export function parseListen(value: string): ListenAddress {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError(`--listen "${value}" is not host:port; ${LISTEN_EXAMPLES}`);
+  const host = match[1] ?? (match[2] || '0.0.0.0');
+  const port = Number(match[3]);
+  if (port > 65535) {
+    const shown = match[1] !== undefined ? `[${host}]` : host;
+    throw new InvalidArgumentError(
+      `--listen "${value}": port ${match[3]} is out of range, a TCP port is 0-65535; write e.g. ${shown}:9464`,
     );
   }
-  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+  return { host, port };
 }
 
 export function parseEndpoint(value: string): string {
@@ -46,37 +79,57 @@ export function parseEndpoint(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new InvalidOptionError(`--endpoint "${value}" is not a URL; write e.g. http://127.0.0.1:5000`);
+    throw new InvalidArgumentError(`--endpoint "${value}" is not a URL; write e.g. http://127.0.0.1:5000`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidOptionError(`--endpoint "${value}" must be an http:// or https:// URL`);
+    throw new InvalidArgumentError(`--endpoint "${value}" must be an http:// or https:// URL`);
   }
   if (url.username !== '' || url.password !== '') {
     // Never echo what looks like a credential back.
-    throw new InvalidOptionError('--endpoint must not carry a user name or password');
+    throw new InvalidArgumentError('--endpoint must not carry a user name or password');
   }
   return value;
 }
 
-export function parseRegion(value: string): string {
+/** An AWS region name (`us-east-1`, `eu-central-2`, `us-gov-west-1`); `from` names where it came from. */
+export function parseRegion(value: string, from = '--region'): string {
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(value.trim())) {
-    throw new InvalidOptionError(`--region "${value}" is not an AWS region name; write e.g. us-east-1`);
+    throw new InvalidArgumentError(`${from} "${value}" is not an AWS region name; write e.g. us-east-1`);
   }
   return value.trim();
 }
 
+/** An IANA time zone this runtime knows (the schedule's zone). */
 export function parseTimezone(value: string): string {
+  if (value.trim() === '') {
+    throw new InvalidArgumentError(
+      '--timezone is empty: write an IANA time zone such as UTC or Europe/Berlin',
+    );
+  }
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: value });
   } catch {
-    throw new InvalidOptionError(
+    throw new InvalidArgumentError(
       `--timezone "${value}" is not an IANA time zone; write e.g. UTC or Europe/Berlin`,
     );
   }
   return value;
 }
 
-export function parseFormat(value: string): 'text' | 'json' | 'markdown' {
-  if (value === 'text' || value === 'json' || value === 'markdown') return value;
-  throw new InvalidOptionError(`--format "${value}" is not a format; write text, json or markdown`);
+/** A cron expression node-cron accepts (5 fields, or 6 with seconds first). */
+export function parseSchedule(value: string): string {
+  const problem = validateSchedule(value);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
+  return value;
+}
+
+/**
+ * A boolean environment variable: `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`/empty. Commander
+ * treats any value of a boolean flag's variable as "set", so `SGR_X=false` would mean true.
+ */
+export function parseEnvBoolean(name: string, value: string): boolean {
+  const text = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(text)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(text)) return false;
+  throw new InvalidArgumentError(`${name}="${value}" is not a boolean; write true or false`);
 }

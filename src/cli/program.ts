@@ -1,75 +1,109 @@
-// Argument parsing and wiring. Options come from flags, then environment variables,
-// then defaults (commander applies that precedence); every outcome becomes an exit code in exit-codes.ts.
+// Argument parsing and wiring. Options come from flags, then environment variables, then defaults
+// (commander applies that precedence); each value goes through its parser in options.ts on the way
+// in, so the commands receive typed options. Every outcome becomes an exit code in exit-codes.ts.
 import { readFileSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { report } from '../events.js';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../logging.js';
 import { runApply, runPlan, runRunCommand, runValidate } from './commands.js';
+import type { CommonOptions } from './config.js';
 import { EXIT_INVALID, EXIT_OK } from './exit-codes.js';
+import { PLAN_FORMATS } from './render-plan.js';
+import {
+  collectPaths,
+  DEFAULTS,
+  parseEndpoint,
+  parseListen,
+  parseLogLevel,
+  parsePositiveInt,
+  parsePositiveNumber,
+  parseRegion,
+  parseSchedule,
+  parseTimezone,
+} from './options.js';
 
 function packageVersion(): string {
   const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
   return (JSON.parse(text) as { version: string }).version;
 }
 
-/** Raw option values as commander hands them over (strings; parsed and checked in commands.ts). */
-export interface RawOptions {
-  policies: string[];
-  region?: string;
-  endpoint?: string;
-  logLevel: string;
-  maxRulesPerGroup: string;
-  writeRate: string;
-  format?: string;
-  detailedExitcode?: boolean;
-  snapshot?: string;
-  dryRun?: boolean;
-  schedule?: string;
-  listen?: string;
-  timezone?: string;
-  passTimeout?: string;
-}
+const DRY_RUN = 'call AuthorizeSecurityGroupIngress with DryRun=true; change nothing';
 
-const DEFAULT_POLICY_PATHS: readonly string[] = ['./policies'];
-
-/** `--policies a b --policies c` is [a, b, c]; the first value given replaces the default. */
-function collectPaths(value: string, previous: readonly string[] | undefined): string[] {
-  return previous === undefined || previous === DEFAULT_POLICY_PATHS ? [value] : [...previous, value];
-}
-
-function withCommon(command: Command, opts: { aws: boolean }): Command {
-  command.addOption(
-    new Option(
-      '--policies <dir...>',
-      'policy directories (every *.yaml/*.yml below, recursively) or policy files; several allowed',
+function withCommon(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        '--policies <dir...>',
+        `policy directories (every *.yaml/*.yml below, recursively) or policy files; several allowed (SGR_POLICIES: separated by "${delimiter}")`,
+      )
+        .env('SGR_POLICIES')
+        .argParser(collectPaths)
+        .default(DEFAULTS.policies, DEFAULTS.policies.join(' ')),
     )
-      .env('SGR_POLICIES')
-      .argParser(collectPaths)
-      .default(DEFAULT_POLICY_PATHS, './policies'),
-  );
-  if (opts.aws) {
-    command
-      .addOption(
-        new Option('--region <name>', 'default region for policies that name none').env('AWS_REGION'),
+    .addOption(
+      new Option('--log-level <level>', LOG_LEVELS.join(', '))
+        .env('LOG_LEVEL')
+        .argParser(parseLogLevel)
+        .default(DEFAULTS.logLevel),
+    )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'json (one JSON object per line) or pretty (one readable line per event); default: pretty on a terminal, else json',
       )
-      .addOption(
-        new Option('--endpoint <url>', 'EC2 endpoint override, e.g. a local emulator').env('SGR_ENDPOINT'),
+        .env('SGR_LOG_FORMAT')
+        .choices(LOG_FORMATS),
+    );
+}
+
+function withAws(command: Command): Command {
+  return withCommon(command)
+    .addOption(
+      new Option(
+        '--region <name>',
+        'default region for policies that name none (else AWS_DEFAULT_REGION, then the shared config profile)',
       )
-      .addOption(
-        new Option('--write-rate <per-second>', 'AuthorizeSecurityGroupIngress calls per second per region')
-          .env('SGR_WRITE_RATE')
-          .default('3'),
-      )
-      .addOption(
-        new Option('--max-rules-per-group <n>', 'the per-group rule quota the plan projects against')
-          .env('SGR_MAX_RULES_PER_GROUP')
-          .default('60'),
-      );
+        .env('AWS_REGION')
+        .argParser((value) => parseRegion(value)),
+    )
+    .addOption(
+      new Option('--endpoint <url>', 'EC2 endpoint override, e.g. a local emulator')
+        .env('SGR_ENDPOINT')
+        .argParser(parseEndpoint),
+    )
+    .addOption(
+      new Option('--max-rules-per-group <n>', 'the per-group rule quota the plan projects against')
+        .env('SGR_MAX_RULES_PER_GROUP')
+        .argParser((value) => parsePositiveInt('--max-rules-per-group', value))
+        .default(DEFAULTS.maxRulesPerGroup),
+    );
+}
+
+function withWrites(command: Command): Command {
+  return withAws(command)
+    .option('--dry-run', DRY_RUN, false)
+    .addOption(
+      new Option('--write-rate <per-second>', 'AuthorizeSecurityGroupIngress calls per second per region')
+        .env('SGR_WRITE_RATE')
+        .argParser((value) => parsePositiveNumber('--write-rate', value))
+        .default(DEFAULTS.writeRate),
+    );
+}
+
+const FAIL_ON_UNRESOLVED = 'exit 1 when a policy target matched no security group (strict mode for CI)';
+
+/**
+ * The options as the command's action receives them, with SGR_POLICIES split into its paths
+ * (a flag gives one path per value; the variable holds them all, like PATH).
+ */
+function optionsOf<T extends CommonOptions>(command: Command): T {
+  const options = command.opts<T & { policies: readonly string[] }>();
+  if (command.getOptionValueSource('policies') === 'env') {
+    const paths = options.policies.flatMap((value) => value.split(delimiter)).filter((p) => p !== '');
+    return { ...options, policies: paths.length > 0 ? paths : DEFAULTS.policies };
   }
-  command.addOption(
-    new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
-      .env('LOG_LEVEL')
-      .default('info'),
-  );
-  return command;
+  return options;
 }
 
 export function buildProgram(onExit: (code: number) => void): Command {
@@ -82,56 +116,98 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
-  withCommon(program.command('validate').description('load and validate every policy; no AWS call'), {
-    aws: false,
-  }).action(async (options: RawOptions) => onExit(await runValidate(options)));
+  withCommon(program.command('validate').description('load and validate every policy; no AWS call')).action(
+    async (_options: unknown, command: Command) => onExit(await runValidate(optionsOf(command))),
+  );
 
-  withCommon(
+  withAws(
     program
       .command('plan')
       .description('read live state and print what apply would authorize and what drift exists; no writes'),
-    { aws: true },
   )
     .addOption(
-      new Option('--format <format>', 'report format').choices(['text', 'json', 'markdown']).default('text'),
+      new Option('--format <format>', 'report format').choices(PLAN_FORMATS).default(DEFAULTS.format),
     )
     .option('--detailed-exitcode', 'exit 2 when changes are pending', false)
+    .option('--fail-on-unresolved', FAIL_ON_UNRESOLVED, false)
     .option('--snapshot <file>', 'plan offline against the JSON output of `aws ec2 describe-security-groups`')
-    .action(async (options: RawOptions) => onExit(await runPlan(options)));
+    .action(async (_options: unknown, command: Command) => onExit(await runPlan(optionsOf(command))));
 
-  withCommon(
+  withWrites(
     program.command('apply').description('one reconcile pass: authorize the missing rules, then exit'),
-    { aws: true },
   )
-    .option('--dry-run', 'call AuthorizeSecurityGroupIngress with DryRun=true; change nothing', false)
-    .action(async (options: RawOptions) => onExit(await runApply(options)));
+    .option('--fail-on-unresolved', FAIL_ON_UNRESOLVED, false)
+    .action(async (_options: unknown, command: Command) => onExit(await runApply(optionsOf(command))));
 
-  withCommon(
+  withWrites(
     program
       .command('run')
       .description('the daemon: reconcile now, then on the schedule, until SIGTERM/SIGINT'),
-    { aws: true },
   )
-    .option('--dry-run', 'call AuthorizeSecurityGroupIngress with DryRun=true; change nothing', false)
     .addOption(
       new Option('--schedule <cron>', 'cron expression (seconds field optional)')
         .env('SGR_SCHEDULE')
-        .default('*/5 * * * *'),
+        .argParser(parseSchedule)
+        .default(DEFAULTS.schedule),
     )
     .addOption(
       new Option('--listen <host:port>', 'HTTP address for /healthz, /readyz, /metrics')
         .env('SGR_LISTEN')
-        .default('0.0.0.0:9464'),
+        .argParser(parseListen)
+        .default(DEFAULTS.listen, `${DEFAULTS.listen.host}:${DEFAULTS.listen.port}`),
     )
-    .addOption(new Option('--timezone <tz>', 'time zone of the schedule').env('SGR_TIMEZONE').default('UTC'))
+    .addOption(
+      new Option('--timezone <tz>', 'time zone of the schedule')
+        .env('SGR_TIMEZONE')
+        .argParser(parseTimezone)
+        .default(DEFAULTS.timezone),
+    )
     .addOption(
       new Option('--pass-timeout <seconds>', 'abort a pass that runs longer than this')
         .env('SGR_PASS_TIMEOUT')
-        .default('240'),
+        .argParser((value) => parsePositiveInt('--pass-timeout', value))
+        .default(DEFAULTS.passTimeout),
     )
-    .action(async (options: RawOptions) => onExit(await runRunCommand(options)));
+    .action(async (_options: unknown, command: Command) => onExit(await runRunCommand(optionsOf(command))));
 
   return program;
+}
+
+/** `--name value` or `--name=value` in argv, else the environment variable; undefined if neither. */
+function rawSetting(argv: readonly string[], flag: string, env: string): string | undefined {
+  for (let i = argv.length - 1; i >= 0; i--) {
+    const arg = argv[i] ?? '';
+    if (arg === flag) return argv[i + 1];
+    if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
+  }
+  return process.env[env];
+}
+
+/**
+ * The `config.invalid` event for input commander rejected (unknown command or option, a value a
+ * parser refused), on the stream the command's events go to, at the level and in the format asked
+ * for where those could be read.
+ */
+function reportInvalidInput(argv: readonly string[], error: CommanderError): void {
+  const command = argv.find((arg) => !arg.startsWith('-'));
+  const destination = command === 'apply' || command === 'run' ? 1 : 2;
+  let level: LogLevel = DEFAULTS.logLevel;
+  let format: LogFormat | undefined;
+  try {
+    level = parseLogLevel(rawSetting(argv, '--log-level', 'LOG_LEVEL') ?? DEFAULTS.logLevel);
+  } catch {
+    // the level is what was invalid: report at the default level
+  }
+  const raw = rawSetting(argv, '--log-format', 'SGR_LOG_FORMAT');
+  // An invalid format (perhaps what is being reported) leaves the default for the stream.
+  if ((LOG_FORMATS as readonly (string | undefined)[]).includes(raw)) format = raw as LogFormat;
+  const logger = createLogger({ level, destination, format: format ?? 'auto' });
+  const option = /^error: option '(--[a-z-]+)/.exec(error.message)?.[1];
+  report(logger, 'config.invalid', {
+    errorCode: error.code,
+    ...(option !== undefined ? { option } : {}),
+    error: error.message.replace(/^error: /, ''),
+  });
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -143,8 +219,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version end here with exitCode 0; unknown commands/options are invalid input.
-      return error.exitCode === 0 ? EXIT_OK : EXIT_INVALID;
+      // --help and --version end here with exitCode 0; everything else commander rejects is
+      // invalid input: its message is on stderr already, and it is an event too.
+      if (error.exitCode === 0) return EXIT_OK;
+      if (error.code !== 'commander.help') reportInvalidInput(argv, error);
+      return EXIT_INVALID;
     }
     throw error;
   }

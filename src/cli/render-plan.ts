@@ -3,7 +3,8 @@ import { describePorts, describeProtocol, type Rule } from '../model/rule.js';
 import { liveRuleFields, ruleFields } from '../reconcile/reporter.js';
 import type { DesiredRule, GroupPlan, PassResult } from '../reconcile/types.js';
 
-export type PlanFormat = 'text' | 'json' | 'markdown';
+export const PLAN_FORMATS = ['text', 'json', 'markdown'] as const;
+export type PlanFormat = (typeof PLAN_FORMATS)[number];
 
 /** The JSON report's version; bump it when a field changes meaning or disappears. */
 export const PLAN_FORMAT_VERSION = 1;

@@ -12,7 +12,7 @@ import type { PassMode, PassResult, UnsettledRule } from '../reconcile/types.js'
 import { closeServer, createHealthServer, formatAddress, listen, type HttpLimits } from './http.js';
 import { createDaemonMetrics, type DaemonMetrics } from './metrics.js';
 import { createOutcomeHandler, type OutcomeHandler, type PassOutcome } from './outcome.js';
-import { validateSchedule, validateTimezone, type ScheduledJob, type Scheduler } from './schedule.js';
+import type { ScheduledJob, Scheduler } from './schedule.js';
 
 /** Defaults the daemon applies when its options leave them out. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
@@ -56,6 +56,7 @@ export type RunPass = (
   context: PassContext,
 ) => Promise<PassResult>;
 
+/** The daemon's options, already parsed and checked by the CLI (a valid cron expression and zone, a positive timeout). */
 export interface DaemonOptions {
   /** The --policies paths (directories or files), re-read at the start of every pass. */
   readonly policiesDir: string | readonly string[];
@@ -418,25 +419,13 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
     return set;
   };
 
-  /** A start-up check failed: one clear event, and the exit code `run` returns. */
-  const invalidOption = (option: string, error: string): number => {
-    report(logger, 'config.invalid', { option, error });
-    return exitCodeFor({ command: 'run', end: 'invalid-input' });
-  };
   const startFailed = (errorCode: string, error: string, fields: object): number => {
     report(logger, ['daemon.failed', 'start-up'], { errorCode, error, ...fields });
     return exitCodeFor({ command: 'run', end: 'start-failed' });
   };
 
   const run = async (): Promise<number> => {
-    const scheduleError = validateSchedule(options.schedule);
-    if (scheduleError !== undefined) return invalidOption('--schedule', scheduleError);
-    const timezoneError = validateTimezone(options.timezone);
-    if (timezoneError !== undefined) return invalidOption('--timezone', timezoneError);
-    if (!Number.isFinite(options.passTimeoutSeconds) || options.passTimeoutSeconds <= 0) {
-      return invalidOption('--pass-timeout', '--pass-timeout must be a positive number of seconds');
-    }
-
+    // The options were parsed and checked once, by the CLI (cli/options.ts).
     let set: PolicySetLoad;
     try {
       set = await loadSettled();
@@ -485,7 +474,7 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
     try {
       job = deps.scheduler(options.schedule, options.timezone, () => tick());
     } catch (error) {
-      // Validated above, so this is node-cron disagreeing with itself: stop cleanly, not crash.
+      // Validated by the CLI, so this is node-cron disagreeing with itself: stop cleanly, not crash.
       report(logger, ['daemon.failed', 'schedule'], { errorCode: 'ScheduleFailed', error: message(error) });
       await stop('schedule-failed');
       return exitCodeFor({ command: 'run', end: 'start-failed' });

@@ -24,7 +24,7 @@ export {
 export { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http.js';
 export { createDaemonMetrics, type DaemonMetrics } from './metrics.js';
 export { readinessOf, type PassOutcome, type Readiness } from './outcome.js';
-export { validateSchedule, validateTimezone, type Scheduler } from './schedule.js';
+export { validateSchedule, type Scheduler } from './schedule.js';
 
 /** What `run` needs of the resolved options (the CLI's RunConfig has these fields and more). */
 export interface DaemonConfig {

@@ -1,23 +1,27 @@
-// When passes run: cron-expression and time-zone validation, and the node-cron scheduler behind a
+// When passes run: cron-expression validation, and the node-cron scheduler behind a
 // two-method interface so the daemon can be driven by hand in tests. node-cron's own log lines go
 // through pino (its default logger writes coloured text to the console).
 import { createTask, validateDetailed, type Logger as CronLogger } from 'node-cron';
 import { report } from '../events.js';
 import type { Logger } from '../logging.js';
 
-const FIELD_NAMES: Readonly<Record<string, string>> = {
-  second: 'second',
-  minute: 'minute',
-  hour: 'hour',
-  dayOfMonth: 'day-of-month',
-  month: 'month',
-  dayOfWeek: 'day-of-week',
+/** Each field's name as people say it, and the values it takes. */
+const FIELDS: Readonly<Record<string, { readonly name: string; readonly values: string }>> = {
+  second: { name: 'second', values: '0-59' },
+  minute: { name: 'minute', values: '0-59' },
+  hour: { name: 'hour', values: '0-23' },
+  dayOfMonth: { name: 'day-of-month', values: '1-31' },
+  month: { name: 'month', values: '1-12 or jan-dec' },
+  dayOfWeek: { name: 'day-of-week', values: '0-7 (0 and 7 are Sunday) or sun-sat' },
 };
 
 const SCHEDULE_HELP =
   'write 5 fields (minute hour day-of-month month day-of-week, e.g. "*/5 * * * *") or 6 with seconds first (e.g. "*/30 * * * * *")';
 
-/** The reason a cron expression is not usable, phrased for the person who wrote it; undefined when valid. */
+/**
+ * The reason a cron expression is not usable, phrased for the person who wrote it: which field is
+ * wrong, the values that field takes, and the shape of a whole expression. Undefined when valid.
+ */
 export function validateSchedule(expr: string): string | undefined {
   if (expr.trim() === '') return `--schedule is empty: ${SCHEDULE_HELP}`;
   let detailed: ReturnType<typeof validateDetailed>;
@@ -29,23 +33,12 @@ export function validateSchedule(expr: string): string | undefined {
   if (detailed.valid) return undefined;
   const problems = detailed.errors.map((e) => {
     if (e.field === 'expression') return e.message;
-    const field = FIELD_NAMES[e.field] ?? e.field;
-    return `${field} field "${e.value ?? ''}" is not valid (${e.message})`;
+    const field = FIELDS[e.field];
+    if (field === undefined) return e.message;
+    return `the ${field.name} field "${e.value ?? ''}" is not valid (${field.name} takes ${field.values}, *, a range a-b, a list a,b or a step */n)`;
   });
   const detail = problems.length > 0 ? problems.join('; ') : 'not a cron expression';
   return `--schedule "${expr}" is invalid: ${detail}; ${SCHEDULE_HELP}`;
-}
-
-/** The reason a time-zone name is not usable; undefined when it is an IANA zone this runtime knows. */
-export function validateTimezone(timezone: string): string | undefined {
-  if (timezone.trim() === '')
-    return '--timezone is empty: write an IANA time zone such as "UTC" or "Europe/Berlin"';
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-    return undefined;
-  } catch {
-    return `--timezone "${timezone}" is not a known IANA time zone: write one such as "UTC" or "Europe/Berlin"`;
-  }
 }
 
 /** A started schedule; `stop` ends it for good (idempotent). */

@@ -208,13 +208,19 @@ export function ruleFamilies(rule: Rule): readonly ('ipv4' | 'ipv6')[] {
   }
 }
 
-/** A short human form of a rule's ports, e.g. `22`, `8000-8080`, `type 8 code -1`, `all`. */
+/**
+ * A short human form of a rule's ports: `22`, `8000-8080`; for ICMP the type and code (`type 8,
+ * all codes`, `type 3 code 4`, `all types`); `all` for protocols without ports. EC2's -1 ("all") is
+ * never shown as a number, so `icmp 8 -1` does not read as a range `8--1`.
+ */
 export function describePorts(rule: Rule): string {
   const kind = portKind(rule.protocol);
   if (kind === 'none') return 'all';
   if (kind === 'icmp') {
-    if (rule.fromPort === -1) return 'all';
-    return `type ${rule.fromPort} code ${rule.toPort}`;
+    if (rule.fromPort === -1) return 'all types';
+    return rule.toPort === -1
+      ? `type ${rule.fromPort}, all codes`
+      : `type ${rule.fromPort} code ${rule.toPort}`;
   }
   return rule.fromPort === rule.toPort ? String(rule.fromPort) : `${rule.fromPort}-${rule.toPort}`;
 }
@@ -222,4 +228,15 @@ export function describePorts(rule: Rule): string {
 /** A short human name of a protocol, e.g. `all` for `-1`. */
 export function describeProtocol(protocol: string): string {
   return protocol === '-1' ? 'all' : protocol;
+}
+
+/**
+ * A rule in one phrase for people: `tcp 22 from 10.0.0.0/8`, `icmp type 8, all codes from ...`,
+ * `all traffic from sg-...`, `protocol 50 from ...` (account-qualified groups as `account/sg-...`).
+ */
+export function describeRule(rule: Rule): string {
+  const { source } = rule;
+  const from = source.userId !== undefined ? `${source.userId}/${source.value}` : source.value;
+  if (portKind(rule.protocol) !== 'none') return `${rule.protocol} ${describePorts(rule)} from ${from}`;
+  return `${rule.protocol === '-1' ? 'all traffic' : `protocol ${rule.protocol}`} from ${from}`;
 }

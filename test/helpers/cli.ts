@@ -1,5 +1,5 @@
 // Runs the built CLI (dist/cli/main.js) the way users do, and parses its JSON event lines.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -93,6 +93,37 @@ export function runCli(
         events: fromStdout.length > 0 ? fromStdout : parseEvents(stderr),
         durationMs: Date.now() - started,
       });
+    });
+  });
+}
+
+/** Whether util-linux `script` is here to give the CLI a pseudo-terminal (runCliInTerminal). */
+export const HAS_SCRIPT = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Runs the built CLI with stdout and stderr on one pseudo-terminal, as a person at a shell sees it
+ * (util-linux `script`). Returns what the terminal showed, with CRLF turned back into LF.
+ */
+export function runCliInTerminal(
+  args: readonly string[],
+  options: { env: Record<string, string>; cwd?: string; timeoutMs?: number },
+): Promise<{ code: number | null; output: string }> {
+  const quote = (arg: string): string => `'${arg.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, CLI, ...args].map(quote).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      cwd: options.cwd ?? ROOT,
+      env: { ...options.env, TERM: 'dumb' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output: output.replace(/\r\n/g, '\n') });
     });
   });
 }

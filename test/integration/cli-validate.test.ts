@@ -7,7 +7,16 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, eventsNamed, parseEvents, runCli, writePolicies, type Event } from '../helpers/cli.js';
+import {
+  HAS_SCRIPT,
+  ROOT,
+  eventsNamed,
+  parseEvents,
+  runCli,
+  runCliInTerminal,
+  writePolicies,
+  type Event,
+} from '../helpers/cli.js';
 
 /** No AWS settings, no SGR_* variables: only what a shell always has. */
 const ENV: Record<string, string> = {
@@ -74,6 +83,9 @@ function positionOf(
 /** The human line the contract prints for one error event. */
 function humanLine(event: Event): string {
   const path = event['path'] === '' ? '(document)' : String(event['path']);
+  // An error about a whole path (it does not exist, ...) has no position worth showing.
+  if (event['line'] === 1 && event['column'] === 1 && event['path'] === '')
+    return `${String(event['file'])}: ${String(event['error'])}`;
   return `${String(event['file'])}:${String(event['line'])}:${String(event['column'])}  ${path}  ${String(event['error'])}`;
 }
 
@@ -561,6 +573,11 @@ describe('options', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]?.['file']).toBe(missing);
     expect(errors[0]?.['error']).toMatch(/does not exist; create it or pass --policies <dir>/);
+    // The person reading it is told the directory does not exist, not pointed at `missing:1:1`.
+    const { stdout } = await runCli(['validate', '--policies', missing], { env: ENV });
+    expect(stdout.split('\n')[0]).toBe(
+      `${missing}: the policy directory or file ${JSON.stringify(missing)} does not exist; create it or pass --policies <dir> (or a policy file)`,
+    );
   });
 
   const BAD_VALUES: {
@@ -607,7 +624,40 @@ describe('options', () => {
       title: 'plan --format xml',
       args: ['plan', '--format', 'xml'],
       message: /'xml' is invalid\. Allowed choices are text, json, markdown/,
-      event: false,
+      event: true,
+    },
+    {
+      title: 'run --listen localhost:99999 (a port out of range)',
+      args: ['run', '--listen', 'localhost:99999'],
+      message:
+        /--listen "localhost:99999": port 99999 is out of range, a TCP port is 0-65535; write e\.g\. localhost:9464/,
+      event: true,
+    },
+    {
+      title: "run --schedule '61 * * * *' (a minute out of range)",
+      args: ['run', '--schedule', '61 * * * *', '--listen', '127.0.0.1:0'],
+      message: /the minute field "61" is not valid \(minute takes 0-59/,
+      event: true,
+    },
+    {
+      title: 'SGR_TIMEZONE=Mars/Base (from the environment)',
+      args: ['run', '--listen', '127.0.0.1:0'],
+      env: { SGR_TIMEZONE: 'Mars/Base' },
+      message:
+        /value 'Mars\/Base' from env 'SGR_TIMEZONE' is invalid\. --timezone "Mars\/Base" is not an IANA time zone/,
+      event: true,
+    },
+    {
+      title: 'run --pass-timeout 0',
+      args: ['run', '--pass-timeout', '0', '--listen', '127.0.0.1:0'],
+      message: /--pass-timeout "0" is not a positive whole number/,
+      event: true,
+    },
+    {
+      title: 'plan --log-format yaml',
+      args: ['plan', '--log-format', 'yaml'],
+      message: /'yaml' is invalid\. Allowed choices are json, pretty/,
+      event: true,
     },
     {
       title: 'apply --region US-EAST-1',
@@ -625,7 +675,19 @@ describe('options', () => {
       title: 'an unknown option',
       args: ['validate', '--polices', 'policies'],
       message: /unknown option '--polices'/,
-      event: false,
+      event: true,
+    },
+    {
+      title: 'an unknown option of plan',
+      args: ['plan', '--polices', 'x'],
+      message: /unknown option '--polices'/,
+      event: true,
+    },
+    {
+      title: '--write-rate given to plan, which never writes',
+      args: ['plan', '--write-rate', '5'],
+      message: /unknown option '--write-rate'/,
+      event: true,
     },
   ];
 
@@ -649,9 +711,27 @@ describe('options', () => {
       // Where our own option parsing rejects the value, it is also a structured event.
       const configInvalid = eventsNamed(result.events, 'config.invalid');
       expect(configInvalid).toHaveLength(bad.event ? 1 : 0);
-      if (bad.event) expect(configInvalid[0]?.['error']).toMatch(bad.message);
+      if (bad.event) {
+        expect(configInvalid[0]?.['error']).toMatch(bad.message);
+        expect(configInvalid[0]?.['level']).toBe('error');
+      }
+      // apply and run write their events to stdout, the others to stderr (SPEC "Output streams").
+      const eventStream = ['apply', 'run'].includes(bad.args[0] ?? '') ? result.stdout : result.stderr;
+      expect(parseEvents(eventStream).map((e) => e.event)).toEqual(bad.event ? ['config.invalid'] : []);
     });
   }
+
+  it('the option an invalid value was given for is a field of config.invalid', async () => {
+    const result = await runCli(['run', '--schedule', '61 * * * *'], { env: ENV });
+    expect(result.code).toBe(3);
+    expect(eventsNamed(result.events, 'config.invalid')).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        option: '--schedule',
+        error: expect.stringMatching(/minute field "61"/),
+      }),
+    ]);
+  });
 
   it('an unknown command: exit 3, and stderr names it', async () => {
     const result = await runCli(['reconcile', '--policies', 'policies'], { env: ENV });
@@ -659,5 +739,76 @@ describe('options', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/unknown command 'reconcile'/);
     expect(result.stderr).toMatch(/sg-reconciler --help/);
+    expect(eventsNamed(result.events, 'config.invalid')).toEqual([
+      expect.objectContaining({
+        errorCode: 'commander.unknownCommand',
+        error: "unknown command 'reconcile'",
+      }),
+    ]);
+  });
+
+  it('plan --help does not offer --write-rate, which only apply and run use', async () => {
+    const plan = await runCli(['plan', '--help'], { env: ENV });
+    expect(plan.stdout).not.toContain('--write-rate');
+    const apply = await runCli(['apply', '--help'], { env: ENV });
+    expect(apply.stdout).toContain('--write-rate');
+  });
+});
+
+describe('events for a person at a terminal', () => {
+  const twoErrors = (): Promise<string> =>
+    policyDir({
+      'bad.yaml': edit(
+        edit(policy('bad'), 'ports: 22', 'ports: 70000'),
+        'groupId: sg-903004f8',
+        'groupId: web',
+      ),
+    });
+
+  it.skipIf(!HAS_SCRIPT)('validate in a terminal shows each error once, as a readable line', async () => {
+    const dir = await twoErrors();
+    const { code, output } = await runCliInTerminal(['validate', '--policies', dir], { env: ENV });
+    expect(code).toBe(3);
+    const lines = output.split('\n').filter((l) => l !== '');
+    expect(lines.filter((l) => l.includes('ports 70000 is out of range'))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^\\d\\d:\\d\\d:\\d\\d ERROR policy\\.invalid  ${join(dir, 'bad.yaml')}:\\d+:\\d+  spec\\.ingress\\[0\\]\\.ports  `,
+        ),
+      ),
+    ]);
+    expect(lines.filter((l) => l.includes('groupId "web"'))).toHaveLength(1);
+    expect(output).not.toContain('{"level"');
+    expect(lines.at(-1)).toBe(`2 error(s) in ${dir}; nothing was applied`);
+  });
+
+  it.skipIf(!HAS_SCRIPT)('--log-format json keeps JSON lines in a terminal', async () => {
+    const dir = await twoErrors();
+    const { code, output } = await runCliInTerminal(['validate', '--policies', dir, '--log-format', 'json'], {
+      env: ENV,
+    });
+    expect(code).toBe(3);
+    expect(eventsNamed(parseEvents(output), 'policy.invalid')).toHaveLength(2);
+  });
+
+  it('--log-format pretty (or SGR_LOG_FORMAT) gives readable lines through a pipe too', async () => {
+    const dir = await twoErrors();
+    for (const [args, env] of [
+      [['--log-format', 'pretty'], ENV],
+      [[], { ...ENV, SGR_LOG_FORMAT: 'pretty' }],
+    ] as const) {
+      const result = await runCli(['validate', '--policies', dir, ...args], { env });
+      expect(result.code).toBe(3);
+      expect(result.events).toEqual([]);
+      expect(result.stderr.split('\n').filter((l) => l.includes(' ERROR policy.invalid  '))).toHaveLength(2);
+      // stdout is not the terminal the events go to: the report keeps its own list.
+      expect(result.stdout).toContain('ports 70000 is out of range');
+    }
+  });
+
+  it('pipes get JSON lines when no format is given', async () => {
+    const dir = await twoErrors();
+    const result = await runCli(['validate', '--policies', dir], { env: ENV });
+    expect(eventsNamed(result.events, 'policy.invalid')).toHaveLength(2);
   });
 });

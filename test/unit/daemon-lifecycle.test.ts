@@ -272,30 +272,6 @@ describe('daemon start-up', () => {
     expect(await h.get('/readyz')).toEqual({ status: 200, body: { ready: true } });
   });
 
-  it('exits 3 on a bad schedule, before reading policies or listening', async () => {
-    const h = harness({ schedule: '61 * * * *' });
-    await h.start();
-
-    expect(await h.exit).toBe(3);
-    expect(events(h.lines, 'config.invalid')).toEqual([
-      expect.objectContaining({
-        level: 'error',
-        option: '--schedule',
-        error: expect.stringMatching(/minute field "61"/),
-      }),
-    ]);
-    expect(h.loads).toEqual([]);
-    expect(h.daemon.address()).toBeUndefined();
-    expect(h.proc.listenerCount('SIGTERM')).toBe(0);
-  });
-
-  it('exits 3 on an unknown time zone', async () => {
-    const h = harness({ timezone: 'Mars/Base' });
-    await h.start();
-    expect(await h.exit).toBe(3);
-    expect(events(h.lines, 'config.invalid')).toEqual([expect.objectContaining({ option: '--timezone' })]);
-  });
-
   it('exits 3 with one policy.invalid event per error when the policies are invalid at start-up', async () => {
     const h = harness();
     h.policies.push({

@@ -1,0 +1,135 @@
+// The human form of the event stream: one readable line per event, for a person at a terminal
+// (`--log-format pretty`, or a terminal without `--log-format`). JSON stays the format for pipes,
+// CI and log collectors. This changes only how an event is shown, never which events exist or what
+// their fields are: messages stay constant, and the summaries (counts, the rule in words) are built
+// here from the fields.
+import { describeRule, type Rule, type SourceKind } from './model/rule.js';
+
+/** One event as pino wrote it (a parsed JSON line). */
+export type EventRecord = Readonly<Record<string, unknown>>;
+
+const LEVEL_TAGS: Readonly<Record<string, string>> = {
+  trace: 'TRACE',
+  debug: 'DEBUG',
+  info: 'INFO ',
+  warn: 'WARN ',
+  error: 'ERROR',
+  fatal: 'FATAL',
+};
+
+/** Fields a line shows in its own place, or never (runId is long and the same for a whole pass). */
+const HEAD_FIELDS = new Set(['level', 'time', 'msg', 'event', 'runId']);
+
+/** Events whose summary already says everything a person needs: no key=value tail. */
+const SUMMARISED = new Set(['policy.invalid', 'reconcile.completed', 'target.unresolved', 'config.invalid']);
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+const count = (value: unknown): number => (typeof value === 'number' ? value : 0);
+
+/** `06:12:03` from pino's ISO time. */
+function clock(time: unknown): string {
+  const match = typeof time === 'string' ? /T(\d\d:\d\d:\d\d)/.exec(time) : null;
+  return match?.[1] ?? '--:--:--';
+}
+
+/** The rule an event names, when it names one (rule.* events carry the rule's fields). */
+function ruleOf(fields: EventRecord): Rule | undefined {
+  const { protocol, fromPort, toPort } = fields;
+  const source = fields['source'] as { kind?: unknown; value?: unknown; userId?: unknown } | undefined;
+  if (typeof protocol !== 'string' || typeof fromPort !== 'number' || typeof toPort !== 'number')
+    return undefined;
+  if (typeof source?.value !== 'string') return undefined;
+  return {
+    protocol,
+    fromPort,
+    toPort,
+    source: {
+      kind: source.kind as SourceKind,
+      value: source.value,
+      ...(typeof source.userId === 'string' ? { userId: source.userId } : {}),
+    },
+  };
+}
+
+/** `sg-0abc (us-east-1)  tcp 22 from 10.0.0.0/8  "office"  sgr-0123  [policy]  ...` */
+function ruleLine(event: string, rule: Rule, fields: EventRecord): string {
+  const parts: string[] = [];
+  if (typeof fields['groupId'] === 'string') {
+    parts.push(
+      typeof fields['region'] === 'string' ? `${fields['groupId']} (${fields['region']})` : fields['groupId'],
+    );
+  }
+  parts.push(describeRule(rule));
+  if (event === 'rule.description_drift') {
+    parts.push(
+      `description ${JSON.stringify(fields['live'] ?? '')} -> ${JSON.stringify(fields['desired'] ?? '')}`,
+    );
+  } else if (typeof fields['description'] === 'string' && fields['description'] !== '') {
+    parts.push(JSON.stringify(fields['description']));
+  }
+  if (typeof fields['ruleId'] === 'string') parts.push(fields['ruleId']);
+  if (typeof fields['policy'] === 'string') parts.push(`[${fields['policy']}]`);
+  if (typeof fields['permitted'] === 'boolean') parts.push(fields['permitted'] ? 'permitted' : 'denied');
+  if (typeof fields['errorCode'] === 'string') parts.push(`${fields['errorCode']}: ${text(fields['error'])}`);
+  return parts.join('  ');
+}
+
+/** The counts of a completed pass in words: what reconcile.completed's constant message leaves out. */
+function completedLine(fields: EventRecord): string {
+  const parts = [
+    `${count(fields['groups'])} groups`,
+    `${count(fields['desired'])} desired rules`,
+    `${count(fields['missing'])} missing`,
+  ];
+  if (fields['mode'] !== 'plan')
+    parts.push(`${count(fields['authorized'])} authorized`, `${count(fields['failed'])} failed`);
+  parts.push(`${count(fields['drift'])} drift`, `${count(fields['descriptionDrift'])} description drift`);
+  if (count(fields['unresolved']) > 0) parts.push(`${count(fields['unresolved'])} unresolved targets`);
+  if (count(fields['readFailures']) > 0) parts.push(`${count(fields['readFailures'])} failed reads`);
+  const seconds =
+    typeof fields['durationMs'] === 'number' ? ` in ${(fields['durationMs'] / 1000).toFixed(1)} s` : '';
+  return `${text(fields['mode'])}: ${parts.join(', ')}${seconds}`;
+}
+
+/** What the line says after the event name. */
+function summary(event: string, fields: EventRecord): string {
+  const rule = ruleOf(fields);
+  if (rule !== undefined && event.startsWith('rule.')) return ruleLine(event, rule, fields);
+  switch (event) {
+    case 'policy.invalid':
+      return `${text(fields['file'])}:${text(fields['line'])}:${text(fields['column'])}  ${text(fields['path']) || '(document)'}  ${text(fields['error'])}`;
+    case 'reconcile.completed':
+      return completedLine(fields);
+    case 'config.invalid':
+      return text(fields['error']);
+    case 'target.unresolved':
+      return `policy ${text(fields['policy'])}: target ${text(fields['target'])} in ${text(fields['region'])} matched no security group`;
+    default:
+      return text(fields['msg'] ?? '');
+  }
+}
+
+function tail(event: string, fields: EventRecord): string {
+  if (SUMMARISED.has(event) || (event.startsWith('rule.') && ruleOf(fields) !== undefined)) return '';
+  const pairs: string[] = [];
+  for (const [key, value] of Object.entries(fields)) {
+    if (HEAD_FIELDS.has(key) || value === undefined) continue;
+    pairs.push(
+      `${key}=${typeof value === 'string' && /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value)}`,
+    );
+  }
+  return pairs.length > 0 ? `  ${pairs.join(' ')}` : '';
+}
+
+/**
+ * One event as one line, without the newline: `time LEVEL event  summary  key=value ...`. Rule
+ * events show the rule in words (`tcp 22 from 10.0.0.0/8`, `icmp type 8, all codes from ...`),
+ * reconcile.completed its counts, policy.invalid `file:line:column  path  error`; other events
+ * their constant message and their fields as key=value.
+ */
+export function formatEvent(fields: EventRecord): string {
+  const level = LEVEL_TAGS[text(fields['level'])] ?? text(fields['level']).toUpperCase();
+  const event = typeof fields['event'] === 'string' ? fields['event'] : '';
+  const head = `${clock(fields['time'])} ${level} ${event === '' ? '' : `${event}  `}`;
+  return `${head}${summary(event, fields)}${tail(event, fields)}`;
+}

@@ -1,0 +1,111 @@
+// Option values are parsed once, by these parsers (commander calls them for flags and environment
+// variables alike); each rejection says what is wrong and what to write.
+import { InvalidArgumentError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import {
+  collectPaths,
+  DEFAULTS,
+  parseEnvBoolean,
+  parseListen,
+  parsePositiveInt,
+  parseRegion,
+  parseSchedule,
+  parseTimezone,
+} from '../../src/cli/options.js';
+
+function rejection(parse: () => unknown): string {
+  try {
+    parse();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('parseListen', () => {
+  it.each([
+    ['0.0.0.0:9464', { host: '0.0.0.0', port: 9464 }],
+    ['localhost:0', { host: 'localhost', port: 0 }],
+    [':9464', { host: '0.0.0.0', port: 9464 }],
+    ['[::]:9464', { host: '::', port: 9464 }],
+  ])('accepts %s', (value, address) => {
+    expect(parseListen(value)).toEqual(address);
+  });
+
+  it('says a port above 65535 is out of range, and what to write', () => {
+    expect(rejection(() => parseListen('localhost:99999'))).toBe(
+      '--listen "localhost:99999": port 99999 is out of range, a TCP port is 0-65535; write e.g. localhost:9464',
+    );
+    expect(rejection(() => parseListen('[::1]:70000'))).toContain('write e.g. [::1]:9464');
+  });
+
+  it.each(['nope', '9464', 'host:port', 'a:b:9464'])('says %j is not host:port', (value) => {
+    expect(rejection(() => parseListen(value))).toMatch(/is not host:port; write e\.g\. 0\.0\.0\.0:9464/);
+  });
+});
+
+describe('parseTimezone', () => {
+  it.each(['UTC', 'Europe/Berlin', 'America/Los_Angeles'])('accepts %s', (tz) => {
+    expect(parseTimezone(tz)).toBe(tz);
+  });
+
+  it.each(['Mars/Olympus_Mons', 'UTC+25', ''])('rejects %j', (tz) => {
+    expect(rejection(() => parseTimezone(tz))).toMatch(/--timezone .*(IANA|empty)/);
+  });
+});
+
+describe('parseSchedule', () => {
+  it('accepts cron with and without seconds', () => {
+    expect(parseSchedule('*/5 * * * *')).toBe('*/5 * * * *');
+    expect(parseSchedule('*/30 * * * * *')).toBe('*/30 * * * * *');
+  });
+
+  it('names the wrong field and the values it takes', () => {
+    expect(rejection(() => parseSchedule('61 * * * *'))).toMatch(
+      /the minute field "61" is not valid \(minute takes 0-59, \*, a range a-b, a list a,b or a step \*\/n\); write 5 fields/,
+    );
+  });
+});
+
+describe('other parsers', () => {
+  it('parsePositiveInt names the option and an example', () => {
+    expect(parsePositiveInt('--pass-timeout', '240')).toBe(240);
+    expect(rejection(() => parsePositiveInt('--pass-timeout', '0'))).toBe(
+      '--pass-timeout "0" is not a positive whole number; write e.g. --pass-timeout 60',
+    );
+  });
+
+  it('parseRegion names where a region came from', () => {
+    expect(parseRegion('eu-central-2')).toBe('eu-central-2');
+    expect(parseRegion('us-gov-west-1')).toBe('us-gov-west-1');
+    expect(rejection(() => parseRegion('Frankfurt', 'AWS_DEFAULT_REGION'))).toBe(
+      'AWS_DEFAULT_REGION "Frankfurt" is not an AWS region name; write e.g. us-east-1',
+    );
+  });
+
+  it('parseEnvBoolean reads true/false spellings, so SGR_X=false is false', () => {
+    expect(['true', '1', 'YES', 'on'].map((v) => parseEnvBoolean('SGR_X', v))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(['false', '0', 'no', 'off', ''].map((v) => parseEnvBoolean('SGR_X', v))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
+    expect(rejection(() => parseEnvBoolean('SGR_X', 'maybe'))).toBe(
+      'SGR_X="maybe" is not a boolean; write true or false',
+    );
+  });
+
+  it('collectPaths replaces the default with the first path and appends the rest', () => {
+    const first = collectPaths('a', DEFAULTS.policies);
+    expect(first).toEqual(['a']);
+    expect(collectPaths('b', first)).toEqual(['a', 'b']);
+  });
+});

@@ -1,0 +1,144 @@
+// The readable form of events for a terminal: one line per event, the rule in words, the counts of
+// a completed pass, and no credential even where a JSON line would have censored one.
+import { describe, expect, it } from 'vitest';
+import { formatEvent } from '../../src/log-pretty.js';
+import { report } from '../../src/events.js';
+import { createLogger } from '../../src/logging.js';
+
+const TIME = '2026-11-30T06:12:03.456Z';
+
+function rule(extra: Record<string, unknown>): Record<string, unknown> {
+  return {
+    level: 'info',
+    time: TIME,
+    runId: 'b4f0e0c2-2f7e-4d7b-9a0e-6a0f3c1e5d11',
+    region: 'us-east-1',
+    groupId: 'sg-0123456789abcdef0',
+    policy: 'office-ssh',
+    fromPort: 22,
+    toPort: 22,
+    protocol: 'tcp',
+    source: { kind: 'cidr', value: '203.0.113.0/24' },
+    ...extra,
+  };
+}
+
+describe('formatEvent', () => {
+  it('shows a rule event as the group, the rule in words, its description, rule id and policy', () => {
+    expect(
+      formatEvent(
+        rule({
+          event: 'rule.authorized',
+          description: 'SSH from LA',
+          ruleId: 'sgr-0abc',
+          msg: 'ingress rule authorized',
+        }),
+      ),
+    ).toBe(
+      '06:12:03 INFO  rule.authorized  sg-0123456789abcdef0 (us-east-1)  tcp 22 from 203.0.113.0/24  "SSH from LA"  sgr-0abc  [office-ssh]',
+    );
+  });
+
+  it.each([
+    [{ protocol: 'icmp', fromPort: 8, toPort: -1 }, 'icmp type 8, all codes from 203.0.113.0/24'],
+    [{ protocol: 'icmp', fromPort: 3, toPort: 4 }, 'icmp type 3 code 4 from 203.0.113.0/24'],
+    [{ protocol: 'icmpv6', fromPort: -1, toPort: -1 }, 'icmpv6 all types from 203.0.113.0/24'],
+    [{ protocol: 'tcp', fromPort: 8000, toPort: 8080 }, 'tcp 8000-8080 from 203.0.113.0/24'],
+    [{ protocol: '-1', fromPort: -1, toPort: -1 }, 'all traffic from 203.0.113.0/24'],
+    [{ protocol: '50', fromPort: -1, toPort: -1 }, 'protocol 50 from 203.0.113.0/24'],
+  ])('writes ICMP type/code and port ranges readably, never as "8--1" (%j)', (fields, words) => {
+    const line = formatEvent(rule({ event: 'rule.missing', ...fields }));
+    expect(line).toContain(words);
+    expect(line).not.toMatch(/\d--1/);
+  });
+
+  it('shows a failed rule with its error, and a description drift with both descriptions', () => {
+    expect(
+      formatEvent(
+        rule({
+          level: 'error',
+          event: 'rule.failed',
+          errorCode: 'RulesPerSecurityGroupLimitExceeded',
+          error: 'too many',
+        }),
+      ),
+    ).toMatch(
+      /^06:12:03 ERROR rule\.failed {2}.*\[office-ssh\] {2}RulesPerSecurityGroupLimitExceeded: too many$/,
+    );
+    expect(formatEvent(rule({ event: 'rule.description_drift', live: '', desired: 'SSH' }))).toContain(
+      'tcp 22 from 203.0.113.0/24  description "" -> "SSH"',
+    );
+  });
+
+  it('gives reconcile.completed the counts its constant message leaves out', () => {
+    const fields = {
+      level: 'info',
+      time: TIME,
+      event: 'reconcile.completed',
+      msg: 'reconcile pass completed',
+      mode: 'apply',
+      durationMs: 1234,
+      groups: 5,
+      desired: 40,
+      missing: 3,
+      authorized: 3,
+      failed: 0,
+      drift: 2,
+      descriptionDrift: 1,
+      unresolved: 1,
+      readFailures: 0,
+    };
+    expect(formatEvent(fields)).toBe(
+      '06:12:03 INFO  reconcile.completed  apply: 5 groups, 40 desired rules, 3 missing, 3 authorized, 0 failed, 2 drift, 1 description drift, 1 unresolved targets in 1.2 s',
+    );
+    expect(formatEvent({ ...fields, mode: 'plan' })).not.toContain('authorized');
+  });
+
+  it('shows a validation error as file:line:column, path and message', () => {
+    expect(
+      formatEvent({
+        level: 'error',
+        time: TIME,
+        event: 'policy.invalid',
+        file: 'policies/web.yaml',
+        line: 7,
+        column: 16,
+        path: 'spec.targets[0].groupId',
+        error: 'groupId "web" is not a security group ID',
+        msg: 'policy is invalid',
+      }),
+    ).toBe(
+      '06:12:03 ERROR policy.invalid  policies/web.yaml:7:16  spec.targets[0].groupId  groupId "web" is not a security group ID',
+    );
+  });
+
+  it('shows other events as their message and their fields as key=value, without the runId', () => {
+    expect(
+      formatEvent({
+        level: 'info',
+        time: TIME,
+        runId: 'r-1',
+        event: 'reconcile.started',
+        mode: 'plan',
+        policies: 4,
+        msg: 'reconcile pass started',
+      }),
+    ).toBe('06:12:03 INFO  reconcile.started  reconcile pass started  mode=plan policies=4');
+  });
+});
+
+describe('createLogger with format pretty', () => {
+  it('writes one readable line per event, with credentials censored as in JSON', () => {
+    const out: string[] = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: { write: (line: string) => void out.push(line) },
+      format: 'pretty',
+    });
+    report(logger, ['daemon.warning', 'missed-execution'], { reason: 'x', secretAccessKey: 'SECRET-1' });
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(
+      /^\d\d:\d\d:\d\d WARN {2}daemon\.warning {2}missed a scheduled pass: the event loop was blocked at the scheduled time {2}reason=x secretAccessKey=\[redacted\]\n$/,
+    );
+  });
+});
