@@ -21,7 +21,7 @@ type Stream = 1 | 2;
 export function formatPolicyErrors(errors: readonly PolicyError[]): string {
   return errors
     .map((e) =>
-      e.line === 1 && e.column === 1 && e.path === ''
+      e.wholePath === true
         ? `${e.file}: ${e.message}\n`
         : `${e.file}:${e.line}:${e.column}  ${e.path || '(document)'}  ${e.message}\n`,
     )

@@ -54,6 +54,11 @@ export interface PolicyError {
   /** Field path, e.g. `spec.ingress[0].ports`; empty for whole-document errors. */
   readonly path: string;
   readonly message: string;
+  /**
+   * The error is about a --policies path as a whole (it does not exist, cannot be read): `line` and
+   * `column` are 1 only because every error has them, and people are shown `file: message`.
+   */
+  readonly wholePath?: true;
 }
 
 export type PolicyLoadResult =

@@ -83,8 +83,8 @@ function positionOf(
 /** The human line the contract prints for one error event. */
 function humanLine(event: Event): string {
   const path = event['path'] === '' ? '(document)' : String(event['path']);
-  // An error about a whole path (it does not exist, ...) has no position worth showing.
-  if (event['line'] === 1 && event['column'] === 1 && event['path'] === '')
+  // An error about a whole path (it does not exist) has no position worth showing.
+  if (String(event['error']).includes('" does not exist; create it'))
     return `${String(event['file'])}: ${String(event['error'])}`;
   return `${String(event['file'])}:${String(event['line'])}:${String(event['column'])}  ${path}  ${String(event['error'])}`;
 }

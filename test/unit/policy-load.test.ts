@@ -225,6 +225,7 @@ describe('loadPolicies', () => {
           column: 1,
           path: '',
           message: `the policy directory or file ${JSON.stringify(missing)} does not exist; create it or pass --policies <dir> (or a policy file)`,
+          wholePath: true,
         },
       ],
     });
