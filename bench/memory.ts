@@ -200,6 +200,7 @@ async function childDaemon(args: readonly string[]): Promise<void> {
     listen: { host: '127.0.0.1', port: 0 },
     timezone: 'UTC',
     passTimeoutSeconds: 60,
+    clock: () => new Date(),
   };
   const logger = createLogger({ level: 'info', destination: sink });
   const running = runDaemon(config, { logger, ports: world.ports(), process: proc });

@@ -74,8 +74,10 @@ export function exitCodeFor(outcome: CommandOutcome): number {
       if (result.status === 'failed') return EXIT_FAILURE;
       if (outcome.failOnUnresolved === true && result.counts.unresolved > 0) return EXIT_FAILURE;
       // A rule whose outcome is unknown may be missing: the run did not prove convergence.
-      const { failed, readFailures, accountsFailed, outcomeUnknown } = result.counts;
-      const problems = failed + readFailures + (accountsFailed ?? 0) + (outcomeUnknown ?? 0);
+      // A rule a guardrail blocked was wanted and not authorized: the pass did not do all it was asked.
+      const { failed, readFailures, accountsFailed, outcomeUnknown, blocked } = result.counts;
+      const problems =
+        failed + readFailures + (accountsFailed ?? 0) + (outcomeUnknown ?? 0) + (blocked ?? 0);
       return problems > 0 ? EXIT_FAILURE : EXIT_OK;
     }
     case 'run':

@@ -106,9 +106,18 @@ function prettyDestination(write: (line: string) => void): DestinationStream {
 /** One `policy.invalid` event per validation error (validate, plan, apply and every daemon pass). */
 export function reportPolicyErrors(
   log: Logger,
-  errors: readonly { file: string; line: number; column: number; path: string; message: string }[],
+  errors: readonly {
+    file: string;
+    line: number;
+    column: number;
+    path: string;
+    message: string;
+    guardrail?: string;
+    guardrailEntry?: number;
+  }[],
 ): void {
-  for (const { file, line, column, path, message } of errors) {
-    report(log, 'policy.invalid', { file, line, column, path, error: message });
+  for (const { file, line, column, path, message, guardrail, guardrailEntry } of errors) {
+    const denied = guardrail !== undefined ? { guardrail, guardrailEntry } : {};
+    report(log, 'policy.invalid', { file, line, column, path, error: message, ...denied });
   }
 }

@@ -55,7 +55,7 @@ async function loadOrReport(
 ): Promise<LoadedSet | { exitCode: number }> {
   const { policies: paths } = options;
   const humanOut = human === 1 ? process.stdout : process.stderr;
-  const loaded = await loadPolicySet(paths);
+  const loaded = await loadPolicySet(paths, { exceptionsAt: options.clock() });
   if (loaded.kind === 'changing') {
     humanOut.write(`sg-reconciler: ${describeChanging(paths, loaded)}\n`);
     const { reason, file, attempts } = loaded;
@@ -201,10 +201,11 @@ export async function runPlan(options: PlanOptions): Promise<number> {
   }
 
   const result = await reconcilePass(
-    { ports: access.ports, accounts: access.accounts, logger },
+    { ports: access.ports, accounts: access.accounts, logger, clock: options.clock },
     {
       mode: 'plan',
       policies: loaded.policies,
+      ...(loaded.guardrails !== undefined ? { guardrails: loaded.guardrails } : {}),
       policyFiles: loaded.files.length,
       policySetDigest: loaded.digest,
       policyVersion: loaded.version,
@@ -233,10 +234,11 @@ export async function runApply(options: ApplyOptions): Promise<number> {
   }
   const access = await sdkAccess(options, region, logger, options.writeRate);
   const result = await reconcilePass(
-    { ports: access.ports, accounts: access.accounts, logger },
+    { ports: access.ports, accounts: access.accounts, logger, clock: options.clock },
     {
       mode: options.dryRun ? 'dry-run' : 'apply',
       policies: loaded.policies,
+      ...(loaded.guardrails !== undefined ? { guardrails: loaded.guardrails } : {}),
       policyFiles: loaded.files.length,
       policySetDigest: loaded.digest,
       policyVersion: loaded.version,

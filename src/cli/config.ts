@@ -11,6 +11,8 @@ export interface CommonOptions {
   readonly logLevel: LogLevel;
   /** Undefined: pretty on a terminal, JSON otherwise. */
   readonly logFormat: LogFormat | undefined;
+  /** The wall clock guardrail exceptions are judged by (SGR_NOW, a test hook, or the system clock). */
+  readonly clock: () => Date;
 }
 
 /** Options of the commands that read EC2 (plan, apply, run). */

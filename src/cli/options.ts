@@ -133,3 +133,18 @@ export function parseEnvBoolean(name: string, value: string): boolean {
   if (['false', '0', 'no', 'off', ''].includes(text)) return false;
   throw new InvalidArgumentError(`${name}="${value}" is not a boolean; write true or false`);
 }
+
+/**
+ * `SGR_NOW` / `--now`, a test hook: an ISO date (`2027-01-31`, midnight UTC) or date-time that
+ * fixes the moment guardrail exceptions are judged by. Unset, the system clock is read each time.
+ */
+export function parseNow(value: string): Date {
+  const text = value.trim();
+  const fixed = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  if (text === '' || Number.isNaN(fixed.getTime())) {
+    throw new InvalidArgumentError(
+      `SGR_NOW "${value}" is not a date; write an ISO date or date-time, e.g. SGR_NOW=2027-01-31, or unset it`,
+    );
+  }
+  return fixed;
+}

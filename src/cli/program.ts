@@ -16,6 +16,7 @@ import {
   parseEndpoint,
   parseListen,
   parseLogLevel,
+  parseNow,
   parsePositiveInt,
   parsePositiveNumber,
   parseRegion,
@@ -54,6 +55,13 @@ function withCommon(command: Command): Command {
       )
         .env('SGR_LOG_FORMAT')
         .choices(LOG_FORMATS),
+    )
+    .addOption(
+      // A test hook, not a user option: the date guardrail exceptions are judged by.
+      new Option('--now <date>', 'judge guardrail exceptions as of this ISO date')
+        .env('SGR_NOW')
+        .argParser(parseNow)
+        .hideHelp(),
     );
 }
 
@@ -98,12 +106,13 @@ const FAIL_ON_UNRESOLVED = 'exit 1 when a policy target matched no security grou
  * (a flag gives one path per value; the variable holds them all, like PATH).
  */
 function optionsOf<T extends CommonOptions>(command: Command): T {
-  const options = command.opts<T & { policies: readonly string[] }>();
+  const { now, ...options } = command.opts<T & { policies: readonly string[]; now?: Date }>();
+  const clock = now === undefined ? () => new Date() : () => new Date(now.getTime());
   if (command.getOptionValueSource('policies') === 'env') {
     const paths = options.policies.flatMap((value) => value.split(delimiter)).filter((p) => p !== '');
-    return { ...options, policies: paths.length > 0 ? paths : DEFAULTS.policies };
+    return { ...options, clock, policies: paths.length > 0 ? paths : DEFAULTS.policies } as unknown as T;
   }
-  return options;
+  return { ...options, clock } as unknown as T;
 }
 
 export function buildProgram(onExit: (code: number) => void): Command {

@@ -1,7 +1,8 @@
 // Renders a plan pass for people (text table, Markdown for pull-request comments) and machines (JSON).
 import { describePorts, describeProtocol, type Rule } from '../model/rule.js';
 import { liveRuleFields, ruleFields } from '../reconcile/reporter.js';
-import type { DesiredRule, GroupPlan, PassResult } from '../reconcile/types.js';
+import type { Denial } from '../model/guardrail.js';
+import type { BlockedRule, DesiredRule, GroupPlan, PassResult, Plan, Violation } from '../reconcile/types.js';
 
 export const PLAN_FORMATS = ['text', 'json', 'markdown'] as const;
 export type PlanFormat = (typeof PLAN_FORMATS)[number];
@@ -11,6 +12,22 @@ export const PLAN_FORMAT_VERSION = 1;
 
 function desiredJson(d: DesiredRule): object {
   return { ...ruleFields(d), tags: d.tags };
+}
+
+function denialJson(denial: Denial): object {
+  return {
+    guardrail: denial.guardrail,
+    guardrailEntry: denial.entry,
+    ...(denial.expired !== undefined ? { exceptionExpired: denial.expired.expires } : {}),
+  };
+}
+
+function violationJson(g: GroupPlan, v: Violation): object {
+  return { ...denialJson(v.denial), ...liveRuleFields(g.account, g.region, g.group.groupId, v.rule) };
+}
+
+function blockedJson(b: BlockedRule): object {
+  return { ...denialJson(b.denial), ...desiredJson(b.desired) };
 }
 
 function groupJson(g: GroupPlan): object {
@@ -23,6 +40,8 @@ function groupJson(g: GroupPlan): object {
     policies: g.policies,
     desired: g.desired.length,
     missing: g.missing.map(desiredJson),
+    blocked: g.blocked.map(blockedJson),
+    violations: g.violations.map((v) => violationJson(g, v)),
     drift: g.drift.map((r) => liveRuleFields(g.account, g.region, g.group.groupId, r)),
     descriptionDrift: g.descriptionDrift.map((d) => ({
       ...desiredJson(d.desired),
@@ -61,6 +80,13 @@ export function planJson(result: PassResult): object {
       readFailures: counts.readFailures,
       units: counts.units ?? 0,
       accountsFailed: counts.accountsFailed ?? 0,
+      violations: countOf(plan, 'violations'),
+      blocked: countOf(plan, 'blocked'),
+    },
+    guardrails: {
+      checked: plan.guardrails ?? [],
+      violations: plan.groups.flatMap((g) => g.violations.map((v) => violationJson(g, v))),
+      blocked: plan.groups.flatMap((g) => g.blocked.map(blockedJson)),
     },
     // Sorted by account, then region, then group ID.
     groups: plan.groups.map(groupJson),
@@ -68,6 +94,10 @@ export function planJson(result: PassResult): object {
     readFailures: plan.readFailures,
     accountFailures: plan.accountFailures ?? [],
   };
+}
+
+function countOf(plan: Plan, what: 'violations' | 'blocked'): number {
+  return plan.groups.reduce((n, g) => n + g[what].length, 0);
 }
 
 function sourceText(rule: Rule): string {
@@ -101,6 +131,12 @@ function summaryLine(result: Extract<PassResult, { status: 'completed' }>): stri
     `${c.missing} rule(s) to authorize in ${result.plan.groups.filter((g) => g.missing.length > 0).length} group(s)` +
     ` (${c.groups} group(s), ${c.desired} desired rule(s)); ${c.drift} drift, ${c.descriptionDrift} description drift` +
     (c.unresolved > 0 ? `, ${c.unresolved} unresolved target(s)` : '') +
+    (countOf(result.plan, 'violations') > 0
+      ? `, ${countOf(result.plan, 'violations')} GUARDRAIL VIOLATION(S)`
+      : '') +
+    (countOf(result.plan, 'blocked') > 0
+      ? `, ${countOf(result.plan, 'blocked')} BLOCKED by guardrails`
+      : '') +
     (c.readFailures > 0 ? `, ${c.readFailures} failed read(s)` : '') +
     ((c.accountsFailed ?? 0) > 0 ? `, ${c.accountsFailed} unreachable account(s)` : '')
   );
@@ -111,9 +147,58 @@ function unitHeading(g: GroupPlan): string {
   return `${g.account} / ${g.region}`;
 }
 
+function denialText(denial: Denial): string {
+  const expired = denial.expired !== undefined ? `; exception expired ${denial.expired.expires}` : '';
+  return `guardrail ${denial.guardrail} deny[${denial.entry}]${expired}`;
+}
+
+/** The guardrail section of the text plan: first, boxed in capitals, so a reviewer cannot miss it. */
+function guardrailText(plan: Plan): string[] {
+  const out: string[] = [];
+  const violations = plan.groups.flatMap((g) => g.violations.map((v) => ({ g, v })));
+  const blocked = plan.groups.flatMap((g) => g.blocked.map((b) => ({ g, b })));
+  if (violations.length > 0) {
+    out.push(
+      '',
+      `!!! GUARDRAIL VIOLATIONS: ${violations.length} live rule(s) that a guardrail denies (left in place: sg-reconciler never revokes; remove them by hand)`,
+      table(
+        violations.map(({ g, v }) => [
+          unitHeading(g),
+          g.group.groupId,
+          describeProtocol(v.rule.protocol),
+          describePorts(v.rule),
+          sourceText(v.rule),
+          v.rule.ruleId ?? '',
+          denialText(v.denial),
+        ]),
+        '  ',
+      ),
+    );
+  }
+  if (blocked.length > 0) {
+    out.push(
+      '',
+      `!!! BLOCKED BY GUARDRAILS: ${blocked.length} desired rule(s) that will not be sent to EC2`,
+      table(
+        blocked.map(({ g, b }) => [
+          unitHeading(g),
+          g.group.groupId,
+          describeProtocol(b.desired.rule.protocol),
+          describePorts(b.desired.rule),
+          sourceText(b.desired.rule),
+          `[${b.desired.policies.join(', ')}]`,
+          denialText(b.denial),
+        ]),
+        '  ',
+      ),
+    );
+  }
+  return out;
+}
+
 function renderText(result: PassResult): string {
   if (result.status === 'failed') return `Plan could not run: ${result.errorCode}: ${result.error}\n`;
-  const out: string[] = [`Plan: ${summaryLine(result)}`];
+  const out: string[] = [`Plan: ${summaryLine(result)}`, ...guardrailText(result.plan)];
   let unit: string | undefined;
   for (const g of result.plan.groups) {
     if (unitHeading(g) !== unit) {
@@ -183,11 +268,54 @@ function md(text: string): string {
   return text.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`);
 }
 
+/** The guardrail section of the Markdown plan: right under the summary, before any group. */
+function guardrailMarkdown(plan: Plan): string[] {
+  const out: string[] = [];
+  const violations = plan.groups.flatMap((g) => g.violations.map((v) => ({ g, v })));
+  const blocked = plan.groups.flatMap((g) => g.blocked.map((b) => ({ g, b })));
+  if (violations.length > 0) {
+    out.push(
+      '',
+      `#### :no_entry: Guardrail violations: ${violations.length} live rule(s) a guardrail denies`,
+      '',
+      'These rules exist now. sg-reconciler never revokes them: remove them by hand, or narrow them.',
+      '',
+      '| account / region | group | protocol | ports | source | rule | guardrail |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const { g, v } of violations) {
+      out.push(
+        `| ${unitHeading(g)} | \`${g.group.groupId}\` | ${describeProtocol(v.rule.protocol)} | ${describePorts(v.rule)} | \`${v.rule.source.value}\` | ${v.rule.ruleId ?? ''} | ${md(denialText(v.denial))} |`,
+      );
+    }
+  }
+  if (blocked.length > 0) {
+    out.push(
+      '',
+      `#### :no_entry: Blocked by guardrails: ${blocked.length} desired rule(s) will not be sent`,
+      '',
+      '| account / region | group | protocol | ports | source | policies | guardrail |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const { g, b } of blocked) {
+      out.push(
+        `| ${unitHeading(g)} | \`${g.group.groupId}\` | ${describeProtocol(b.desired.rule.protocol)} | ${describePorts(b.desired.rule)} | \`${b.desired.rule.source.value}\` | ${md(b.desired.policies.join(', '))} | ${md(denialText(b.denial))} |`,
+      );
+    }
+  }
+  return out;
+}
+
 function renderMarkdown(result: PassResult): string {
   if (result.status === 'failed') {
     return `### sg-reconciler plan\n\n:x: The plan could not run: \`${result.errorCode}\` ${md(result.error)}\n`;
   }
-  const out: string[] = ['### sg-reconciler plan', '', `**${md(summaryLine(result))}**`];
+  const out: string[] = [
+    '### sg-reconciler plan',
+    '',
+    `**${md(summaryLine(result))}**`,
+    ...guardrailMarkdown(result.plan),
+  ];
   let unit: string | undefined;
   for (const g of result.plan.groups) {
     if (

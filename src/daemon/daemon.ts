@@ -9,6 +9,7 @@ import { reportPolicyErrors, type Logger } from '../logging.js';
 import type { PassFailure, PassObserver } from '../reconcile/reporter.js';
 import type { Policy, PolicySetLoad } from '../model/policy.js';
 import type { PassMode, PassResult, UnsettledRule } from '../reconcile/types.js';
+import type { Guardrail } from '../model/guardrail.js';
 import { closeServer, createHealthServer, formatAddress, listen, type HttpLimits } from './http.js';
 import { createDaemonMetrics, type DaemonMetrics } from './metrics.js';
 import { createOutcomeHandler, type OutcomeHandler, type PassOutcome } from './outcome.js';
@@ -35,6 +36,8 @@ export interface DaemonProcess {
 
 export interface PassContext {
   readonly runId: string;
+  /** The guardrails loaded with the policies, when the set has any. */
+  readonly guardrails?: readonly Guardrail[];
   readonly mode: PassMode;
   readonly signal: AbortSignal;
   /** sha256 of the policy set this pass applies (reported on reconcile.started). */
@@ -234,6 +237,7 @@ export function createDaemon(options: DaemonOptions, deps: DaemonDeps): Daemon {
       if (controller.signal.aborted) throw controller.signal.reason;
       pass = deps.runPass(loaded.policies, loaded.files.length, {
         runId,
+        ...(loaded.guardrails !== undefined ? { guardrails: loaded.guardrails } : {}),
         mode: options.mode,
         signal: controller.signal,
         policySetDigest: set.digest,

@@ -36,6 +36,8 @@ export interface DaemonConfig {
   readonly listen: { readonly host: string; readonly port: number };
   readonly timezone: string;
   readonly passTimeoutSeconds: number;
+  /** The wall clock guardrail exceptions are judged by. */
+  readonly clock: () => Date;
 }
 
 export interface RunDaemonDeps {
@@ -63,10 +65,12 @@ export function runDaemon(config: DaemonConfig, deps: RunDaemonDeps): Promise<nu
         logger,
         newRunId: () => context.runId,
         observer: context.observer,
+        clock: config.clock,
       },
       {
         mode: context.mode,
         policies,
+        ...(context.guardrails !== undefined ? { guardrails: context.guardrails } : {}),
         policyFiles,
         defaultRegion: config.region,
         maxRulesPerGroup: config.maxRulesPerGroup,
@@ -93,7 +97,8 @@ export function runDaemon(config: DaemonConfig, deps: RunDaemonDeps): Promise<nu
       logger,
       // The daemon fires at any moment relative to writers: a file written in the last 2 s may be
       // half-written, so the set waits until it settles (SPEC "Safety rules of the pass").
-      loadPolicySet: (dir) => loadPolicySet(dir, { settleMs: DEFAULT_SETTLE_MS }),
+      loadPolicySet: (dir) =>
+        loadPolicySet(dir, { settleMs: DEFAULT_SETTLE_MS, exceptionsAt: config.clock() }),
       runPass,
       scheduler: createCronScheduler(logger),
       ...(deps.process !== undefined ? { process: deps.process } : {}),

@@ -30,6 +30,7 @@ export interface DaemonMetrics {
   readonly lastSuccess: Gauge;
   readonly policySetValid: Gauge;
   readonly passInProgress: Gauge;
+  readonly guardrailViolations: Gauge<'guardrail'>;
 }
 
 export interface DaemonMetricsOptions {
@@ -99,6 +100,12 @@ export function createDaemonMetrics(options: DaemonMetricsOptions = {}): DaemonM
     ),
     policySetValid: gauge('policy_set_valid', '1 when the policy directory last loaded was valid, else 0.'),
     passInProgress: gauge('pass_in_progress', '1 while a reconcile pass is running, else 0.'),
+    guardrailViolations: new Gauge({
+      name: `${METRIC_PREFIX}guardrail_violations`,
+      help: 'Live rules a guardrail denies (rule.violation; never revoked), by guardrail, in the last completed pass.',
+      labelNames: ['guardrail'] as const,
+      registers,
+    }),
   };
 
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });

@@ -172,6 +172,13 @@ export function createOutcomeHandler(options: OutcomeHandlerOptions): OutcomeHan
         metrics.groups.set(counts.groups);
         metrics.targetsUnresolved.set(counts.unresolved);
         metrics.readFailures.set(counts.readFailures);
+        // Every guardrail checked has a series (0 when nothing violates it); a removed one goes away.
+        metrics.guardrailViolations.reset();
+        for (const name of result.plan.guardrails ?? []) metrics.guardrailViolations.labels(name).set(0);
+        for (const group of result.plan.groups) {
+          for (const { denial } of group.violations)
+            metrics.guardrailViolations.labels(denial.guardrail).inc();
+        }
         const finishedAt = now();
         metrics.lastSuccess.set(finishedAt / 1000);
         state.completedPasses += 1;

@@ -1,6 +1,7 @@
 // The normalised policy set: what the policy loader produces and the planner consumes. Pure types
 // and helpers; positions are kept so later stages can point back at the YAML.
 import type { PolicyAccountSelector } from './accounts.js';
+import type { Guardrail } from './guardrail.js';
 import type { Rule } from './rule.js';
 
 /** Where a value came from in a policy file (1-based line and column). */
@@ -59,12 +60,18 @@ export interface PolicyError {
    * `column` are 1 only because every error has them, and people are shown `file: message`.
    */
   readonly wholePath?: true;
+  /** Set when a guardrail denies the rule at this position: the guardrail's name. */
+  readonly guardrail?: string;
+  /** With `guardrail`: the index of its `deny` entry that matched. */
+  readonly guardrailEntry?: number;
 }
 
 export type PolicyLoadResult =
   | {
       readonly ok: true;
       readonly policies: readonly Policy[];
+      /** The Guardrail documents of the set; absent when it has none. */
+      readonly guardrails?: readonly Guardrail[];
       readonly files: readonly string[];
       readonly warnings: readonly string[];
     }

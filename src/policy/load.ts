@@ -57,6 +57,8 @@ export interface LoadOptions {
   readonly now?: () => number;
   /** The file-system calls (default node:fs/promises); tests inject moves between two calls. */
   readonly fs?: LoaderFs;
+  /** The moment guardrail exceptions are judged at (default: the system clock). */
+  readonly exceptionsAt?: Date;
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
@@ -468,10 +470,14 @@ function parseSnapshot(paths: readonly string[], snapshot: Snapshot, options: Lo
     if (read.text !== undefined) texts.push({ file: read.found.file, text: read.text });
     if (read.error !== undefined) state.errors.push(read.error);
   }
-  const collection = collectPolicies(texts);
+  const collection = collectPolicies(
+    texts,
+    options.exceptionsAt !== undefined ? { now: options.exceptionsAt } : {},
+  );
   return toLoadResult(
     {
       policies: collection.policies,
+      ...(collection.guardrails !== undefined ? { guardrails: collection.guardrails } : {}),
       warnings: [...state.warnings, ...collection.warnings],
       errors: [...state.errors, ...collection.errors],
     },

@@ -320,6 +320,13 @@ function translate(document: unknown, error: ErrorObject, homes: FieldHomes): Is
       return at(annotations?.type?.(context) ?? genericType(segments, String(params.type), value));
     case 'pattern':
       return at(annotations?.pattern?.(context) ?? formatFallback(segments, value));
+    case 'enum': {
+      const allowed = Array.isArray(params.allowedValues) ? params.allowedValues.map(String) : [];
+      return at(
+        annotations?.enum?.(context) ??
+          `${lastName(segments)} ${quote(value)} is not valid; write ${orList(allowed)}`,
+      );
+    }
     case 'minimum':
     case 'maximum':
       return at(

@@ -90,3 +90,16 @@ export function normalisePolicy(document: PolicyDocument, file: string, locate: 
     rules,
   };
 }
+
+/**
+ * The field path of each desired rule's source in an IngressPolicy document, in the order
+ * normalisePolicy emits the rules (entry by entry, source by source): `spec.ingress[0].sources[1]`.
+ */
+export function rulePaths(document: Record<string, unknown>): string[] {
+  const spec = document.spec as PolicyDocument['spec'] | undefined;
+  const paths: string[] = [];
+  (spec?.ingress ?? []).forEach((entry, i) => {
+    entry.sources.forEach((_, j) => paths.push(`spec.ingress[${i}].sources[${j}]`));
+  });
+  return paths;
+}

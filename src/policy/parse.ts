@@ -2,9 +2,12 @@
 // per document: decode -> YAML parse -> schema (ajv) -> named rules -> normalise, then checks
 // across documents (unique names). Findings are values; nothing here throws or touches the disk.
 import { Composer, isMap, isPair, isSeq, LineCounter, Parser, visit, type Document } from 'yaml';
+import { utcDate, type Guardrail } from '../model/guardrail.js';
 import type { Policy, PolicyError, PolicyLoadResult, SourcePosition } from '../model/policy.js';
+import { exceptionWarnings, guardrailErrors, type RuleSite } from './guardrail-check.js';
 import { formatPath, isRecord, issuePath, type Issue, type Segment } from './issue.js';
 import { kindOf } from './kinds/index.js';
+import { rulePaths } from './normalise.js';
 import { schemaIssues } from './messages.js';
 import { kindFieldHomes, kindSchemaErrors } from './schema.js';
 import { locateOffset } from './yaml-positions.js';
@@ -20,8 +23,18 @@ export interface PolicyText {
 /** Everything read from a set of files, before deciding whether the set is valid. */
 export interface PolicyCollection {
   readonly policies: Policy[];
+  /** Guardrail documents; absent (or empty) when the set has none. */
+  guardrails?: Guardrail[];
+  /** Where each desired rule of `policies` was written, for the guardrail check. */
+  sites?: RuleSite[];
   readonly errors: PolicyError[];
   readonly warnings: string[];
+}
+
+/** Options of the pure pipeline. */
+export interface ParseOptions {
+  /** The moment guardrail exceptions are judged at (default: now). */
+  readonly now?: Date;
 }
 
 /** Enough alias use for real policies; far too little for an alias bomb to expand. */
@@ -214,21 +227,28 @@ function documentValue(scope: FileScope, document: Document): { value: unknown }
 }
 
 /** Records a policy's name; false (with an error) when another policy already has it. */
-function claimName(scope: FileScope, value: Record<string, unknown>, here: () => SourcePosition): boolean {
+function claimName(
+  scope: FileScope,
+  kind: string,
+  value: Record<string, unknown>,
+  here: () => SourcePosition,
+): boolean {
   const metadata = value.metadata;
   if (!isRecord(metadata) || typeof metadata.name !== 'string') return true;
+  // Names are unique per kind: a guardrail may share a name with a policy.
   const name = metadata.name;
+  const what = kind === 'Guardrail' ? 'guardrail' : 'policy';
   const at = here();
-  const first = scope.names.get(name);
+  const first = scope.names.get(`${kind}/${name}`);
   if (first === undefined) {
-    scope.names.set(name, { position: at });
+    scope.names.set(`${kind}/${name}`, { position: at });
     return true;
   }
   const where = `${first.position.file}:${first.position.line}:${first.position.column}`;
   scope.out.errors.push({
     ...at,
     path: 'metadata.name',
-    message: `metadata.name ${JSON.stringify(name)} is already used by the policy at ${where}; give each policy a unique name`,
+    message: `metadata.name ${JSON.stringify(name)} is already used by the ${what} at ${where}; give each ${what} a unique name`,
   });
   return false;
 }
@@ -260,10 +280,17 @@ function collectDocument(scope: FileScope, document: Document): void {
       message: issue.message,
     });
   }
-  if (!claimName(scope, value, () => locate(['metadata', 'name']))) return;
-  if (issues.length === 0) {
-    scope.out.policies.push(kind.normalise(value, scope.file, (segments) => locate(segments)).policy);
+  if (!claimName(scope, kind.kind, value, () => locate(['metadata', 'name']))) return;
+  if (issues.length > 0) return;
+  const loaded = kind.normalise(value, scope.file, (segments) => locate(segments));
+  if (loaded.kind === 'Guardrail') {
+    (scope.out.guardrails ??= []).push(loaded.guardrail);
+    return;
   }
+  scope.out.policies.push(loaded.policy);
+  rulePaths(value).forEach((path, index) =>
+    (scope.out.sites ??= []).push({ policy: loaded.policy, index, path }),
+  );
 }
 
 function collectFile(
@@ -304,7 +331,7 @@ function collectFile(
 }
 
 /** Reads every file's documents; never throws (an unexpected failure becomes an error at the file). */
-export function collectPolicies(files: readonly PolicyText[]): PolicyCollection {
+export function collectPolicies(files: readonly PolicyText[], options: ParseOptions = {}): PolicyCollection {
   const out: PolicyCollection = { policies: [], errors: [], warnings: [] };
   const names = new Map<string, NameSeen>();
   for (const { file, text } of files) {
@@ -320,6 +347,11 @@ export function collectPolicies(files: readonly PolicyText[]): PolicyCollection 
       });
     }
   }
+  // Across the whole set: every desired rule against every guardrail, wherever each was written.
+  const guardrails = out.guardrails ?? [];
+  const today = utcDate(options.now ?? new Date());
+  out.errors.push(...guardrailErrors(out.sites ?? [], guardrails, today));
+  out.warnings.push(...exceptionWarnings(out.policies, guardrails));
   return out;
 }
 
@@ -349,13 +381,20 @@ export function toLoadResult(collection: PolicyCollection, files: readonly strin
   if (collection.errors.length > 0) {
     return { ok: false, errors: sortErrors(collection.errors), files };
   }
-  return { ok: true, policies: collection.policies, files, warnings: collection.warnings };
+  const guardrails = collection.guardrails ?? [];
+  return {
+    ok: true,
+    policies: collection.policies,
+    ...(guardrails.length > 0 ? { guardrails } : {}),
+    files,
+    warnings: collection.warnings,
+  };
 }
 
 /** Validates and normalises already-read policy files. Pure and total: it never throws. */
-export function parsePolicyTexts(files: readonly PolicyText[]): PolicyLoadResult {
+export function parsePolicyTexts(files: readonly PolicyText[], options: ParseOptions = {}): PolicyLoadResult {
   return toLoadResult(
-    collectPolicies(files),
+    collectPolicies(files, options),
     files.map((entry) => entry.file),
   );
 }

@@ -34,6 +34,8 @@ export interface Annotations {
   readonly pattern?: MessageFn;
   /** The value has the wrong type; on a oneOf node, no branch has the value's type. */
   readonly type?: MessageFn;
+  /** The value is not one of `enum`. */
+  readonly enum?: MessageFn;
   /** `minimum` / `maximum`. */
   readonly range?: MessageFn;
   /** `minLength` / `maxLength`. */

@@ -5,7 +5,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { fieldHomes, type FieldHomes } from './messages.js';
 import { toJson } from './schema-kit.js';
-import { KINDS, type KindDefinition } from './kinds/index.js';
+import { KINDS, kindOf, type KindDefinition } from './kinds/index.js';
 
 /** Resolved from both src/policy/ (tests) and dist/policy/ (the built package): two levels up. */
 export const POLICY_SCHEMA_URL = new URL('../../schemas/policy.schema.json', import.meta.url);
@@ -78,8 +78,16 @@ function combinedSchema(): JsonSchema {
     type: 'object',
     required: ['apiVersion', 'kind'],
     properties: {
-      apiVersion: { title: 'API version', const: KINDS[0]?.apiVersion },
-      kind: { title: 'Kind', enum: KINDS.map((k) => k.kind) },
+      apiVersion: {
+        title: 'API version',
+        description: `The version of the policy format. Write ${KINDS[0]?.apiVersion ?? ''}.`,
+        const: KINDS[0]?.apiVersion,
+      },
+      kind: {
+        title: 'Kind',
+        description: `The kind of document: ${KINDS.map((k) => k.kind).join(' or ')}.`,
+        enum: KINDS.map((k) => k.kind),
+      },
     },
     allOf: branches,
     definitions,
@@ -90,6 +98,5 @@ function combinedSchema(): JsonSchema {
 export function schemaErrors(document: unknown): readonly ErrorObject[] {
   const record =
     typeof document === 'object' && document !== null ? (document as Record<string, unknown>) : {};
-  const kind = KINDS.find((entry) => entry.kind === record.kind) ?? (KINDS[0] as KindDefinition);
-  return kindSchemaErrors(kind, document);
+  return kindSchemaErrors(kindOf(record), document);
 }

@@ -7,15 +7,17 @@ import { staticAccountGateway, type AccountGateway, type Ec2PortFactory } from '
 import type { Logger } from '../logging.js';
 import type { AccountInventory } from '../model/accounts.js';
 import { compareStrings } from '../model/compare.js';
+import { denialOf, utcDate, type Guardrail } from '../model/guardrail.js';
 import type { Policy } from '../model/policy.js';
 import { describeTarget } from '../model/policy.js';
 import { ruleKey } from '../model/rule.js';
 import { planUnits, unitKey, type OwnAccount, type Shard, type UnitPlan } from '../model/units.js';
 import { executePlan } from './execute.js';
-import { buildPlan } from './plan.js';
+import { buildPlan, type GuardrailInput } from './plan.js';
 import { readRegion } from './read.js';
 import { createPassReporter, type PassFailure, type PassObserver, type PassReporter } from './reporter.js';
 import { errorInfo, mapBounded } from './support.js';
+import { fillViolationRuleIds } from './violations.js';
 import type {
   AccountFailure,
   GroupPlan,
@@ -47,6 +49,8 @@ export interface PassDeps {
   readonly newRunId?: () => string;
   /** Hears every rule outcome and plan as it is reported (the daemon's metrics). */
   readonly observer?: PassObserver;
+  /** Wall clock for guardrail exception expiry (default: the system clock). */
+  readonly clock?: () => Date;
 }
 
 export interface PassRequest {
@@ -60,6 +64,8 @@ export interface PassRequest {
   readonly policyVersion?: string | undefined;
   readonly defaultRegion: string | undefined;
   readonly maxRulesPerGroup: number;
+  /** Guardrails checked again before any write, and against every live rule read. */
+  readonly guardrails?: readonly Guardrail[];
   /** Within one unit: reads and groups written at once (default 4). */
   readonly concurrency?: number;
   /** (account, region) units worked on at once (`--concurrency`, default 8). */
@@ -114,8 +120,22 @@ function unreadableRegion(region: string, policies: readonly Policy[], error: un
   };
 }
 
+/** The guardrails bound to the day (by the pass's clock) their exceptions are judged on. */
+function guardrailInput(guardrails: readonly Guardrail[], clock: (() => Date) | undefined): GuardrailInput {
+  const today = utcDate((clock ?? (() => new Date()))());
+  return {
+    names: guardrails.map((g) => g.name),
+    judge: (rule, policies) => denialOf(guardrails, rule, policies, today),
+  };
+}
+
 /** The counts of reconcile.completed, from the plan and every outcome. */
-export function countOutcomes(plan: Plan, mode: PassMode, outcomes: readonly RuleOutcome[]): PassCounts {
+export function countOutcomes(
+  plan: Plan,
+  mode: PassMode,
+  outcomes: readonly RuleOutcome[],
+  guarded = false,
+): PassCounts {
   const count = (predicate: (o: RuleOutcome) => boolean): number => outcomes.filter(predicate).length;
   const denied = count((o) => o.status === 'dry-run' && !o.permitted);
   const unknown = count((o) => o.status === 'outcome-unknown');
@@ -133,6 +153,12 @@ export function countOutcomes(plan: Plan, mode: PassMode, outcomes: readonly Rul
     accountsFailed: plan.accountFailures?.length ?? 0,
     alreadyPresent: count((o) => o.status === 'already-present'),
     ...(unknown > 0 ? { outcomeUnknown: unknown } : {}),
+    ...(guarded
+      ? {
+          blocked: plan.groups.reduce((n, g) => n + g.blocked.length, 0),
+          violations: plan.groups.reduce((n, g) => n + g.violations.length, 0),
+        }
+      : {}),
     ...(mode === 'dry-run' ? { permitted: count((o) => o.status === 'dry-run' && o.permitted), denied } : {}),
   };
 }
@@ -369,8 +395,17 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
     const reads = await readUnits(deps, request, units, reach);
     if (aborted(signal)) return fail(abortFailure());
 
+    const guardrails = request.guardrails ?? [];
+    const planned = buildPlan({
+      regions: reads,
+      maxRulesPerGroup: request.maxRulesPerGroup,
+      ...(guardrails.length > 0 ? { guardrails: guardrailInput(guardrails, deps.clock) } : {}),
+    });
     const plan: Plan = {
-      ...buildPlan({ regions: reads, maxRulesPerGroup: request.maxRulesPerGroup }),
+      ...(await fillViolationRuleIds(planned, deps.ports, {
+        ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+        ...(signal !== undefined ? { signal } : {}),
+      })),
       ...(failures.size > 0
         ? { accountFailures: [...failures.values()].sort((a, b) => compareStrings(a.account, b.account)) }
         : {}),
@@ -390,7 +425,7 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
     if (aborted(signal)) return fail(abortFailure());
 
     const counts: PassCounts = {
-      ...countOutcomes(plan, mode, [...settled, ...outcomes]),
+      ...countOutcomes(plan, mode, [...settled, ...outcomes], guardrails.length > 0),
       units: units.units.length,
     };
     const duration = durationMs();

@@ -2,12 +2,14 @@
 // missing rules fit the per-group quota. Pure: it imports types and the rule model only (no AWS,
 // no file system, no logger), so it can be driven with generated cases in milliseconds.
 import type { PrefixListInfo } from '../model/group.js';
+import type { Denial } from '../model/guardrail.js';
 import type { Policy } from '../model/policy.js';
 import type { LiveRule, Rule } from '../model/rule.js';
 import { createCanonicaliser, ruleFamilies, ruleKey } from '../model/rule.js';
 
 type Canonicaliser = ReturnType<typeof createCanonicaliser>;
 import type {
+  BlockedRule,
   DescriptionDrift,
   DesiredRule,
   GroupPlan,
@@ -15,6 +17,7 @@ import type {
   Plan,
   QuotaProjection,
   RegionRead,
+  Violation,
 } from './types.js';
 import { compareStrings } from '../model/compare.js';
 
@@ -31,6 +34,24 @@ export interface PlanRegionInput {
   /** What read.ts returned for this region (only groups, readFailures and prefixLists are used). */
   readonly read: Pick<RegionRead, 'groups' | 'readFailures' | 'prefixLists'>;
   readonly maxRulesPerGroup: number;
+  /** What must never be authorized, and the UTC date (`YYYY-MM-DD`) their exceptions are judged on. */
+  readonly guardrails?: GuardrailInput;
+}
+
+/** The guardrail verdict of a rule wanted by `policies` (none for a rule nobody declares). */
+export type Guard = (rule: Rule, policies: readonly string[]) => Denial | undefined;
+
+/**
+ * The guardrails of a plan: their names, and the verdict (model/guardrail.ts denialOf, bound to
+ * the guardrails and the day by the caller, so the planner imports no more than the rule model).
+ */
+export interface GuardrailInput {
+  readonly names: readonly string[];
+  readonly judge: Guard;
+}
+
+function guardFor(input: GuardrailInput | undefined): Guard {
+  return input === undefined || input.names.length === 0 ? () => undefined : input.judge;
 }
 
 /** Descriptions compare with undefined and '' as the same thing: EC2 returns no description as either. */
@@ -143,6 +164,7 @@ function planGroup(
   prefixLists: ReadonlyMap<string, PrefixListInfo>,
   limit: number,
   canonical: Canonicaliser,
+  guard: Guard,
 ): GroupPlan {
   const { group } = read;
   const groupPolicies = [...read.policies].sort(compareStrings);
@@ -170,11 +192,15 @@ function planGroup(
   for (const rule of liveRules) if (!liveByKey.has(ruleKey(rule))) liveByKey.set(ruleKey(rule), rule);
 
   const missing: DesiredRule[] = [];
+  const blocked: BlockedRule[] = [];
   const descriptionDrift: DescriptionDrift[] = [];
   for (const rule of desired) {
     const live = liveByKey.get(ruleKey(rule.rule));
-    if (live === undefined) missing.push(rule);
-    else if (!sameDescription(live.description, rule.rule.description)) {
+    if (live === undefined) {
+      const denial = guard(rule.rule, rule.policies);
+      if (denial === undefined) missing.push(rule);
+      else blocked.push({ desired: rule, denial });
+    } else if (!sameDescription(live.description, rule.rule.description)) {
       descriptionDrift.push({ desired: rule, live });
     }
   }
@@ -187,6 +213,12 @@ function planGroup(
     .sort(([a], [b]) => compareStrings(a, b))
     .map(([, rule]) => rule);
 
+  const violations: Violation[] = [];
+  for (const [key, rule] of [...liveByKey.entries()].sort(([a], [b]) => compareStrings(a, b))) {
+    const denial = guard(rule, wanted.get(key)?.policies ?? []);
+    if (denial !== undefined) violations.push({ rule, denial });
+  }
+
   return {
     account,
     region,
@@ -194,6 +226,8 @@ function planGroup(
     policies: groupPolicies,
     desired,
     missing,
+    blocked,
+    violations,
     drift,
     descriptionDrift,
     quota: projectQuota(
@@ -208,6 +242,7 @@ function planGroup(
 /** Plan every group read in one region, sorted by group ID. */
 export function planRegion(input: PlanRegionInput): GroupPlan[] {
   const canonical = createCanonicaliser();
+  const guard = guardFor(input.guardrails);
   const policiesByName = new Map(input.policies.map((p) => [p.name, p] as const));
   const uncertainNames = new Set(input.read.readFailures.flatMap((f) => f.policies));
   const uncertainPolicies = input.policies
@@ -224,6 +259,7 @@ export function planRegion(input: PlanRegionInput): GroupPlan[] {
         input.read.prefixLists,
         input.maxRulesPerGroup,
         canonical,
+        guard,
       ),
     )
     .sort((a, b) => compareStrings(a.group.groupId, b.group.groupId));
@@ -238,6 +274,7 @@ export interface BuildPlanInput {
     readonly read: RegionRead;
   }[];
   readonly maxRulesPerGroup: number;
+  readonly guardrails?: GuardrailInput;
 }
 
 /**
@@ -249,7 +286,14 @@ export function buildPlan(input: BuildPlanInput): Plan {
     (a, b) => compareStrings(a.account, b.account) || compareStrings(a.region, b.region),
   );
   const groups = regions.flatMap(({ account, region, policies, read }) =>
-    planRegion({ account, region, policies, read, maxRulesPerGroup: input.maxRulesPerGroup }),
+    planRegion({
+      account,
+      region,
+      policies,
+      read,
+      maxRulesPerGroup: input.maxRulesPerGroup,
+      ...(input.guardrails !== undefined ? { guardrails: input.guardrails } : {}),
+    }),
   );
   const prefixListFailures = regions.flatMap(({ account, read }) =>
     read.prefixListFailure === undefined ? [] : [{ account, ...read.prefixListFailure }],
@@ -259,5 +303,8 @@ export function buildPlan(input: BuildPlanInput): Plan {
     unresolved: regions.flatMap(({ account, read }) => read.unresolved.map((u) => ({ account, ...u }))),
     readFailures: regions.flatMap(({ account, read }) => read.readFailures.map((f) => ({ account, ...f }))),
     ...(prefixListFailures.length > 0 ? { prefixListFailures } : {}),
+    ...(input.guardrails !== undefined && input.guardrails.names.length > 0
+      ? { guardrails: input.guardrails.names }
+      : {}),
   };
 }

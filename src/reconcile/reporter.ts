@@ -4,6 +4,7 @@
 // mid-pass has logged everything it did before the kill (pino writes synchronously).
 import { report } from '../events.js';
 import type { Logger } from '../logging.js';
+import type { Denial } from '../model/guardrail.js';
 import type { LiveRule, RuleSource } from '../model/rule.js';
 import { QUOTA_EXCEEDED } from './execute.js';
 import type {
@@ -166,8 +167,26 @@ function reportReads(
   }
 }
 
+/** The fields that name a guardrail's verdict on rule.violation and rule.blocked. */
+function denialFields(denial: Denial): Record<string, unknown> {
+  return {
+    guardrail: denial.guardrail,
+    guardrailEntry: denial.entry,
+    ...(denial.expired !== undefined ? { exceptionExpired: denial.expired.expires } : {}),
+  };
+}
+
 function reportGroup(log: Logger, mode: PassMode, group: GroupPlan): void {
   const { groupId } = group.group;
+  for (const { rule, denial } of group.violations) {
+    report(log, 'rule.violation', {
+      ...denialFields(denial),
+      ...liveRuleFields(group.account, group.region, groupId, rule),
+    });
+  }
+  for (const { desired, denial } of group.blocked) {
+    report(log, 'rule.blocked', { ...denialFields(denial), ...ruleFields(desired) });
+  }
   for (const rule of group.drift) {
     report(log, 'rule.drift', {
       ...liveRuleFields(group.account, group.region, groupId, rule),

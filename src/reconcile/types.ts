@@ -1,4 +1,5 @@
 // The shapes that flow through a reconcile pass: read -> plan (pure) -> execute -> result.
+import type { Denial } from '../model/guardrail.js';
 import type { LiveRule, Rule } from '../model/rule.js';
 import type { LiveGroup, PrefixListInfo } from '../model/group.js';
 
@@ -21,6 +22,18 @@ export interface DesiredRule {
 export interface DescriptionDrift {
   readonly desired: DesiredRule;
   readonly live: LiveRule;
+}
+
+/** A missing desired rule a guardrail denies: never sent to EC2 (`rule.blocked`). */
+export interface BlockedRule {
+  readonly desired: DesiredRule;
+  readonly denial: Denial;
+}
+
+/** A live rule a guardrail denies (`rule.violation`): reported, never revoked. */
+export interface Violation {
+  readonly rule: LiveRule;
+  readonly denial: Denial;
 }
 
 export interface QuotaProjection {
@@ -47,7 +60,12 @@ export interface GroupPlan {
   /** Policies whose targets matched this group (sorted). */
   readonly policies: readonly string[];
   readonly desired: readonly DesiredRule[];
+  /** Desired rules not live, that no guardrail denies: what apply sends. */
   readonly missing: readonly DesiredRule[];
+  /** Desired rules not live that a guardrail denies: never sent. */
+  readonly blocked: readonly BlockedRule[];
+  /** Live rules a guardrail denies (declared or not, unless an exception covers a declaring policy). */
+  readonly violations: readonly Violation[];
   /** Live rules no policy declares: reported, never removed. */
   readonly drift: readonly LiveRule[];
   readonly descriptionDrift: readonly DescriptionDrift[];
@@ -130,6 +148,8 @@ export interface Plan {
   readonly prefixListFailures?: readonly PrefixListReadFailure[];
   /** Accounts the pass could not reach (sorted by account). */
   readonly accountFailures?: readonly AccountFailure[];
+  /** The names of the guardrails the plan checked (absent without guardrails). */
+  readonly guardrails?: readonly string[];
 }
 
 /** What happened to one missing rule when the pass tried to authorize it (apply or dry-run). */
@@ -207,6 +227,9 @@ export interface PassCounts {
   readonly units?: number;
   /** Accounts that could not be reached (account.failed); their units were skipped. */
   readonly accountsFailed?: number;
+  /** With guardrails: desired rules a guardrail denied (not sent), and live rules it denies. */
+  readonly blocked?: number;
+  readonly violations?: number;
   /** Missing rules that turned out to exist already (InvalidPermission.Duplicate). */
   readonly alreadyPresent?: number;
   /** Rules sent whose answer was lost and that a re-read could not confirm (rule.outcome_unknown). */

@@ -12,6 +12,7 @@ describe('example policies', () => {
       ok: true,
       warnings: [],
       files: [
+        'policies/guardrails/cis-admin-ports.yaml',
         'policies/http-from-app.yaml',
         'policies/rdp-ny-office.yaml',
         'policies/ssh-la-office.yaml',
@@ -145,7 +146,41 @@ describe('example policies', () => {
           ],
         },
       ],
+      guardrails: [
+        {
+          name: 'cis-admin-ports',
+          file: 'policies/guardrails/cis-admin-ports.yaml',
+          position: { file: 'policies/guardrails/cis-admin-ports.yaml', line: 5, column: 1 },
+          description: 'SSH and RDP are never open to the internet (CIS AWS Foundations 5.2 and 5.3)',
+          deny: [
+            {
+              protocol: 'tcp',
+              ports: [
+                { from: 22, to: 22 },
+                { from: 3389, to: 3389 },
+              ],
+              from: { kind: 'internet' },
+              position: { file: 'policies/guardrails/cis-admin-ports.yaml', line: 12, column: 7 },
+            },
+            {
+              protocol: 'udp',
+              ports: [
+                { from: 22, to: 22 },
+                { from: 3389, to: 3389 },
+              ],
+              from: { kind: 'internet' },
+              position: { file: 'policies/guardrails/cis-admin-ports.yaml', line: 15, column: 7 },
+            },
+          ],
+          exceptions: [],
+        },
+      ],
     });
+  });
+
+  it('the CIS 5.2/5.3 guardrail points editors at the schema too', () => {
+    const firstLine = readFileSync('policies/guardrails/cis-admin-ports.yaml', 'utf8').split('\n')[0];
+    expect(firstLine).toBe('# yaml-language-server: $schema=../../schemas/policy.schema.json');
   });
 
   it('each points editors at the schema on its first line', () => {

@@ -2,16 +2,19 @@
 // descriptions, tags), each with the sentences a person reads when a value is wrong.
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { MessageContext } from '../schema-kit.js';
-import { constant, stringMap, withMessages } from '../schema-kit.js';
+import { constant, oneOf, stringMap, withMessages } from '../schema-kit.js';
 import { idPattern, nameMessage, type IdFormat } from '../sentences.js';
 import {
+  PROTOCOL_HINT,
+  PROTOCOL_NAMES,
+  closest,
   CIDR_DESCRIPTION_CHARS,
   GROUP_DESCRIPTION_CHARS,
   MAX_DESCRIPTION_LENGTH,
   describeChars,
   disallowedDescriptionChars,
 } from '../values.js';
-import { isRecord, type Segment } from '../issue.js';
+import { isRecord, quote, type Segment } from '../issue.js';
 
 /** The one API version of every document kind. */
 export const API_VERSION = 'sg-reconciler/v1';
@@ -169,3 +172,37 @@ export const SHARED_DEFINITIONS = {
     additionalProperties: tagValueSchema({ type: 'string', maxLength: 256 }),
   }),
 };
+
+/** A rule's protocol: a name, `all`/-1, or a protocol number (a string or a number). */
+export function protocolSchema(description: string, missing?: string) {
+  return withMessages(
+    oneOf(
+      [
+        withMessages(
+          Type.String({
+            pattern:
+              '^([tT][cC][pP]|[uU][dD][pP]|[iI][cC][mM][pP]|[iI][cC][mM][pP][vV]6|[aA][lL][lL]|-1|[0-9]{1,3})$',
+          }),
+          {
+            pattern: ({ value }) => {
+              const suggestion = typeof value === 'string' ? closest(value, PROTOCOL_NAMES) : undefined;
+              return (
+                `protocol ${quote(value)} is not a protocol; ` +
+                (suggestion !== undefined ? `did you mean ${suggestion}? ` : '') +
+                `write ${PROTOCOL_HINT}`
+              );
+            },
+          },
+        ),
+        withMessages(Type.Integer({ minimum: -1, maximum: 255 }), {
+          range: ({ value }) => `protocol ${quote(value)} is not a protocol number; write ${PROTOCOL_HINT}`,
+        }),
+      ],
+      { title: 'Protocol', description, examples: ['tcp', 'udp', 'icmp', 'icmpv6', 'all'] },
+    ),
+    {
+      type: ({ value }) => `protocol ${quote(value)} is not a protocol; write ${PROTOCOL_HINT}`,
+      ...(missing !== undefined ? { missing } : {}),
+    },
+  );
+}

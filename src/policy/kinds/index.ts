@@ -3,18 +3,29 @@
 // schema cannot express, and its normaliser. Adding a kind is one entry here and one module beside
 // this one; the loader, the editor schema and the message layer take it from the registry.
 import type { TSchema } from '@sinclair/typebox';
+import type { Guardrail } from '../../model/guardrail.js';
 import type { Policy, SourcePosition } from '../../model/policy.js';
 import type { Issue, Segment } from '../issue.js';
 import { normalisePolicy } from '../normalise.js';
+import { closest } from '../values.js';
 import { INGRESS_POLICY_RULES } from '../rules.js';
 import { API_VERSION } from './common.js';
+import {
+  GUARDRAIL,
+  GUARDRAIL_SCHEMA,
+  guardrailRules,
+  normaliseGuardrail,
+  type GuardrailDocument,
+} from './guardrail.js';
 import { INGRESS_POLICY, INGRESS_POLICY_SCHEMA, type PolicyDocument } from './ingress-policy.js';
 
 /** Where a field path of the document being normalised was written. */
 export type Locate = (segments: readonly Segment[]) => SourcePosition;
 
 /** What one valid document becomes, tagged by its kind. */
-export type LoadedDocument = { readonly kind: typeof INGRESS_POLICY; readonly policy: Policy };
+export type LoadedDocument =
+  | { readonly kind: typeof INGRESS_POLICY; readonly policy: Policy }
+  | { readonly kind: typeof GUARDRAIL; readonly guardrail: Guardrail };
 
 /** One kind of document. */
 export interface KindDefinition {
@@ -40,13 +51,32 @@ export const KINDS: readonly KindDefinition[] = [
       policy: normalisePolicy(document as PolicyDocument, file, locate),
     }),
   },
+  {
+    apiVersion: API_VERSION,
+    kind: GUARDRAIL,
+    schema: GUARDRAIL_SCHEMA,
+    rules: guardrailRules,
+    normalise: (document, file, locate) => ({
+      kind: GUARDRAIL,
+      guardrail: normaliseGuardrail(document as GuardrailDocument, file, locate),
+    }),
+  },
 ];
 
 /**
- * The kind a document declares. A document whose kind is missing or unknown is checked as the
- * default kind (IngressPolicy), so its errors read as they always have ("write kind: IngressPolicy").
+ * The kind a document declares. A misspelt kind (`Guardrails`) is checked as the kind it is
+ * closest to, so the error says `write kind: Guardrail`; a document whose kind is missing or
+ * unknown is checked as the default kind (IngressPolicy), so its errors read as they always have.
  */
 export function kindOf(document: Record<string, unknown>): KindDefinition {
   const found = KINDS.find((entry) => entry.kind === document.kind);
-  return found ?? (KINDS[0] as KindDefinition);
+  if (found !== undefined) return found;
+  const near =
+    typeof document.kind === 'string'
+      ? closest(
+          document.kind,
+          KINDS.map((entry) => entry.kind),
+        )
+      : undefined;
+  return KINDS.find((entry) => entry.kind === near) ?? (KINDS[0] as KindDefinition);
 }

@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { quote } from '../issue.js';
 import { oneOf, ref, refField, withMessages } from '../schema-kit.js';
 import { idMessage, idPattern, lastName } from '../sentences.js';
-import { PROTOCOL_HINT, PROTOCOL_NAMES, closest } from '../values.js';
+import { PROTOCOL_HINT } from '../values.js';
 import {
   API_VERSION,
   ID_FORMATS,
@@ -12,6 +12,7 @@ import {
   apiVersionField,
   kindField,
   metadataSchema,
+  protocolSchema,
 } from './common.js';
 
 export const INGRESS_POLICY = 'IngressPolicy';
@@ -109,39 +110,9 @@ for (const field of [portRange.properties.from, portRange.properties.to]) {
   });
 }
 
-const protocol = withMessages(
-  oneOf(
-    [
-      withMessages(
-        Type.String({
-          pattern:
-            '^([tT][cC][pP]|[uU][dD][pP]|[iI][cC][mM][pP]|[iI][cC][mM][pP][vV]6|[aA][lL][lL]|-1|[0-9]{1,3})$',
-        }),
-        {
-          pattern: ({ value }) => {
-            const suggestion = typeof value === 'string' ? closest(value, PROTOCOL_NAMES) : undefined;
-            return (
-              `protocol ${quote(value)} is not a protocol; ` +
-              (suggestion !== undefined ? `did you mean ${suggestion}? ` : '') +
-              `write ${PROTOCOL_HINT}`
-            );
-          },
-        },
-      ),
-      withMessages(Type.Integer({ minimum: -1, maximum: 255 }), {
-        range: ({ value }) => `protocol ${quote(value)} is not a protocol number; write ${PROTOCOL_HINT}`,
-      }),
-    ],
-    {
-      title: 'Protocol',
-      description: 'tcp, udp, icmp, icmpv6, all (or -1), or an IP protocol number 0-255.',
-      examples: ['tcp', 'udp', 'icmp', 'icmpv6', 'all'],
-    },
-  ),
-  {
-    type: ({ value }) => `protocol ${quote(value)} is not a protocol; write ${PROTOCOL_HINT}`,
-    missing: `add protocol: with ${PROTOCOL_HINT}`,
-  },
+const protocol = protocolSchema(
+  'tcp, udp, icmp, icmpv6, all (or -1), or an IP protocol number 0-255.',
+  `add protocol: with ${PROTOCOL_HINT}`,
 );
 
 const ports = withMessages(
@@ -460,17 +431,5 @@ export type IngressRuleDocument = Static<typeof ingressRule>;
 export type PortsDocument = Static<typeof ports>;
 export type IcmpDocument = Static<typeof icmp>;
 export type SourceDocument = Static<typeof source>;
-
-/** The object schemas of an IngressPolicy by name, for the field lists (DOCUMENT_FIELDS). */
-export const INGRESS_POLICY_OBJECTS = {
-  document: INGRESS_POLICY_SCHEMA,
-  metadata: INGRESS_POLICY_SCHEMA.properties.metadata,
-  spec,
-  target,
-  ingressRule,
-  portRange,
-  icmp,
-  source,
-} as const;
 
 export { API_VERSION };
