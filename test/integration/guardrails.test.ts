@@ -122,6 +122,7 @@ describe('guardrails: live violations', () => {
       level: 'warn',
       guardrail: 'cis-admin-ports',
       guardrailEntry: 0,
+      account: expect.stringMatching(/^[0-9]{12}$/) as unknown,
       region: 'us-east-1',
       groupId: bastion,
       protocol: 'tcp',
@@ -139,7 +140,7 @@ describe('guardrails: live violations', () => {
     );
     expect(lines[3]).toMatch(
       new RegExp(
-        `^  us-east-1 +${bastion} +tcp +22 +cidr 0\\.0\\.0\\.0/0 +${manual?.SecurityGroupRuleId} +guardrail cis-admin-ports deny\\[0\\]$`,
+        `^  [0-9]{12} / us-east-1 +${bastion} +tcp +22 +cidr 0\\.0\\.0\\.0/0 +${manual?.SecurityGroupRuleId} +guardrail cis-admin-ports deny\\[0\\]$`,
       ),
     );
 
@@ -155,7 +156,9 @@ describe('guardrails: live violations', () => {
     expect(markdown.stdout).toContain(
       '#### :no_entry: Guardrail violations: 1 live rule(s) a guardrail denies',
     );
-    expect(markdown.stdout).toContain(`| us-east-1 | \`${bastion}\` | tcp | 22 | \`0.0.0.0/0\` |`);
+    expect(markdown.stdout).toMatch(
+      new RegExp(`\\| [0-9]{12} / us-east-1 \\| \`${bastion}\` \\| tcp \\| 22 \\| \`0\\.0\\.0\\.0/0\` \\|`),
+    );
 
     // apply authorizes what the policy wants, reports the violation again, and revokes nothing.
     expect(apply.code).toBe(0);
