@@ -1,12 +1,19 @@
 // `npm run demo`: the whole product against a local EC2 emulator, in one command.
 // Starts moto_server on a free loopback port, creates the security groups the example policies in
 // policies/ target, runs `sg-reconciler apply` and then `sg-reconciler plan --detailed-exitcode`
-// with the real CLI, shows what happened, and stops the emulator. Nothing leaves this machine.
+// with the real CLI, then shows the CIS guardrail (policies/guardrails/) at work: a pull request
+// that opens SSH to the internet fails `validate`, and SSH opened to the internet by hand shows up
+// as a guardrail violation in `plan` and is left in place. Stops the emulator. Nothing leaves this
+// machine.
 import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatEvent } from '../dist/log-pretty.js';
 import {
+  AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   CreateTagsCommand,
   CreateVpcCommand,
@@ -106,7 +113,7 @@ try {
     new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] }),
   );
   const defaultVpc = Vpcs[0].VpcId;
-  await group(moto.ec2, 'bastion', defaultVpc);
+  const bastion = await group(moto.ec2, 'bastion', defaultVpc);
   await group(moto.ec2, 'web', defaultVpc, { tier: 'web' });
   await group(moto.ec2, 'rdp-hosts', defaultVpc);
   const { Vpc } = await moto.ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16' }));
@@ -126,9 +133,57 @@ try {
   const plan = cli(['plan', '--detailed-exitcode'], moto.endpoint);
   process.stdout.write(plan.stdout.replace(/^/gm, '  '));
   console.log(`  exit code ${plan.status} (0 = no changes pending, 2 = changes pending)`);
-  exitCode = apply.status === 0 && plan.status === 0 ? 0 : 1;
+
+  // Guardrail, first enforcement point: a pull request that opens SSH to the internet.
+  const pr = mkdtempSync(join(tmpdir(), 'sgr-demo-pr-'));
+  cpSync(`${root}policies`, pr, { recursive: true });
+  writeFileSync(
+    join(pr, 'bastion-anywhere.yaml'),
+    [
+      'apiVersion: sg-reconciler/v1',
+      'kind: IngressPolicy',
+      'metadata:',
+      '  name: bastion-anywhere',
+      'spec:',
+      '  targets: [{ groupName: bastion }]',
+      '  ingress:',
+      '    - protocol: tcp',
+      '      ports: 22',
+      '      description: SSH from anywhere (a bad idea)',
+      '      sources: [{ cidr: 0.0.0.0/0 }]',
+      '',
+    ].join('\n'),
+  );
+  console.log('\n$ sg-reconciler validate --policies <policies + a PR opening SSH to 0.0.0.0/0>');
+  const blocked = cli(['validate', '--policies', pr], moto.endpoint);
+  process.stdout.write(blocked.stdout.replaceAll(pr, '<pr>').replace(/^/gm, '  '));
+  console.log(`  exit code ${blocked.status} (3 = invalid: the guardrail blocked it before any write)`);
+  rmSync(pr, { recursive: true, force: true });
+
+  // Guardrail, audit: someone opens SSH to the world by hand, outside the tool.
+  console.log(`\nOpening tcp 22 to 0.0.0.0/0 on ${bastion} by hand (out of band), then:`);
+  await moto.ec2.send(
+    new AuthorizeSecurityGroupIngressCommand({
+      GroupId: bastion,
+      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+    }),
+  );
+  console.log('\n$ sg-reconciler plan');
+  const audit = cli(['plan'], moto.endpoint);
+  process.stdout.write(audit.stdout.replace(/^/gm, '  '));
+  showEvents(
+    audit.stderr
+      .split('\n')
+      .filter((line) => line.includes('"rule.violation"'))
+      .join('\n'),
+  );
+  const violationShown = audit.status === 0 && audit.stdout.includes('GUARDRAIL VIOLATIONS');
+
+  exitCode = apply.status === 0 && plan.status === 0 && blocked.status === 3 && violationShown ? 0 : 1;
   console.log(
-    exitCode === 0 ? '\nDemo complete: every declared rule is in place.' : '\nDemo FAILED: see above.',
+    exitCode === 0
+      ? '\nDemo complete: every declared rule is in place, the guardrail blocked the PR, and the hand-made violation is reported (never revoked).'
+      : '\nDemo FAILED: see above.',
   );
 } finally {
   moto.stop();

@@ -1,5 +1,5 @@
 // Renders a plan pass for people (text table, Markdown for pull-request comments) and machines (JSON).
-import { describePorts, describeProtocol, type Rule } from '../model/rule.js';
+import { describePorts, describeProtocol, ruleKey, type Rule } from '../model/rule.js';
 import { liveRuleFields, ruleFields } from '../reconcile/reporter.js';
 import type { Denial } from '../model/guardrail.js';
 import type { BlockedRule, DesiredRule, GroupPlan, PassResult, Plan, Violation } from '../reconcile/types.js';
@@ -147,6 +147,17 @@ function unitHeading(g: GroupPlan): string {
   return `${g.account} / ${g.region}`;
 }
 
+/** Every violation and blocked rule of the plan, each with its group. */
+function guardrailFindings(plan: Plan): {
+  violations: { g: GroupPlan; v: Violation }[];
+  blocked: { g: GroupPlan; b: BlockedRule }[];
+} {
+  return {
+    violations: plan.groups.flatMap((g) => g.violations.map((v) => ({ g, v }))),
+    blocked: plan.groups.flatMap((g) => g.blocked.map((b) => ({ g, b }))),
+  };
+}
+
 function denialText(denial: Denial): string {
   const expired = denial.expired !== undefined ? `; exception expired ${denial.expired.expires}` : '';
   return `guardrail ${denial.guardrail} deny[${denial.entry}]${expired}`;
@@ -155,8 +166,7 @@ function denialText(denial: Denial): string {
 /** The guardrail section of the text plan: first, boxed in capitals, so a reviewer cannot miss it. */
 function guardrailText(plan: Plan): string[] {
   const out: string[] = [];
-  const violations = plan.groups.flatMap((g) => g.violations.map((v) => ({ g, v })));
-  const blocked = plan.groups.flatMap((g) => g.blocked.map((b) => ({ g, b })));
+  const { violations, blocked } = guardrailFindings(plan);
   if (violations.length > 0) {
     out.push(
       '',
@@ -231,13 +241,15 @@ function renderText(result: PassResult): string {
       ]);
     }
     for (const r of g.drift) {
+      const violation = g.violations.find((v) => ruleKey(v.rule) === ruleKey(r));
       rows.push([
         '!',
         describeProtocol(r.protocol),
         describePorts(r),
         sourceText(r),
         quoted(r.description),
-        'drift: no policy declares it; left alone',
+        'drift: no policy declares it; left alone' +
+          (violation !== undefined ? `; GUARDRAIL VIOLATION (${denialText(violation.denial)})` : ''),
       ]);
     }
     if (rows.length === 0) out.push('  up to date');
@@ -271,8 +283,7 @@ function md(text: string): string {
 /** The guardrail section of the Markdown plan: right under the summary, before any group. */
 function guardrailMarkdown(plan: Plan): string[] {
   const out: string[] = [];
-  const violations = plan.groups.flatMap((g) => g.violations.map((v) => ({ g, v })));
-  const blocked = plan.groups.flatMap((g) => g.blocked.map((b) => ({ g, b })));
+  const { violations, blocked } = guardrailFindings(plan);
   if (violations.length > 0) {
     out.push(
       '',

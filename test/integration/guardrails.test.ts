@@ -80,7 +80,7 @@ describe('guardrails: validate', () => {
     const on = await validate('2027-01-31');
 
     expect(before.code).toBe(0);
-    expect(before.stdout).toBe(`1 policies and 1 guardrail(s) in 2 files under ${dir} are valid\n`);
+    expect(before.stdout).toBe(`1 policies in 2 files under ${dir} are valid\n`);
     expect(on.code).toBe(3);
     expect(on.stdout).toContain(
       'spec.ingress[0].sources[0]  tcp 22 from 0.0.0.0/0 is denied by guardrail cis-admin-ports',

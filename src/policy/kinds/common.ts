@@ -206,3 +206,38 @@ export function protocolSchema(description: string, missing?: string) {
     },
   );
 }
+
+/** What a kind's root schema is made of; see documentSchema. */
+export interface DocumentParts<K extends string, S extends TSchema> {
+  readonly kind: K;
+  /** What a document of the kind is called in messages: `policy`, `guardrail`. */
+  readonly what: string;
+  readonly nameDescription: string;
+  readonly nameExample: string;
+  readonly spec: S;
+  readonly title: string;
+  readonly description: string;
+  readonly definitions: Record<string, TSchema>;
+}
+
+/** The root schema of a kind: apiVersion, kind, metadata and its spec, with its definitions. */
+export function documentSchema<const K extends string, S extends TSchema>(parts: DocumentParts<K, S>) {
+  return withMessages(
+    Type.Object(
+      {
+        apiVersion: apiVersionField,
+        kind: kindField(parts.kind),
+        metadata: metadataSchema(parts.what, parts.nameDescription, parts.nameExample),
+        spec: parts.spec,
+      },
+      {
+        $schema: 'http://json-schema.org/draft-07/schema#',
+        title: parts.title,
+        description: parts.description,
+        additionalProperties: false,
+        definitions: parts.definitions,
+      },
+    ),
+    { home: 'the top level of the document' },
+  );
+}

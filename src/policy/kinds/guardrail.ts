@@ -8,7 +8,7 @@ import { canonicalCidr, canonicalProtocol, describeProtocol, portKind } from '..
 import { isRecord, quote, type Issue, type Segment } from '../issue.js';
 import { oneOf, ref, withMessages } from '../schema-kit.js';
 import { MAX_PORT, checkCidr, closest, parseProtocol } from '../values.js';
-import { apiVersionField, kindField, metadataSchema, protocolSchema } from './common.js';
+import { documentSchema, protocolSchema } from './common.js';
 
 export const GUARDRAIL = 'Guardrail';
 
@@ -185,29 +185,18 @@ const spec = withMessages(
 );
 
 /** The JSON Schema of a Guardrail document, with its definitions. */
-export const GUARDRAIL_SCHEMA = withMessages(
-  Type.Object(
-    {
-      apiVersion: apiVersionField,
-      kind: kindField(GUARDRAIL),
-      metadata: metadataSchema(
-        'guardrail',
-        'Unique among guardrails; lower-case letters, digits and dashes, 1-63 characters, starting and ending with a letter or digit. Named in every error, rule.blocked and rule.violation event it causes.',
-        'no-internet-admin-ports',
-      ),
-      spec,
-    },
-    {
-      $schema: 'http://json-schema.org/draft-07/schema#',
-      title: 'sg-reconciler Guardrail',
-      description:
-        'What must never be authorized: checked by validate, again before every write, and against the live rules of every pass.',
-      additionalProperties: false,
-      definitions: { denyEntry, exception },
-    },
-  ),
-  { home: 'the top level of the document' },
-);
+export const GUARDRAIL_SCHEMA = documentSchema({
+  kind: GUARDRAIL,
+  what: 'guardrail',
+  nameDescription:
+    'Unique among guardrails; lower-case letters, digits and dashes, 1-63 characters, starting and ending with a letter or digit. Named in every error, rule.blocked and rule.violation event it causes.',
+  nameExample: 'no-internet-admin-ports',
+  spec,
+  title: 'sg-reconciler Guardrail',
+  description:
+    'What must never be authorized: checked by validate, again before every write, and against the live rules of every pass.',
+  definitions: { denyEntry, exception },
+});
 
 /** A Guardrail as a user writes it. */
 export type GuardrailDocument = Static<typeof GUARDRAIL_SCHEMA>;

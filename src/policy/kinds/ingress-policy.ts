@@ -5,15 +5,7 @@ import { quote } from '../issue.js';
 import { oneOf, ref, refField, withMessages } from '../schema-kit.js';
 import { idMessage, idPattern, lastName } from '../sentences.js';
 import { PROTOCOL_HINT } from '../values.js';
-import {
-  API_VERSION,
-  ID_FORMATS,
-  SHARED_DEFINITIONS,
-  apiVersionField,
-  kindField,
-  metadataSchema,
-  protocolSchema,
-} from './common.js';
+import { API_VERSION, ID_FORMATS, SHARED_DEFINITIONS, documentSchema, protocolSchema } from './common.js';
 
 export const INGRESS_POLICY = 'IngressPolicy';
 
@@ -393,34 +385,18 @@ const spec = withMessages(
 );
 
 /** The JSON Schema of an IngressPolicy document, with its definitions. */
-export const INGRESS_POLICY_SCHEMA = withMessages(
-  Type.Object(
-    {
-      apiVersion: apiVersionField,
-      kind: kindField(INGRESS_POLICY),
-      metadata: metadataSchema(
-        'policy',
-        'Unique across all policy files; lower-case letters, digits and dashes, 1-63 characters, starting and ending with a letter or digit. Rules this policy creates are tagged sg-reconciler/policy=<name>.',
-        'office-ssh',
-      ),
-      spec,
-    },
-    {
-      $schema: 'http://json-schema.org/draft-07/schema#',
-      title: 'sg-reconciler IngressPolicy',
-      description:
-        'Desired ingress rules for AWS EC2 security groups. sg-reconciler authorizes the rules that are missing and never revokes any.',
-      additionalProperties: false,
-      definitions: {
-        target,
-        ingressRule,
-        source,
-        ...SHARED_DEFINITIONS,
-      },
-    },
-  ),
-  { home: 'the top level of the document' },
-);
+export const INGRESS_POLICY_SCHEMA = documentSchema({
+  kind: INGRESS_POLICY,
+  what: 'policy',
+  nameDescription:
+    'Unique across all policy files; lower-case letters, digits and dashes, 1-63 characters, starting and ending with a letter or digit. Rules this policy creates are tagged sg-reconciler/policy=<name>.',
+  nameExample: 'office-ssh',
+  spec,
+  title: 'sg-reconciler IngressPolicy',
+  description:
+    'Desired ingress rules for AWS EC2 security groups. sg-reconciler authorizes the rules that are missing and never revokes any.',
+  definitions: { target, ingressRule, source, ...SHARED_DEFINITIONS },
+});
 
 /** An IngressPolicy as a user writes it (the YAML's shape), before normalisation. */
 export type PolicyDocument = Static<typeof INGRESS_POLICY_SCHEMA>;
