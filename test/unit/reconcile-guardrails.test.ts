@@ -81,7 +81,7 @@ describe('a pass with guardrails', () => {
         fromPort: 22,
         toPort: 22,
         source: { kind: 'cidr', value: '0.0.0.0/0' },
-        msg: 'ingress rule denied by a guardrail; not sent to EC2',
+        msg: 'desired ingress rule denied by a guardrail; it was not sent',
       }),
     ]);
     expect(result.status === 'completed' && result.counts).toMatchObject({
