@@ -76,8 +76,7 @@ export function exitCodeFor(outcome: CommandOutcome): number {
       // A rule whose outcome is unknown may be missing: the run did not prove convergence.
       // A rule a guardrail blocked was wanted and not authorized: the pass did not do all it was asked.
       const { failed, readFailures, accountsFailed, outcomeUnknown, blocked } = result.counts;
-      const problems =
-        failed + readFailures + (accountsFailed ?? 0) + (outcomeUnknown ?? 0) + (blocked ?? 0);
+      const problems = failed + readFailures + (accountsFailed ?? 0) + (outcomeUnknown ?? 0) + (blocked ?? 0);
       return problems > 0 ? EXIT_FAILURE : EXIT_OK;
     }
     case 'run':
