@@ -68,6 +68,8 @@ export const EVENT_TABLE = {
         level: 'warn',
         msg: 'could not read prefix list sizes; the quota projection counts each unknown list as one rule',
       },
+      snapshot: { level: 'error', msg: 'could not read what the snapshot needs; nothing was written' },
+      import: { level: 'error', msg: 'could not read the groups to import; nothing was written' },
     },
   },
   'account.failed': {
@@ -77,6 +79,11 @@ export const EVENT_TABLE = {
   'policy.invalid': { level: 'error', msg: 'policy is invalid' },
   'policy.warning': { level: 'warn', msg: 'policy set warning' },
   'config.invalid': { level: 'error', msg: 'an option value is invalid' },
+  'snapshot.written': { level: 'info', msg: 'snapshot written' },
+  'snapshot.failed': { level: 'error', msg: 'snapshot not written' },
+  'import.written': { level: 'info', msg: 'policy written for an imported group' },
+  'import.skipped': { level: 'info', msg: 'group has no ingress rules; no policy written' },
+  'import.refused': { level: 'error', msg: 'import refused; nothing was written' },
   'daemon.started': { level: 'info', msg: 'daemon started' },
   'daemon.reload': { level: 'info', msg: 'SIGHUP received: reconciling now' },
   'daemon.stopping': {

@@ -67,6 +67,9 @@ export function exitCodeFor(outcome: CommandOutcome): number {
       if (result.status === 'failed' || result.counts.readFailures > 0) return EXIT_FAILURE;
       if ((result.counts.accountsFailed ?? 0) > 0) return EXIT_FAILURE;
       if (outcome.failOnUnresolved === true && result.counts.unresolved > 0) return EXIT_FAILURE;
+      // A quota figure that could not be read (a snapshot without the list's size, a failed
+      // DescribeManagedPrefixLists) is a plan that cannot vouch for itself: never green.
+      if ((result.plan.prefixListFailures?.length ?? 0) > 0) return EXIT_FAILURE;
       return outcome.detailedExitcode && result.counts.missing > 0 ? EXIT_CHANGES_PENDING : EXIT_OK;
     }
     case 'apply': {

@@ -6,10 +6,46 @@ import type { AccountRef, OwnAccount } from '../model/units.js';
 
 export type { LiveGroup, PrefixListInfo } from '../model/group.js';
 
-/** A DescribeSecurityGroups filter, as EC2 defines them (`group-id`, `tag:K`, `vpc-id`, `group-name`). */
+/**
+ * A DescribeSecurityGroups filter, as EC2 defines them (`group-id`, `tag:K`, `vpc-id`, `group-name`).
+ * `values` are EC2 filter patterns: `*` matches any run of characters, `?` any one, `\` escapes the
+ * next character. Callers that mean a value literally pass it through literalFilterValue().
+ */
 export interface Ec2Filter {
   readonly name: string;
   readonly values: readonly string[];
+}
+
+/**
+ * `value` written so that an EC2 filter matches it literally: `\`, `*` and `?` are escaped with a
+ * backslash (EC2 API reference, "Filtering your resources": wildcards and escapes in filter values).
+ * A group named `web*` or a tag value `a?b` then matches only itself.
+ */
+export function literalFilterValue(value: string): string {
+  return value.replace(/[\\*?]/g, (char) => `\\${char}`);
+}
+
+/**
+ * A matcher with EC2's filter-value semantics (case-sensitive; `*` any run of characters, `?` any
+ * one, `\` makes the next character literal), for ports that apply filters themselves (the
+ * snapshot port, the in-memory fake).
+ */
+export function filterPatternMatcher(pattern: string): (value: string) => boolean {
+  let source = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i] ?? '';
+    if (char === '\\' && i + 1 < pattern.length) {
+      source += escapeRegExp(pattern[++i] ?? '');
+    } else if (char === '*') source += '[\\s\\S]*';
+    else if (char === '?') source += '[\\s\\S]';
+    else source += escapeRegExp(char);
+  }
+  const regex = new RegExp(`^${source}$`);
+  return (value) => regex.test(value);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 export interface AuthorizeRequest {

@@ -3,17 +3,17 @@
 // is only what needs more than one value: the default region's chain.
 import { readFile } from 'node:fs/promises';
 import { staticAccountGateway, type AccountGateway, type Ec2PortFactory } from '../aws/port.js';
-import { createSnapshotPortFactory } from '../aws/snapshot-port.js';
+import { openSnapshot, type SnapshotSource } from '../aws/snapshot-port.js';
 import { runDaemon } from '../daemon/index.js';
 import { report } from '../events.js';
 import { createLogger, reportPolicyErrors, resolveLogFormat, type Logger } from '../logging.js';
 import type { Policy, PolicyError, PolicyLoadResult } from '../model/policy.js';
 import { describeChanging, loadPolicySet } from '../policy/index.js';
-import { LOCAL_ACCOUNT, reconcilePass } from '../reconcile/pass.js';
+import { reconcilePass } from '../reconcile/pass.js';
 import type { ApplyOptions, AwsOptions, CommonOptions, PlanOptions, RunOptions } from './config.js';
 import { exitCodeFor } from './exit-codes.js';
 import { parseRegion } from './options.js';
-import { renderPlan } from './render-plan.js';
+import { renderInvalidPolicies, renderPlan } from './render-plan.js';
 
 type Stream = 1 | 2;
 
@@ -28,7 +28,7 @@ export function formatPolicyErrors(errors: readonly PolicyError[]): string {
     .join('');
 }
 
-function loggerFor(options: CommonOptions, destination: Stream): Logger {
+export function loggerFor(options: CommonOptions, destination: Stream): Logger {
   return createLogger({ level: options.logLevel, destination, format: options.logFormat ?? 'auto' });
 }
 
@@ -45,13 +45,15 @@ type LoadedSet = Extract<PolicyLoadResult, { ok: true }> & {
  * never held still while it was read (swapped or rewritten on every attempt) is
  * `reconcile.skipped` reason `policies-changing` and exit 1, since nothing is wrong with the
  * policies. One-shot commands have no settle window: they are started after their caller's writes
- * (a CI checkout, a pre-commit hook), not at a moment of their own.
+ * (a CI checkout, a pre-commit hook), not at a moment of their own. `onInvalid` also sees the errors
+ * of an invalid set (plan's report on stdout).
  */
-async function loadOrReport(
+export async function loadOrReport(
   options: CommonOptions,
   logger: Logger,
   events: Stream,
   human: Stream,
+  onInvalid?: (errors: readonly PolicyError[]) => void,
 ): Promise<LoadedSet | { exitCode: number }> {
   const { policies: paths } = options;
   const humanOut = human === 1 ? process.stdout : process.stderr;
@@ -72,6 +74,7 @@ async function loadOrReport(
     const pretty = resolveLogFormat(options.logFormat, events) === 'pretty' && humanOut.isTTY === true;
     if (!pretty) humanOut.write(formatPolicyErrors(result.errors));
     reportPolicyErrors(logger, result.errors);
+    onInvalid?.(result.errors);
     humanOut.write(`${result.errors.length} error(s) in ${paths.join(', ')}; nothing was applied\n`);
     return { exitCode: exitCodeFor({ command: 'invalid-input' }) };
   }
@@ -87,7 +90,7 @@ async function loadOrReport(
  * nothing names one (the pass then reports those policies, and goes on with the others). A region
  * from the environment or a profile that is not a region name is invalid input, like --region.
  */
-async function defaultRegion(options: AwsOptions, policies?: readonly Policy[]): Promise<string | undefined> {
+export async function defaultRegion(options: AwsOptions, policies?: readonly Policy[]): Promise<string | undefined> {
   if (policies?.every((p) => p.region !== undefined) === true) return options.region;
   const { resolveDefaultRegion } = await import('../aws/region.js');
   const explicit = options.region !== undefined ? { value: options.region, source: '--region' } : undefined;
@@ -100,7 +103,7 @@ async function defaultRegion(options: AwsOptions, policies?: readonly Policy[]):
 }
 
 /** What a command talks to AWS with: EC2 ports per (account, region) and the account gateway. */
-interface SdkAccess {
+export interface SdkAccess {
   readonly ports: Ec2PortFactory;
   readonly accounts: AccountGateway;
   /** Closes idle connections so a finished command exits at once. */
@@ -112,7 +115,7 @@ interface SdkAccess {
  * The SDK is loaded only here, so `validate` starts without it. `writesPerSecond` paces writes
  * (apply, run); plan never writes.
  */
-async function sdkAccess(
+export async function sdkAccess(
   options: AwsOptions,
   region: string | undefined,
   logger: Logger,
@@ -143,16 +146,28 @@ async function sdkAccess(
   };
 }
 
-/** The account of a snapshot: the OwnerId of its first group, else LOCAL_ACCOUNT. */
-function snapshotAccount(json: unknown): string {
-  const groups = (json as { SecurityGroups?: unknown } | null)?.SecurityGroups;
-  const first: unknown = Array.isArray(groups) ? groups[0] : undefined;
-  const owner = (first as { OwnerId?: unknown } | undefined)?.OwnerId;
-  return typeof owner === 'string' && /^\d{12}$/.test(owner) ? owner : LOCAL_ACCOUNT;
+/**
+ * Reads and opens a `--snapshot` file (either format). On failure reports it (stderr line and a
+ * `reconcile.failed` event with `SnapshotUnreadable`) and returns undefined: the caller exits 1.
+ */
+export async function openSnapshotFile(
+  file: string,
+  region: string | undefined,
+  logger: Logger,
+): Promise<SnapshotSource | undefined> {
+  try {
+    const text = await readFile(file, 'utf8');
+    return openSnapshot(JSON.parse(text) as unknown, file, { region });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`sg-reconciler: cannot use snapshot ${file}: ${message}\n`);
+    report(logger, 'reconcile.failed', { errorCode: 'SnapshotUnreadable', error: message });
+    return undefined;
+  }
 }
 
 /** A `config.invalid` event and the human line; returns the invalid-input exit code. */
-function invalidConfig(logger: Logger, error: unknown): number {
+export function invalidConfig(logger: Logger, error: unknown): number {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`sg-reconciler: ${message}\n`);
   report(logger, 'config.invalid', { error: message });
@@ -171,26 +186,26 @@ export async function runValidate(options: CommonOptions): Promise<number> {
 
 export async function runPlan(options: PlanOptions): Promise<number> {
   const logger = loggerFor(options, 2);
-  const loaded = await loadOrReport(options, logger, 2, 2);
+  // Invalid policies: the report is still one document on stdout (SPEC "Output streams"), so a
+  // pull request's plan comment shows the errors.
+  const loaded = await loadOrReport(options, logger, 2, 2, (errors) => {
+    if (options.format !== 'text') process.stdout.write(renderInvalidPolicies(errors, options.format));
+  });
   if ('exitCode' in loaded) return loaded.exitCode;
 
   let access: SdkAccess;
   let region: string | undefined;
   if (options.snapshot !== undefined) {
-    try {
-      const text = await readFile(options.snapshot, 'utf8');
-      const json = JSON.parse(text) as unknown;
-      const ports = createSnapshotPortFactory(json, options.snapshot);
-      // A snapshot names the account only as the groups' OwnerId.
-      access = { ports, accounts: staticAccountGateway(snapshotAccount(json)), destroy: () => undefined };
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      process.stderr.write(`sg-reconciler: cannot use snapshot ${options.snapshot}: ${message}\n`);
-      report(logger, 'reconcile.failed', { errorCode: 'SnapshotUnreadable', error: message });
-      return exitCodeFor({ command: 'error' });
-    }
-    // A snapshot is one region's groups; policies that name no region plan against it too.
-    region = options.region ?? 'snapshot';
+    const snapshot = await openSnapshotFile(options.snapshot, options.region, logger);
+    if (snapshot === undefined) return exitCodeFor({ command: 'error' });
+    // Offline: the snapshot's own account stands for the credentials' account.
+    access = {
+      ports: snapshot.ports,
+      accounts: staticAccountGateway(snapshot.credentialsAccount),
+      destroy: () => undefined,
+    };
+    // Policies naming no region: --region, else the region the snapshot was taken with.
+    region = options.region ?? snapshot.defaultRegion;
   } else {
     try {
       region = await defaultRegion(options, loaded.policies);

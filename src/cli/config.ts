@@ -49,3 +49,8 @@ export interface RunOptions extends WriteOptions {
   /** Seconds a pass may run before it is aborted. */
   readonly passTimeout: number;
 }
+
+export interface SnapshotOptions extends AwsOptions {
+  /** Where the snapshot document is written (atomically); required, checked by the command. */
+  readonly out: string | undefined;
+}

@@ -8,6 +8,7 @@ import { report } from '../events.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../logging.js';
 import { runApply, runPlan, runRunCommand, runValidate } from './commands.js';
 import type { CommonOptions } from './config.js';
+import { runSnapshot } from './snapshot.js';
 import { EXIT_INVALID, EXIT_OK } from './exit-codes.js';
 import { PLAN_FORMATS } from './render-plan.js';
 import {
@@ -139,8 +140,21 @@ export function buildProgram(onExit: (code: number) => void): Command {
     )
     .option('--detailed-exitcode', 'exit 2 when changes are pending', false)
     .option('--fail-on-unresolved', FAIL_ON_UNRESOLVED, false)
-    .option('--snapshot <file>', 'plan offline against the JSON output of `aws ec2 describe-security-groups`')
+    .option(
+      '--snapshot <file>',
+      'plan offline from a file `sg-reconciler snapshot` wrote, or the JSON output of `aws ec2 describe-security-groups` (one region: --region)',
+    )
     .action(async (_options: unknown, command: Command) => onExit(await runPlan(optionsOf(command))));
+
+  withAws(
+    program
+      .command('snapshot')
+      .description(
+        'write the live state every policy needs (groups, default VPCs, prefix-list sizes) to one JSON file, for offline plans',
+      ),
+  )
+    .option('--out <file>', 'the snapshot file to write (atomically; nothing is written if any read fails)')
+    .action(async (_options: unknown, command: Command) => onExit(await runSnapshot(optionsOf(command))));
 
   withWrites(
     program.command('apply').description('one reconcile pass: authorize the missing rules, then exit'),

@@ -1,8 +1,17 @@
 // Renders a plan pass for people (text table, Markdown for pull-request comments) and machines (JSON).
+import type { Denial } from '../model/guardrail.js';
+import type { PolicyError } from '../model/policy.js';
 import { describePorts, describeProtocol, ruleKey, type Rule } from '../model/rule.js';
 import { liveRuleFields, ruleFields } from '../reconcile/reporter.js';
-import type { Denial } from '../model/guardrail.js';
-import type { BlockedRule, DesiredRule, GroupPlan, PassResult, Plan, Violation } from '../reconcile/types.js';
+import type {
+  BlockedRule,
+  DesiredRule,
+  GroupPlan,
+  PassResult,
+  Plan,
+  PrefixListReadFailure,
+  Violation,
+} from '../reconcile/types.js';
 
 export const PLAN_FORMATS = ['text', 'json', 'markdown'] as const;
 export type PlanFormat = (typeof PLAN_FORMATS)[number];
@@ -57,6 +66,7 @@ export function planJson(result: PassResult): object {
   if (result.status === 'failed') {
     return {
       formatVersion: PLAN_FORMAT_VERSION,
+      valid: true,
       runId: result.runId,
       status: 'failed',
       errorCode: result.errorCode,
@@ -66,6 +76,7 @@ export function planJson(result: PassResult): object {
   const { plan, counts } = result;
   return {
     formatVersion: PLAN_FORMAT_VERSION,
+    valid: true,
     runId: result.runId,
     status: 'completed',
     summary: {
@@ -82,6 +93,7 @@ export function planJson(result: PassResult): object {
       accountsFailed: counts.accountsFailed ?? 0,
       violations: countOf(plan, 'violations'),
       blocked: countOf(plan, 'blocked'),
+      prefixListFailures: plan.prefixListFailures?.length ?? 0,
     },
     guardrails: {
       checked: plan.guardrails ?? [],
@@ -93,6 +105,7 @@ export function planJson(result: PassResult): object {
     unresolved: plan.unresolved,
     readFailures: plan.readFailures,
     accountFailures: plan.accountFailures ?? [],
+    prefixListFailures: plan.prefixListFailures ?? [],
   };
 }
 
@@ -111,7 +124,18 @@ function quoted(text: string | undefined): string {
 function quotaText(g: GroupPlan): string {
   const { ipv4, ipv6, limit } = g.quota;
   const verdict = g.quota.exceeded ? '  EXCEEDS QUOTA: nothing will be written to this group' : '';
-  return `quota: IPv4 ${ipv4.current} -> ${ipv4.projected} / ${limit}, IPv6 ${ipv6.current} -> ${ipv6.projected} / ${limit}${verdict}`;
+  return `quota: IPv4 ${ipv4.current} -> ${ipv4.projected} / ${limit}, IPv6 ${ipv6.current} -> ${ipv6.projected} / ${limit}${verdict}${unknownListsText(g)}`;
+}
+
+/** A quota figure that rests on a guess says so: a list that could not be sized counted as 1. */
+function unknownListsText(g: GroupPlan): string {
+  const lists = g.quota.unknownPrefixLists ?? [];
+  if (lists.length === 0) return '';
+  return ` (prefix list ${lists.join(', ')} could not be sized: not found or not read; counted as 1 rule in each family, so the projection may be low)`;
+}
+
+function prefixListFailureText(f: PrefixListReadFailure): string {
+  return `${f.region} ${f.errorCode}: ${f.error} (prefix lists: ${f.prefixListIds.join(', ')})`;
 }
 
 function table(rows: readonly (readonly string[])[], indent: string): string {
@@ -138,7 +162,10 @@ function summaryLine(result: Extract<PassResult, { status: 'completed' }>): stri
       ? `, ${countOf(result.plan, 'blocked')} BLOCKED by guardrails`
       : '') +
     (c.readFailures > 0 ? `, ${c.readFailures} failed read(s)` : '') +
-    ((c.accountsFailed ?? 0) > 0 ? `, ${c.accountsFailed} unreachable account(s)` : '')
+    ((c.accountsFailed ?? 0) > 0 ? `, ${c.accountsFailed} unreachable account(s)` : '') +
+    ((result.plan.prefixListFailures?.length ?? 0) > 0
+      ? `, ${result.plan.prefixListFailures?.length} failed prefix-list read(s)`
+      : '')
   );
 }
 
@@ -273,6 +300,8 @@ function renderText(result: PassResult): string {
       `account failed: ${f.account} ${f.errorCode}: ${f.error} (skipped regions: ${f.regions.join(', ')})`,
     );
   }
+  for (const f of result.plan.prefixListFailures ?? [])
+    out.push('', `read failed: ${prefixListFailureText(f)}`);
   return `${out.join('\n')}\n`;
 }
 
@@ -333,7 +362,8 @@ function renderMarkdown(result: PassResult): string {
       g.missing.length === 0 &&
       g.descriptionDrift.length === 0 &&
       g.drift.length === 0 &&
-      !g.quota.exceeded
+      !g.quota.exceeded &&
+      g.quota.unknownPrefixLists === undefined
     )
       continue;
     if (unitHeading(g) !== unit) {
@@ -341,7 +371,8 @@ function renderMarkdown(result: PassResult): string {
       out.push('', `#### Account ${g.account}, ${g.region}`);
     }
     out.push('', `##### \`${g.group.groupId}\` ${md(g.group.groupName)} (${g.region})`, '');
-    if (g.quota.exceeded) out.push(`:warning: ${md(quotaText(g))}`, '');
+    if (g.quota.exceeded || g.quota.unknownPrefixLists !== undefined)
+      out.push(`:warning: ${md(quotaText(g))}`, '');
     if (g.missing.length > 0 || g.descriptionDrift.length > 0) {
       out.push('| | protocol | ports | source | description | policies |', '|---|---|---|---|---|---|');
       for (const d of g.missing) {
@@ -385,6 +416,11 @@ function renderMarkdown(result: PassResult): string {
     for (const f of result.plan.accountFailures ?? [])
       out.push(`- ${f.account}: \`${f.errorCode}\` ${md(f.error)} (${f.regions.join(', ')})`);
   }
+  const listFailures = result.plan.prefixListFailures ?? [];
+  if (listFailures.length > 0) {
+    out.push('', '#### :x: Failed prefix-list reads (quota figures may be low)', '');
+    for (const f of listFailures) out.push(`- ${md(prefixListFailureText(f))}`);
+  }
   return `${out.join('\n')}\n`;
 }
 
@@ -397,4 +433,39 @@ export function renderPlan(result: PassResult, format: PlanFormat): string {
     case 'text':
       return renderText(result);
   }
+}
+
+/**
+ * The plan report when the policies are invalid (exit 3), so `plan --format json > plan.json` is
+ * still one document and a pull-request comment shows the errors: JSON `{ formatVersion, valid:
+ * false, errors: [{ file, line, column, path, error }] }`, or Markdown with a table of the errors.
+ */
+export function renderInvalidPolicies(errors: readonly PolicyError[], format: 'json' | 'markdown'): string {
+  if (format === 'json') {
+    const document = {
+      formatVersion: PLAN_FORMAT_VERSION,
+      valid: false,
+      errors: errors.map(({ file, line, column, path, message }) => ({
+        file,
+        line,
+        column,
+        path,
+        error: message,
+      })),
+    };
+    return `${JSON.stringify(document, null, 2)}\n`;
+  }
+  const out = [
+    '### sg-reconciler plan',
+    '',
+    `:x: **The policies are invalid: ${errors.length} error(s). Nothing was planned.**`,
+    '',
+    '| file | line | column | field | error |',
+    '|---|---|---|---|---|',
+    ...errors.map(
+      (e) =>
+        `| \`${e.file}\` | ${e.line} | ${e.column} | ${e.path === '' ? '' : `\`${e.path}\``} | ${md(e.message)} |`,
+    ),
+  ];
+  return `${out.join('\n')}\n`;
 }

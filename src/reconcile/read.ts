@@ -4,10 +4,17 @@
 //
 // Reads are as few as EC2 allows: every `groupId` target of the region in one DescribeSecurityGroups
 // call (chunked at EC2's 200 filter values), every `groupName` target in one call scoped to the
-// default VPC, one call per distinct tag selector. Every returned group is matched against the
-// targets again on our side with the exact semantics, because EC2 filter values are wildcard
-// patterns (`*`, `?`) and a group name or tag value may contain those characters.
-import type { Ec2Filter, Ec2Port, LiveGroup, PrefixListInfo } from '../aws/port.js';
+// default VPC, one call per distinct tag selector. Every value is sent escaped (literalFilterValue)
+// so that EC2, which reads `*`, `?` and `\` in filter values as wildcards and escapes, matches it
+// literally; every returned group is still matched against the targets again on our side with the
+// exact semantics, so a port that over-matches cannot widen a target.
+import {
+  literalFilterValue,
+  type Ec2Filter,
+  type Ec2Port,
+  type LiveGroup,
+  type PrefixListInfo,
+} from '../aws/port.js';
 import type { Policy, TargetSelector } from '../model/policy.js';
 import { describeTarget } from '../model/policy.js';
 import type { GroupRead, PrefixListReadFailure, ReadFailure, RegionRead, UnresolvedTarget } from './types.js';
@@ -131,9 +138,14 @@ function tagSelectorKey(selector: Extract<TargetSelector, { kind: 'tags' }>): st
 function tagFilters(selector: Extract<TargetSelector, { kind: 'tags' }>): Ec2Filter[] {
   const filters: Ec2Filter[] = Object.entries(selector.tags)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, value]) => ({ name: `tag:${key}`, values: [value] }));
-  if (selector.vpcId !== undefined) filters.push({ name: 'vpc-id', values: [selector.vpcId] });
+    .map(([key, value]) => literalFilter(`tag:${key}`, [value]));
+  if (selector.vpcId !== undefined) filters.push(literalFilter('vpc-id', [selector.vpcId]));
   return filters;
+}
+
+/** A filter whose values EC2 matches literally (SPEC "Safety rules"). */
+export function literalFilter(name: string, values: readonly string[]): Ec2Filter {
+  return { name, values: values.map(literalFilterValue) };
 }
 
 function sortedUnique(values: Iterable<string>): string[] {
@@ -212,7 +224,7 @@ export async function readRegion(input: ReadRegionInput): Promise<RegionRead> {
         dependents: byId.filter(
           (d) => d.selector.kind === 'groupId' && set.has(d.selector.groupId.toLowerCase()),
         ),
-        run: () => describe([{ name: 'group-id', values }]),
+        run: () => describe([literalFilter('group-id', values)]),
       });
     }
     for (const values of nameChunks) {
@@ -225,8 +237,8 @@ export async function readRegion(input: ReadRegionInput): Promise<RegionRead> {
           // EC2 resolves GroupName in the default VPC only; a region without one resolves no name.
           if (vpc.value === undefined) return { ok: true, groups: [], defaultVpc: vpc, calls: 1 };
           const result = await describe([
-            { name: 'group-name', values },
-            { name: 'vpc-id', values: [vpc.value] },
+            literalFilter('group-name', values),
+            literalFilter('vpc-id', [vpc.value]),
           ]);
           return result.ok ? { ...result, defaultVpc: vpc, calls: result.calls + 1 } : result;
         },

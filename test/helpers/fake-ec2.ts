@@ -11,7 +11,7 @@ import type {
   LiveGroup,
   PrefixListInfo,
 } from '../../src/aws/port.js';
-import { Ec2Error } from '../../src/aws/port.js';
+import { Ec2Error, filterPatternMatcher } from '../../src/aws/port.js';
 import type { AccountSelector } from '../../src/model/accounts.js';
 import type { Policy, PolicyRule, TargetSelector } from '../../src/model/policy.js';
 import type { LiveRule, Rule, RuleSource } from '../../src/model/rule.js';
@@ -76,15 +76,6 @@ export interface GroupSpec {
   readonly region?: string;
   readonly ownerId?: string;
   readonly tags?: Record<string, string>;
-}
-
-/** EC2 filter values are patterns: `*` any run of characters, `?` one character. */
-function wildcardMatch(pattern: string, value: string): boolean {
-  const escaped = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`, 's').test(value);
 }
 
 function delay(ms: number): Promise<void> {
@@ -471,7 +462,7 @@ export class FakeEc2 {
 
   private matchesFilter(group: StoredGroup, filter: Ec2Filter): boolean {
     const any = (value: string | undefined): boolean =>
-      value !== undefined && filter.values.some((pattern) => wildcardMatch(pattern, value));
+      value !== undefined && filter.values.some((pattern) => filterPatternMatcher(pattern)(value));
     if (filter.name === 'group-id') return any(group.groupId);
     if (filter.name === 'group-name') return any(group.groupName);
     if (filter.name === 'vpc-id') return any(group.vpcId);

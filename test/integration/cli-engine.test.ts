@@ -568,7 +568,13 @@ describe('plan reports', () => {
         'json',
       ],
       {
-        env: { PATH: process.env['PATH'] ?? '', HOME: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true' },
+        // An "aws ec2 describe-security-groups" file names no region: it is the region given here.
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOME: '/nonexistent',
+          AWS_EC2_METADATA_DISABLED: 'true',
+          AWS_REGION: 'us-east-1',
+        },
       },
     );
 

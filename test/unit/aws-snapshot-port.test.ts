@@ -3,7 +3,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import { Ec2Error } from '../../src/aws/port.js';
-import { createSnapshotPortFactory, validateSnapshot } from '../../src/aws/snapshot-port.js';
+import {
+  buildSnapshotDocument,
+  openSnapshot,
+  SNAPSHOT_INCOMPLETE,
+  validateSnapshot,
+} from '../../src/aws/snapshot-port.js';
 import { ruleKey } from '../../src/model/rule.js';
 
 const FIXTURE_PATH = new URL('../fixtures/snapshots/describe-security-groups.json', import.meta.url);
@@ -15,8 +20,9 @@ const WEB = 'sg-0b8e7d6c5a4f3e2d1';
 const WEB_STAGING = 'sg-0d1e2f3a4b5c6d7e8';
 const DB = 'sg-0e9f8a7b6c5d4e3f2';
 
+/** The AWS CLI fixture, taken in us-east-1 (`--region us-east-1`). */
 function port(json: unknown = FIXTURE, region = 'us-east-1') {
-  return createSnapshotPortFactory(json, 'snapshot.json')(region);
+  return openSnapshot(json, 'snapshot.json', { region: 'us-east-1' }).ports(region);
 }
 
 async function ids(
@@ -128,10 +134,22 @@ describe('snapshot port: describeSecurityGroups', () => {
     });
   });
 
-  it('serves the same groups for any region and reports the region asked for', async () => {
+  it('answers for the region it was taken in only; another region is a gap naming both', async () => {
     const west = port(FIXTURE, 'eu-west-1');
     expect(west.region).toBe('eu-west-1');
-    expect((await west.describeSecurityGroups([])).length).toBe(5);
+    await expect(west.describeSecurityGroups([])).rejects.toMatchObject({
+      code: SNAPSHOT_INCOMPLETE,
+      message:
+        'snapshot snapshot.json holds only region us-east-1 of account 123456789012, not region eu-west-1 of account 123456789012',
+    });
+  });
+
+  it('without --region it answers for no region, and says to pass --region', async () => {
+    const anywhere = openSnapshot(FIXTURE, 'sgs.json').ports('us-east-1');
+    await expect(anywhere.describeSecurityGroups([])).rejects.toMatchObject({
+      code: SNAPSHOT_INCOMPLETE,
+      message: expect.stringContaining('names no region: pass --region') as unknown,
+    });
   });
 
   it('rejects with AbortError when the signal is already aborted', async () => {
@@ -168,23 +186,183 @@ describe('snapshot port: the other reads and the write', () => {
     });
   });
 
-  it('knows no prefix lists', async () => {
-    expect((await port().describePrefixLists(['pl-0123456789abcdef0'])).size).toBe(0);
+  it('holds no prefix-list sizes: asking is a gap naming the list, never "not found"', async () => {
+    await expect(port().describePrefixLists(['pl-0123456789abcdef0'])).rejects.toMatchObject({
+      code: SNAPSHOT_INCOMPLETE,
+      action: 'DescribeManagedPrefixLists',
+      message: expect.stringContaining(
+        'no size for prefix list pl-0123456789abcdef0 in region us-east-1',
+      ) as unknown,
+    });
   });
 
-  it('takes the VPC of the `default` groups as the default VPC when there is exactly one', async () => {
-    expect(await port().describeDefaultVpcId()).toBe('vpc-0a1b2c3d4e5f60718');
+  it('holds no default VPC: asking is a gap, never "the region has none"', async () => {
+    await expect(port().describeDefaultVpcId()).rejects.toMatchObject({
+      code: SNAPSHOT_INCOMPLETE,
+      action: 'DescribeVpcs',
+      message: expect.stringContaining('does not hold the default VPC of us-east-1') as unknown,
+    });
+  });
+});
+
+describe('the sg-reconciler snapshot document', () => {
+  const live = {
+    groupId: WEB,
+    groupName: 'web',
+    vpcId: 'vpc-0a1b2c3d4e5f60718',
+    ownerId: '123456789012',
+    tags: { tier: 'web', env: 'prod' },
+    rules: [
+      {
+        protocol: 'tcp',
+        fromPort: 443,
+        toPort: 443,
+        source: { kind: 'cidr', value: '0.0.0.0/0' },
+        description: 'https',
+      },
+      {
+        protocol: 'tcp',
+        fromPort: 443,
+        toPort: 443,
+        source: { kind: 'prefixList', value: 'pl-0123456789abcdef0' },
+      },
+      {
+        protocol: '-1',
+        fromPort: -1,
+        toPort: -1,
+        source: { kind: 'securityGroup', value: BASTION, userId: '123456789012' },
+      },
+    ],
+  } as const;
+  const document = buildSnapshotDocument({
+    takenAt: '2026-11-30T06:00:00.000Z',
+    credentialsAccount: '123456789012',
+    defaultRegion: 'us-east-1',
+    regions: [
+      {
+        account: '123456789012',
+        region: 'us-east-1',
+        groups: [live],
+        defaultVpcId: 'vpc-0a1b2c3d4e5f60718',
+        prefixLists: new Map([
+          ['pl-0123456789abcdef0', { maxEntries: 10, addressFamily: 'IPv4' as const }],
+          ['pl-0000000000000dead', undefined],
+        ]),
+      },
+      {
+        account: '123456789012',
+        region: 'eu-west-1',
+        groups: [],
+        defaultVpcId: undefined,
+        prefixLists: new Map(),
+      },
+    ],
+  });
+  // Through JSON, as the file is read.
+  const snapshot = openSnapshot(JSON.parse(JSON.stringify(document)) as unknown, 'snap.json');
+
+  it('is keyed by account and region and records what a plan asks for', () => {
+    expect(document).toMatchObject({
+      formatVersion: 1,
+      kind: 'SecurityGroupSnapshot',
+      credentialsAccount: '123456789012',
+      defaultRegion: 'us-east-1',
+      accounts: {
+        '123456789012': {
+          regions: {
+            'us-east-1': {
+              defaultVpcId: 'vpc-0a1b2c3d4e5f60718',
+              prefixLists: {
+                'pl-0000000000000dead': null,
+                'pl-0123456789abcdef0': { maxEntries: 10, addressFamily: 'IPv4' },
+              },
+            },
+            'eu-west-1': { defaultVpcId: null, groups: [], prefixLists: {} },
+          },
+        },
+      },
+    });
+    expect(snapshot.units).toEqual([
+      { account: '123456789012', region: 'eu-west-1' },
+      { account: '123456789012', region: 'us-east-1' },
+    ]);
+    expect(snapshot.defaultRegion).toBe('us-east-1');
   });
 
-  it('has no default VPC when `default` groups sit in several VPCs, or there is none', async () => {
-    const twoVpcs = {
-      SecurityGroups: [
-        { GroupId: 'sg-0000000a', GroupName: 'default', VpcId: 'vpc-1' },
-        { GroupId: 'sg-0000000b', GroupName: 'default', VpcId: 'vpc-2' },
-      ],
+  it('gives back the groups it was built from, rules and descriptions included', async () => {
+    const groups = await snapshot.ports('us-east-1').describeSecurityGroups([]);
+    expect(groups).toEqual([{ ...live, tags: { env: 'prod', tier: 'web' } }]);
+  });
+
+  it('answers the default VPC, and "none" only for a region recorded without one', async () => {
+    expect(await snapshot.ports('us-east-1').describeDefaultVpcId()).toBe('vpc-0a1b2c3d4e5f60718');
+    expect(await snapshot.ports('eu-west-1').describeDefaultVpcId()).toBeUndefined();
+  });
+
+  it('answers prefix-list sizes; a list recorded as absent is absent, one not recorded is a gap', async () => {
+    const lists = await snapshot
+      .ports('us-east-1')
+      .describePrefixLists(['pl-0123456789abcdef0', 'pl-0000000000000dead']);
+    expect([...lists.entries()]).toEqual([
+      ['pl-0123456789abcdef0', { maxEntries: 10, addressFamily: 'IPv4' }],
+    ]);
+    await expect(
+      snapshot.ports('us-east-1').describePrefixLists(['pl-0000000000000beef']),
+    ).rejects.toMatchObject({
+      code: SNAPSHOT_INCOMPLETE,
+      message: expect.stringContaining('pl-0000000000000beef') as unknown,
+    });
+  });
+
+  it('a region or account it does not hold is a gap naming it and what it holds', async () => {
+    await expect(snapshot.ports('ap-south-1').describeSecurityGroups([])).rejects.toMatchObject({
+      code: SNAPSHOT_INCOMPLETE,
+      message:
+        'snapshot snap.json holds no data for region ap-south-1 of account 123456789012 (it holds eu-west-1 of account 123456789012, us-east-1 of account 123456789012); take a new snapshot with "sg-reconciler snapshot" and the policies that need it',
+    });
+    await expect(snapshot.portFor('210987654321', 'us-east-1').describeDefaultVpcId()).rejects.toMatchObject({
+      code: SNAPSHOT_INCOMPLETE,
+      message: expect.stringContaining('region us-east-1 of account 210987654321') as unknown,
+    });
+  });
+
+  it('a region recorded without defaultVpcId did not read it: a gap, not "no default VPC"', async () => {
+    const json = JSON.parse(JSON.stringify(document)) as {
+      accounts: Record<string, { regions: Record<string, Record<string, unknown>> }>;
     };
-    expect(await port(twoVpcs).describeDefaultVpcId()).toBeUndefined();
-    expect(await port({ SecurityGroups: [] }).describeDefaultVpcId()).toBeUndefined();
+    delete json.accounts['123456789012']?.regions['us-east-1']?.['defaultVpcId'];
+    await expect(
+      openSnapshot(json, 'snap.json').ports('us-east-1').describeDefaultVpcId(),
+    ).rejects.toMatchObject({
+      code: SNAPSHOT_INCOMPLETE,
+    });
+  });
+
+  it('rejects a newer formatVersion and a malformed document, naming the JSON paths', () => {
+    expect(() => openSnapshot({ ...document, formatVersion: 2 }, 'snap.json')).toThrow(
+      'snap.json is not a snapshot written by "sg-reconciler snapshot" (formatVersion 1): $.formatVersion: 2 was written by a newer sg-reconciler; upgrade, or take the snapshot with this version',
+    );
+    const bad = {
+      ...document,
+      accounts: {
+        '42': {
+          regions: {
+            'us-east-1': {
+              defaultVpcId: 7,
+              groups: [{ GroupName: 'x' }],
+              prefixLists: { 'pl-1': { maxEntries: 0 } },
+            },
+          },
+        },
+      },
+    };
+    expect(() => openSnapshot(bad, 'snap.json')).toThrow(
+      'snap.json is not a snapshot written by "sg-reconciler snapshot" (formatVersion 1): ' +
+        '$.accounts["42"]: expected a 12-digit account ID or "unknown" as the key; ' +
+        '$.accounts["42"].regions["us-east-1"].defaultVpcId: expected a string, got a number; ' +
+        '$.accounts["42"].regions["us-east-1"].groups[0].GroupId: required, a string; ' +
+        '$.accounts["42"].regions["us-east-1"].prefixLists["pl-1"].maxEntries: required, a whole number of 1 or more',
+    );
   });
 });
 
@@ -286,7 +464,7 @@ describe('validateSnapshot', () => {
     const json = { SecurityGroups: Array.from({ length: 7 }, () => ({ GroupName: 'x' })) };
     let thrown: unknown;
     try {
-      createSnapshotPortFactory(json, 'plans/prod.json');
+      openSnapshot(json, 'plans/prod.json');
     } catch (error) {
       thrown = error;
     }

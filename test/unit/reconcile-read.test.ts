@@ -223,6 +223,33 @@ describe('readRegion: what matches', () => {
     expect([...read.groups.keys()]).toEqual(['sg-star']);
   });
 
+  it('sends group names, tag values and VPC IDs escaped, so EC2 matches *, ? and \\ literally', async () => {
+    const world = fakeWorld()
+      .vpc('vpc-def', { default: true })
+      .group({ id: 'sg-star', name: 'web*', vpcId: 'vpc-def' })
+      .group({ id: 'sg-webserver', name: 'webserver', vpcId: 'vpc-def' })
+      .group({ id: 'sg-q', vpcId: 'vpc-def', tags: { 'cost?': 'a?b\\c' } })
+      .group({ id: 'sg-qx', vpcId: 'vpc-def', tags: { 'cost?': 'aXb\\c' } });
+    const p = policy({
+      name: 'p',
+      targets: [{ name: 'web*' }, { tags: { 'cost?': 'a?b\\c' } }],
+      rules: [tcp(80, '0.0.0.0/0')],
+    });
+
+    const read = await readRegion({ region: REGION, policies: [p], port: world.port() });
+
+    expect(filtersOf(world)).toEqual(
+      expect.arrayContaining([
+        [
+          { name: 'group-name', values: ['web\\*'] },
+          { name: 'vpc-id', values: ['vpc-def'] },
+        ],
+        [{ name: 'tag:cost?', values: ['a\\?b\\\\c'] }],
+      ]),
+    );
+    expect([...read.groups.keys()]).toEqual(['sg-q', 'sg-star']);
+  });
+
   it('reports a target that matches no group, once per policy and target', async () => {
     const world = fakeWorld().vpc('vpc-def', { default: true }).group({ id: 'sg-1' });
     const p = policy({

@@ -1,0 +1,82 @@
+// `sg-reconciler snapshot --out FILE`: the live state every policy needs, for offline plans.
+import { report } from '../events.js';
+import { takeSnapshot } from '../reconcile/snapshot.js';
+import { defaultRegion, invalidConfig, loadOrReport, loggerFor, sdkAccess } from './commands.js';
+import type { SnapshotOptions } from './config.js';
+import { EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { fileErrorReason, writeFileAtomic } from './files.js';
+
+/**
+ * Reads every region the policies need and writes one snapshot document to `--out`, atomically.
+ * Exit 0 written; 1 any read (or the write) failed, nothing written; 3 invalid policies or options.
+ * Report lines on stdout, events on stderr (as plan).
+ */
+export async function runSnapshot(options: SnapshotOptions): Promise<number> {
+  const logger = loggerFor(options, 2);
+  const out = options.out;
+  if (out === undefined || out.trim() === '') {
+    return invalidConfig(
+      logger,
+      new Error('snapshot needs --out <file>: where to write the snapshot, e.g. --out snapshot.json'),
+    );
+  }
+  const loaded = await loadOrReport(options, logger, 2, 2);
+  if ('exitCode' in loaded) return loaded.exitCode;
+  let region: string | undefined;
+  try {
+    region = await defaultRegion(options, loaded.policies);
+  } catch (error) {
+    return invalidConfig(logger, error);
+  }
+  const config = { ...options, out, region };
+
+  const access = await sdkAccess(options, region, logger);
+  const outcome = await takeSnapshot({
+    policies: loaded.policies,
+    defaultRegion: config.region,
+    ports: access.ports,
+    accounts: access.accounts,
+  }).finally(() => access.destroy());
+
+  if (!outcome.ok) {
+    if (outcome.noRegion.length > 0) {
+      const error =
+        `policies ${outcome.noRegion.join(', ')} name no region: set spec.region in the policy, ` +
+        'pass --region, or set AWS_REGION';
+      process.stderr.write(`sg-reconciler: ${error}; nothing was written\n`);
+      report(logger, 'snapshot.failed', { errorCode: 'NoRegion', error, file: config.out });
+    }
+    for (const failure of outcome.failures) {
+      process.stderr.write(
+        `sg-reconciler: read failed: ${failure.account} ${failure.region} ${failure.action} ${failure.errorCode}: ${failure.error}\n`,
+      );
+      report(logger, ['read.failed', 'snapshot'], { ...failure, policies: [], targets: [] });
+    }
+    if (outcome.failures.length > 0) {
+      process.stderr.write(
+        `sg-reconciler: ${outcome.failures.length} read(s) failed; ${config.out} was not written\n`,
+      );
+    }
+    return exitCodeFor({ command: 'error' });
+  }
+
+  try {
+    await writeFileAtomic(config.out, `${JSON.stringify(outcome.document, null, 2)}\n`);
+  } catch (error) {
+    const reason = fileErrorReason(error);
+    process.stderr.write(`sg-reconciler: cannot write ${config.out}: ${reason}\n`);
+    report(logger, 'snapshot.failed', { errorCode: 'WriteFailed', error: reason, file: config.out });
+    return exitCodeFor({ command: 'error' });
+  }
+  const account = outcome.document.credentialsAccount;
+  report(logger, 'snapshot.written', {
+    file: config.out,
+    account,
+    units: outcome.units,
+    groups: outcome.groups,
+  });
+  process.stdout.write(
+    `wrote ${config.out}: ${outcome.groups} group(s) in ${outcome.units.join(', ') || 'no unit'} (account/region)\n`,
+  );
+  return EXIT_OK;
+}
