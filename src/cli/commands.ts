@@ -90,7 +90,10 @@ export async function loadOrReport(
  * nothing names one (the pass then reports those policies, and goes on with the others). A region
  * from the environment or a profile that is not a region name is invalid input, like --region.
  */
-export async function defaultRegion(options: AwsOptions, policies?: readonly Policy[]): Promise<string | undefined> {
+export async function defaultRegion(
+  options: AwsOptions,
+  policies?: readonly Policy[],
+): Promise<string | undefined> {
   if (policies?.every((p) => p.region !== undefined) === true) return options.region;
   const { resolveDefaultRegion } = await import('../aws/region.js');
   const explicit = options.region !== undefined ? { value: options.region, source: '--region' } : undefined;

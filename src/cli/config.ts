@@ -54,3 +54,18 @@ export interface SnapshotOptions extends AwsOptions {
   /** Where the snapshot document is written (atomically); required, checked by the command. */
   readonly out: string | undefined;
 }
+
+export interface ImportOptions extends AwsOptions {
+  /** The directory the policies are written into (created if missing); required, checked by the command. */
+  readonly out: string | undefined;
+  /** Overwrite files that already exist in `out`. */
+  readonly force: boolean;
+  /** Read from this snapshot instead of EC2. */
+  readonly snapshot: string | undefined;
+  /** --group-id, repeatable (lower-cased sg- IDs). */
+  readonly groupId: readonly string[] | undefined;
+  /** --tag K=V, repeatable: a group must carry every tag. */
+  readonly tag: Readonly<Record<string, string>> | undefined;
+  /** --all: every group of the region. */
+  readonly all: boolean;
+}

@@ -148,3 +148,26 @@ export function parseNow(value: string): Date {
   }
   return fixed;
 }
+
+const GROUP_ID = /^sg-[0-9a-f]{8}([0-9a-f]{9})?$/;
+
+/** `--group-id sg-…`, repeatable: each value lower-cased and checked to be a security group ID. */
+export function collectGroupIds(value: string, previous: readonly string[] | undefined): string[] {
+  const id = value.trim().toLowerCase();
+  if (!GROUP_ID.test(id)) {
+    throw new InvalidArgumentError(
+      `--group-id "${value}" is not a security group ID; write e.g. --group-id sg-0123456789abcdef0`,
+    );
+  }
+  return [...(previous ?? []), id];
+}
+
+/** `--tag KEY=VALUE`, repeatable: the tags a group must all carry. */
+export function collectTags(
+  value: string,
+  previous: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
+  const at = value.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError(`--tag "${value}" is not KEY=VALUE; write e.g. --tag tier=web`);
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+}

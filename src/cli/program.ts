@@ -8,11 +8,14 @@ import { report } from '../events.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../logging.js';
 import { runApply, runPlan, runRunCommand, runValidate } from './commands.js';
 import type { CommonOptions } from './config.js';
+import { runImport } from './import.js';
 import { runSnapshot } from './snapshot.js';
 import { EXIT_INVALID, EXIT_OK } from './exit-codes.js';
 import { PLAN_FORMATS } from './render-plan.js';
 import {
+  collectGroupIds,
   collectPaths,
+  collectTags,
   DEFAULTS,
   parseEndpoint,
   parseListen,
@@ -155,6 +158,25 @@ export function buildProgram(onExit: (code: number) => void): Command {
   )
     .option('--out <file>', 'the snapshot file to write (atomically; nothing is written if any read fails)')
     .action(async (_options: unknown, command: Command) => onExit(await runSnapshot(optionsOf(command))));
+
+  withAws(
+    program
+      .command('import')
+      .description(
+        'write policies that declare the live ingress rules of chosen groups, for adopting existing groups',
+      ),
+  )
+    .option('--out <dir>', 'the directory to write one policy per group into')
+    .option('--group-id <id>', 'a group to import (repeatable)', collectGroupIds)
+    .option(
+      '--tag <key=value>',
+      'import the groups carrying this tag (repeatable: every tag must match)',
+      collectTags,
+    )
+    .option('--all', 'import every group of the region', false)
+    .option('--snapshot <file>', 'read the groups from a snapshot instead of EC2')
+    .option('--force', 'overwrite policy files that already exist in --out', false)
+    .action(async (_options: unknown, command: Command) => onExit(await runImport(optionsOf(command))));
 
   withWrites(
     program.command('apply').description('one reconcile pass: authorize the missing rules, then exit'),

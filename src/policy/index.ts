@@ -24,4 +24,5 @@ export {
   type PortsDocument,
   type IcmpDocument,
 } from './document.js';
-export { POLICY_SCHEMA_URL, policySchema } from './schema.js';
+export { POLICY_SCHEMA_URL, policySchema, policySchemaId } from './schema.js';
+export { adoptGroups, type AdoptedPolicy, type AdoptResult } from './adopt.js';

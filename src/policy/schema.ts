@@ -12,6 +12,13 @@ export const POLICY_SCHEMA_URL = new URL('../../schemas/policy.schema.json', imp
 
 export type JsonSchema = { readonly [key: string]: unknown };
 
+/**
+ * The editor schema's `$id`: where schemas/policy.schema.json is published, so a policy repository
+ * (which does not hold this file) can point editors at it.
+ */
+export const POLICY_SCHEMA_ID =
+  'https://raw.githubusercontent.com/sg-reconciler/sg-reconciler/main/schemas/policy.schema.json';
+
 interface Compiled {
   readonly validate: ValidateFunction;
   readonly homes: FieldHomes;
@@ -49,8 +56,11 @@ export function kindFieldHomes(kind: KindDefinition): FieldHomes {
  */
 export function policySchema(): JsonSchema {
   const [only] = KINDS;
-  if (KINDS.length === 1 && only !== undefined) return toJson(only.schema) as JsonSchema;
-  return combinedSchema();
+  const schema =
+    KINDS.length === 1 && only !== undefined ? (toJson(only.schema) as JsonSchema) : combinedSchema();
+  // $id right after $schema: the URL a policy repository's editors fetch the schema from.
+  const { $schema, ...rest } = schema;
+  return { $schema, $id: POLICY_SCHEMA_ID, ...rest };
 }
 
 function combinedSchema(): JsonSchema {
@@ -99,4 +109,12 @@ export function schemaErrors(document: unknown): readonly ErrorObject[] {
   const record =
     typeof document === 'object' && document !== null ? (document as Record<string, unknown>) : {};
   return kindSchemaErrors(kindOf(record), document);
+}
+
+/**
+ * The schema's `$id`: the public URL of schemas/policy.schema.json, which a policy repository's
+ * `# yaml-language-server: $schema=<url>` line (written by `import`) points editors at.
+ */
+export function policySchemaId(): string {
+  return POLICY_SCHEMA_ID;
 }
