@@ -87,7 +87,8 @@ async function arrangeState(): Promise<{ dir: string; api: string; list: string 
   return { dir, api, list };
 }
 
-describe('snapshot, then plan --snapshot', () => {
+// Each test runs the CLI several times: on a loaded machine that takes longer than the default.
+describe('snapshot, then plan --snapshot', { timeout: 120_000 }, () => {
   it('a plan from a snapshot equals the live plan of the same state (groupId, groupName, tags, prefix lists)', async () => {
     const { dir, list } = await arrangeState();
     const out = await tempFile('snapshot.json');
@@ -305,7 +306,8 @@ describe('snapshot, then plan --snapshot', () => {
   });
 });
 
-describe('plan --snapshot of an "aws ec2 describe-security-groups" file', () => {
+// Each test runs the CLI several times: on a loaded machine that takes longer than the default.
+describe('plan --snapshot of an "aws ec2 describe-security-groups" file', { timeout: 120_000 }, () => {
   const awsCliFile = {
     SecurityGroups: [
       {
