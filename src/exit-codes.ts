@@ -1,6 +1,6 @@
 // The one place that turns a command's outcome into a process exit code (SPEC.md "Commands"): the
 // CLI's one-shot commands and the daemon's start-up failures and stops alike.
-import type { PassResult } from './reconcile/types.js';
+import { INVALID_ACCOUNT_SELECTORS, type PassResult } from './reconcile/types.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -64,6 +64,7 @@ export function exitCodeFor(outcome: CommandOutcome): number {
       return outcome.valid ? EXIT_OK : EXIT_INVALID;
     case 'plan': {
       const { result } = outcome;
+      if (result.status === 'failed' && result.errorCode === INVALID_ACCOUNT_SELECTORS) return EXIT_INVALID;
       if (result.status === 'failed' || result.counts.readFailures > 0) return EXIT_FAILURE;
       if ((result.counts.accountsFailed ?? 0) > 0) return EXIT_FAILURE;
       if (outcome.failOnUnresolved === true && result.counts.unresolved > 0) return EXIT_FAILURE;
@@ -74,6 +75,7 @@ export function exitCodeFor(outcome: CommandOutcome): number {
     }
     case 'apply': {
       const { result } = outcome;
+      if (result.status === 'failed' && result.errorCode === INVALID_ACCOUNT_SELECTORS) return EXIT_INVALID;
       if (result.status === 'failed') return EXIT_FAILURE;
       if (outcome.failOnUnresolved === true && result.counts.unresolved > 0) return EXIT_FAILURE;
       // A rule whose outcome is unknown may be missing: the run did not prove convergence.

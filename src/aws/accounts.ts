@@ -46,7 +46,7 @@ export interface AccountAccessOptions {
   readonly endpoint?: string | undefined;
   /** Region of the STS client (regional endpoint); default us-east-1. */
   readonly region?: string | undefined;
-  /** Passed to every AssumeRole (the inventory's `externalId`). */
+  /** Passed to AssumeRole when the account's AccountRef carries none. */
   readonly externalId?: string | undefined;
   /** Explicit base credentials (tests); else the SDK's default provider chain. */
   readonly credentials?: Credentials | CredentialProvider | undefined;
@@ -54,7 +54,7 @@ export interface AccountAccessOptions {
   /** Milliseconds clock (tests). */
   readonly now?: () => number;
   /** Replaces fromTemporaryCredentials (tests count AssumeRole calls with it). */
-  readonly assumeRole?: (roleArn: string) => CredentialProvider;
+  readonly assumeRole?: (roleArn: string, externalId: string | undefined) => CredentialProvider;
 }
 
 /** The account gateway over STS, plus what the EC2 port factory needs: credentials per account. */
@@ -143,12 +143,12 @@ export function createAccountAccess(options: AccountAccessOptions = {}): Account
   const sts = new STSClient(clientConfig);
   const assume =
     options.assumeRole ??
-    ((roleArn: string): CredentialProvider =>
+    ((roleArn: string, externalId: string | undefined): CredentialProvider =>
       fromTemporaryCredentials({
         params: {
           RoleArn: roleArn,
           RoleSessionName: ROLE_SESSION_NAME,
-          ...(options.externalId !== undefined ? { ExternalId: options.externalId } : {}),
+          ...(externalId !== undefined ? { ExternalId: externalId } : {}),
         },
         ...(options.credentials !== undefined ? { masterCredentials: options.credentials } : {}),
         clientConfig,
@@ -188,7 +188,11 @@ export function createAccountAccess(options: AccountAccessOptions = {}): Account
       direct.delete(account.id);
       let entry = providers.get(account.id);
       if (entry === undefined || entry.roleArn !== account.roleArn) {
-        entry = { roleArn: account.roleArn, provider: memoizeCredentials(assume(account.roleArn), now) };
+        const externalId = account.externalId ?? options.externalId;
+        entry = {
+          roleArn: account.roleArn,
+          provider: memoizeCredentials(assume(account.roleArn, externalId), now),
+        };
         providers.set(account.id, entry);
       }
       const started = now();
@@ -330,4 +334,51 @@ export function createOrganizationsClient(options: OrganizationsOptions = {}): O
     retryMode: 'adaptive',
     requestHandler: httpHandler(),
   });
+}
+
+/** How long a discovered organisation is reused before it is read again (a daemon's passes). */
+export const ORGANIZATIONS_CACHE_MS = 10 * 60_000;
+
+/** What a policy set needs to know about accounts beyond their IDs and names. */
+export interface DiscoveryNeeds {
+  readonly tags: boolean;
+  readonly ous: boolean;
+}
+
+/**
+ * `--accounts organizations`: the organisation's inventory, discovered on first use and reused for
+ * ORGANIZATIONS_CACHE_MS (a discovery costs one ListTagsForResource per account), read again sooner
+ * when a policy set starts to need tags or OUs the cached one lacks. A failure is not kept.
+ */
+export function createOrganizationsInventory(
+  options: OrganizationsOptions & { readonly now?: () => number; readonly client?: OrganizationsSender },
+): { inventory(needs: DiscoveryNeeds, signal?: AbortSignal): Promise<AccountInventory>; destroy(): void } {
+  const client = options.client ?? createOrganizationsClient(options);
+  const now = options.now ?? Date.now;
+  let cached: { at: number; needs: DiscoveryNeeds; inventory: Promise<AccountInventory> } | undefined;
+  return {
+    inventory(needs: DiscoveryNeeds, signal?: AbortSignal): Promise<AccountInventory> {
+      const covers =
+        cached !== undefined &&
+        now() - cached.at < ORGANIZATIONS_CACHE_MS &&
+        (!needs.tags || cached.needs.tags) &&
+        (!needs.ous || cached.needs.ous);
+      if (covers && cached !== undefined) return cached.inventory;
+      const pending = discoverOrganization(client, {
+        ...options,
+        tags: needs.tags,
+        ous: needs.ous,
+        ...(signal !== undefined ? { signal } : {}),
+      });
+      const entry = { at: now(), needs, inventory: pending };
+      cached = entry;
+      pending.catch(() => {
+        if (cached === entry) cached = undefined;
+      });
+      return pending;
+    },
+    destroy(): void {
+      client.destroy();
+    },
+  };
 }

@@ -7,12 +7,13 @@ import { openSnapshot, type SnapshotSource } from '../aws/snapshot-port.js';
 import { runDaemon } from '../daemon/index.js';
 import { report } from '../events.js';
 import { createLogger, reportPolicyErrors, resolveLogFormat, type Logger } from '../logging.js';
+import { accountSelectorErrors, selectorNeeds, type AccountInventory } from '../model/accounts.js';
 import type { Policy, PolicyError, PolicyLoadResult } from '../model/policy.js';
-import { describeChanging, loadPolicySet } from '../policy/index.js';
-import { reconcilePass } from '../reconcile/pass.js';
+import { describeChanging, loadInventory, loadPolicySet } from '../policy/index.js';
+import { reconcilePass, type InventorySource, type PassDeps, type PassRequest } from '../reconcile/pass.js';
 import type { ApplyOptions, AwsOptions, CommonOptions, PlanOptions, RunOptions } from './config.js';
 import { exitCodeFor } from './exit-codes.js';
-import { parseRegion } from './options.js';
+import { ORGANIZATIONS, parseRegion } from './options.js';
 import { renderInvalidPolicies, renderPlan } from './render-plan.js';
 
 type Stream = 1 | 2;
@@ -109,6 +110,8 @@ export async function defaultRegion(
 export interface SdkAccess {
   readonly ports: Ec2PortFactory;
   readonly accounts: AccountGateway;
+  /** `--accounts organizations`: the discovered inventory (cached for a daemon's passes). */
+  readonly inventory?: InventorySource;
   /** Closes idle connections so a finished command exits at once. */
   destroy(): void;
 }
@@ -124,10 +127,16 @@ export async function sdkAccess(
   logger: Logger,
   writesPerSecond?: number,
 ): Promise<SdkAccess> {
-  const [{ createEc2PortFactory }, { createAccountAccess }] = await Promise.all([
-    import('../aws/ec2-port.js'),
-    import('../aws/accounts.js'),
-  ]);
+  const [{ createEc2PortFactory }, { createAccountAccess, createOrganizationsInventory }] = await Promise.all(
+    [import('../aws/ec2-port.js'), import('../aws/accounts.js')],
+  );
+  const organizations =
+    options.accounts === ORGANIZATIONS
+      ? createOrganizationsInventory({
+          ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+          roleName: options.roleName,
+        })
+      : undefined;
   const accounts = createAccountAccess({
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
     ...(region !== undefined ? { region } : {}),
@@ -142,10 +151,57 @@ export async function sdkAccess(
   return {
     ports,
     accounts,
+    ...(organizations !== undefined
+      ? {
+          inventory: (policies: readonly Policy[], signal?: AbortSignal) =>
+            organizations.inventory(selectorNeeds(policies), signal),
+        }
+      : {}),
     destroy: () => {
       ports.destroy();
       accounts.destroy();
+      organizations?.destroy();
     },
+  };
+}
+
+/**
+ * `--accounts FILE` read and validated (errors reported as policy errors are: human lines on
+ * `humanOut`, `policy.invalid` events); `organizations` and no option need no file. Undefined when
+ * the file is invalid (exit 3).
+ */
+export async function inventoryFileOrReport(
+  accounts: string | undefined,
+  logger: Logger,
+  humanOut: NodeJS.WritableStream,
+): Promise<{ inventory: AccountInventory | undefined } | undefined> {
+  if (accounts === undefined || accounts === ORGANIZATIONS) return { inventory: undefined };
+  const result = await loadInventory(accounts);
+  if (result.ok) return { inventory: result.inventory };
+  humanOut.write(formatPolicyErrors(result.errors));
+  humanOut.write(`${result.errors.length} error(s) in the account inventory ${accounts}\n`);
+  reportPolicyErrors(logger, result.errors);
+  return undefined;
+}
+
+/** The request fields every pass of a command shares: inventory, shard, unit concurrency. */
+function unitOptions(
+  options: AwsOptions,
+  inventory: AccountInventory | undefined,
+): Pick<PassRequest, 'inventory' | 'shard' | 'unitConcurrency'> {
+  return {
+    ...(inventory !== undefined ? { inventory } : {}),
+    ...(options.shard !== undefined ? { shard: options.shard } : {}),
+    unitConcurrency: options.concurrency,
+  };
+}
+
+/** The pass's dependencies from the SDK access: ports, the account gateway and a discovered inventory. */
+function passDeps(access: SdkAccess): Pick<PassDeps, 'ports' | 'accounts' | 'inventory'> {
+  return {
+    ports: access.ports,
+    accounts: access.accounts,
+    ...(access.inventory !== undefined ? { inventory: access.inventory } : {}),
   };
 }
 
@@ -181,6 +237,19 @@ export async function runValidate(options: CommonOptions): Promise<number> {
   const logger = loggerFor(options, 2);
   const loaded = await loadOrReport(options, logger, 2, 1);
   if ('exitCode' in loaded) return loaded.exitCode;
+  const { accounts } = options;
+  if (accounts !== undefined && accounts !== ORGANIZATIONS) {
+    // Offline: every account selector must pick at least one account of the inventory file.
+    const file = await inventoryFileOrReport(accounts, logger, process.stdout);
+    if (file === undefined) return exitCodeFor({ command: 'validate', valid: false });
+    const errors = accountSelectorErrors(loaded.policies, file.inventory);
+    if (errors.length > 0) {
+      process.stdout.write(formatPolicyErrors(errors));
+      process.stdout.write(`${errors.length} account selector(s) do not match the inventory ${accounts}\n`);
+      reportPolicyErrors(logger, errors);
+      return exitCodeFor({ command: 'validate', valid: false });
+    }
+  }
   process.stdout.write(
     `${loaded.policies.length} policies in ${loaded.files.length} files under ${options.policies.join(', ')} are valid\n`,
   );
@@ -195,6 +264,8 @@ export async function runPlan(options: PlanOptions): Promise<number> {
     if (options.format !== 'text') process.stdout.write(renderInvalidPolicies(errors, options.format));
   });
   if ('exitCode' in loaded) return loaded.exitCode;
+  const file = await inventoryFileOrReport(options.accounts, logger, process.stderr);
+  if (file === undefined) return exitCodeFor({ command: 'invalid-input' });
 
   let access: SdkAccess;
   let region: string | undefined;
@@ -219,7 +290,7 @@ export async function runPlan(options: PlanOptions): Promise<number> {
   }
 
   const result = await reconcilePass(
-    { ports: access.ports, accounts: access.accounts, logger, clock: options.clock },
+    { ...passDeps(access), logger, clock: options.clock },
     {
       mode: 'plan',
       policies: loaded.policies,
@@ -229,6 +300,7 @@ export async function runPlan(options: PlanOptions): Promise<number> {
       policyVersion: loaded.version,
       defaultRegion: region,
       maxRulesPerGroup: options.maxRulesPerGroup,
+      ...unitOptions(options, file.inventory),
     },
   ).finally(() => access.destroy());
   process.stdout.write(renderPlan(result, options.format));
@@ -244,6 +316,8 @@ export async function runApply(options: ApplyOptions): Promise<number> {
   const logger = loggerFor(options, 1);
   const loaded = await loadOrReport(options, logger, 1, 2);
   if ('exitCode' in loaded) return loaded.exitCode;
+  const file = await inventoryFileOrReport(options.accounts, logger, process.stderr);
+  if (file === undefined) return exitCodeFor({ command: 'invalid-input' });
   let region: string | undefined;
   try {
     region = await defaultRegion(options, loaded.policies);
@@ -252,7 +326,7 @@ export async function runApply(options: ApplyOptions): Promise<number> {
   }
   const access = await sdkAccess(options, region, logger, options.writeRate);
   const result = await reconcilePass(
-    { ports: access.ports, accounts: access.accounts, logger, clock: options.clock },
+    { ...passDeps(access), logger, clock: options.clock },
     {
       mode: options.dryRun ? 'dry-run' : 'apply',
       policies: loaded.policies,
@@ -262,6 +336,7 @@ export async function runApply(options: ApplyOptions): Promise<number> {
       policyVersion: loaded.version,
       defaultRegion: region,
       maxRulesPerGroup: options.maxRulesPerGroup,
+      ...unitOptions(options, file.inventory),
     },
   ).finally(() => access.destroy());
   return exitCodeFor({ command: 'apply', result, failOnUnresolved: options.failOnUnresolved });
@@ -278,6 +353,8 @@ function internalHttpLimits(): { httpLimits?: { idleTimeoutMs: number } } {
 
 export async function runRunCommand(options: RunOptions): Promise<number> {
   const logger = loggerFor(options, 1);
+  const file = await inventoryFileOrReport(options.accounts, logger, process.stderr);
+  if (file === undefined) return exitCodeFor({ command: 'invalid-input' });
   // The daemon re-reads its policies every pass: resolve the default region once, up front.
   let region: string | undefined;
   try {
@@ -288,6 +365,15 @@ export async function runRunCommand(options: RunOptions): Promise<number> {
   const access = await sdkAccess(options, region, logger, options.writeRate);
   return runDaemon(
     { ...options, region, passTimeoutSeconds: options.passTimeout },
-    { logger, ports: access.ports, accounts: access.accounts, ...internalHttpLimits() },
+    {
+      logger,
+      ...passDeps(access),
+      unitOptions: unitOptions(options, file.inventory),
+      // Checked at start-up (exit 3) and on every policy reload, like any policy error.
+      ...(options.accounts !== ORGANIZATIONS
+        ? { selectorErrors: (policies: readonly Policy[]) => accountSelectorErrors(policies, file.inventory) }
+        : {}),
+      ...internalHttpLimits(),
+    },
   ).finally(() => access.destroy());
 }

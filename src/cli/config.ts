@@ -1,6 +1,7 @@
 // The typed options of every command, as commander hands them over after each value went through
 // its parser in options.ts: flags win over environment variables, which win over the defaults.
 import type { LogFormat, LogLevel } from '../logging.js';
+import type { Shard } from '../model/units.js';
 import type { ListenAddress } from './options.js';
 import type { PlanFormat } from './render-plan.js';
 
@@ -13,6 +14,8 @@ export interface CommonOptions {
   readonly logFormat: LogFormat | undefined;
   /** The wall clock guardrail exceptions are judged by (SGR_NOW, a test hook, or the system clock). */
   readonly clock: () => Date;
+  /** `--accounts`: an inventory file, `organizations`, or undefined (the own account only). */
+  readonly accounts: string | undefined;
 }
 
 /** Options of the commands that read EC2 (plan, apply, run). */
@@ -21,6 +24,12 @@ export interface AwsOptions extends CommonOptions {
   readonly region: string | undefined;
   readonly endpoint: string | undefined;
   readonly maxRulesPerGroup: number;
+  /** `--role-name`: the role assumed in accounts discovered with Organizations. */
+  readonly roleName: string;
+  /** `--shard`: this process's share of the (account, region) units. */
+  readonly shard: Shard | undefined;
+  /** `--concurrency`: units worked on at once. */
+  readonly concurrency: number;
 }
 
 export interface PlanOptions extends AwsOptions {

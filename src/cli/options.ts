@@ -6,6 +6,8 @@ import { InvalidArgumentError } from 'commander';
 import { DEFAULT_WRITES_PER_SECOND } from '../aws/pacing.js';
 import { validateSchedule } from '../daemon/schedule.js';
 import { LOG_LEVELS, type LogLevel } from '../logging.js';
+import { DEFAULT_ROLE_NAME } from '../model/accounts.js';
+import { DEFAULT_UNIT_CONCURRENCY } from '../reconcile/pass.js';
 import type { PlanFormat } from './render-plan.js';
 
 /** Where the daemon listens: a host name or address, and a TCP port (0 = any free port). */
@@ -25,6 +27,8 @@ export const DEFAULTS = {
   listen: { host: '0.0.0.0', port: 9464 } as ListenAddress,
   timezone: 'UTC',
   passTimeout: 240,
+  roleName: DEFAULT_ROLE_NAME,
+  concurrency: DEFAULT_UNIT_CONCURRENCY,
 } as const;
 
 /** `--policies a b --policies c` is [a, b, c]; the first value given replaces the default. */
@@ -170,4 +174,72 @@ export function collectTags(
   const at = value.indexOf('=');
   if (at <= 0) throw new InvalidArgumentError(`--tag "${value}" is not KEY=VALUE; write e.g. --tag tier=web`);
   return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+}
+
+/** `--accounts organizations`: discover the inventory with AWS Organizations. */
+export const ORGANIZATIONS = 'organizations';
+
+/**
+ * `--shard K/N`, or `--shard N` with K from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or else
+ * from the ordinal at the end of the host name (`sg-reconciler-2`, a StatefulSet pod).
+ */
+export function parseShard(
+  value: string,
+  env: Readonly<Record<string, string | undefined>>,
+  hostname: string,
+): { index: number; count: number } {
+  const text = value.trim();
+  const full = /^(\d+)\/(\d+)$/.exec(text);
+  const countOnly = /^(\d+)$/.exec(text);
+  if (full === null && countOnly === null) {
+    throw new InvalidArgumentError(
+      `--shard "${value}" is not K/N or N; write e.g. --shard 0/4, or --shard 4`,
+    );
+  }
+  const count = Number(full?.[2] ?? countOnly?.[1]);
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw new InvalidArgumentError(`--shard "${value}": N must be at least 1; write e.g. --shard 0/4`);
+  }
+  let index: number;
+  if (full !== null) {
+    index = Number(full[1]);
+  } else {
+    const fromJob = env['JOB_COMPLETION_INDEX'];
+    const ordinal = /-(\d+)$/.exec(hostname)?.[1];
+    if (fromJob !== undefined && /^\d+$/.test(fromJob.trim())) index = Number(fromJob.trim());
+    else if (ordinal !== undefined) index = Number(ordinal);
+    else {
+      throw new InvalidArgumentError(
+        `--shard ${count} names only N, and K could not be found: JOB_COMPLETION_INDEX is not set and ` +
+          `the host name ${JSON.stringify(hostname)} does not end in -<ordinal>; write --shard K/${count}`,
+      );
+    }
+  }
+  if (index >= count) {
+    throw new InvalidArgumentError(
+      `--shard: K is ${index}, but must be below N (${count}); K runs from 0 to ${count - 1}`,
+    );
+  }
+  return { index, count };
+}
+
+/** `--role-name`: an IAM role name (a path is allowed, e.g. ops/sg-reconciler). */
+export function parseRoleName(value: string): string {
+  if (!/^[\w+=,.@/-]{1,512}$/.test(value.trim())) {
+    throw new InvalidArgumentError(
+      `--role-name "${value}" is not an IAM role name; write e.g. --role-name sg-reconciler`,
+    );
+  }
+  return value.trim();
+}
+
+/** `--accounts`: `organizations`, or the path of an AccountInventory file (read by the command). */
+export function parseAccounts(value: string): string {
+  const text = value.trim();
+  if (text === '') {
+    throw new InvalidArgumentError(
+      '--accounts is empty; write the path of a kind: AccountInventory file, or organizations',
+    );
+  }
+  return text;
 }

@@ -2,6 +2,7 @@
 // (commander applies that precedence); each value goes through its parser in options.ts on the way
 // in, so the commands receive typed options. Every outcome becomes an exit code in exit-codes.ts.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { delimiter } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { report } from '../events.js';
@@ -17,6 +18,7 @@ import {
   collectPaths,
   collectTags,
   DEFAULTS,
+  parseAccounts,
   parseEndpoint,
   parseListen,
   parseLogLevel,
@@ -24,7 +26,9 @@ import {
   parsePositiveInt,
   parsePositiveNumber,
   parseRegion,
+  parseRoleName,
   parseSchedule,
+  parseShard,
   parseTimezone,
 } from './options.js';
 
@@ -66,6 +70,14 @@ function withCommon(command: Command): Command {
         .env('SGR_NOW')
         .argParser(parseNow)
         .hideHelp(),
+    )
+    .addOption(
+      new Option(
+        '--accounts <file|organizations>',
+        'the account inventory: a kind: AccountInventory file, or organizations (AWS Organizations); validate checks account selectors against a file offline',
+      )
+        .env('SGR_ACCOUNTS')
+        .argParser(parseAccounts),
     );
 }
 
@@ -89,6 +101,26 @@ function withAws(command: Command): Command {
         .env('SGR_MAX_RULES_PER_GROUP')
         .argParser((value) => parsePositiveInt('--max-rules-per-group', value))
         .default(DEFAULTS.maxRulesPerGroup),
+    )
+    .addOption(
+      new Option('--role-name <name>', 'the role assumed in each account found by --accounts organizations')
+        .env('SGR_ROLE_NAME')
+        .argParser(parseRoleName)
+        .default(DEFAULTS.roleName),
+    )
+    .addOption(
+      new Option(
+        '--shard <K/N|N>',
+        'handle only shard K of N of the (account, region) units; N alone takes K from JOB_COMPLETION_INDEX or the host name ordinal',
+      )
+        .env('SGR_SHARD')
+        .argParser((value) => parseShard(value, process.env, hostname())),
+    )
+    .addOption(
+      new Option('--concurrency <n>', '(account, region) units worked on at once')
+        .env('SGR_CONCURRENCY')
+        .argParser((value) => parsePositiveInt('--concurrency', value))
+        .default(DEFAULTS.concurrency),
     );
 }
 

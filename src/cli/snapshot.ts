@@ -1,7 +1,15 @@
 // `sg-reconciler snapshot --out FILE`: the live state every policy needs, for offline plans.
 import { report } from '../events.js';
 import { takeSnapshot } from '../reconcile/snapshot.js';
-import { defaultRegion, invalidConfig, loadOrReport, loggerFor, sdkAccess } from './commands.js';
+import { errorInfo } from '../reconcile/support.js';
+import {
+  defaultRegion,
+  inventoryFileOrReport,
+  invalidConfig,
+  loadOrReport,
+  loggerFor,
+  sdkAccess,
+} from './commands.js';
 import type { SnapshotOptions } from './config.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { fileErrorReason, writeFileAtomic } from './files.js';
@@ -22,6 +30,8 @@ export async function runSnapshot(options: SnapshotOptions): Promise<number> {
   }
   const loaded = await loadOrReport(options, logger, 2, 2);
   if ('exitCode' in loaded) return loaded.exitCode;
+  const file = await inventoryFileOrReport(options.accounts, logger, process.stderr);
+  if (file === undefined) return exitCodeFor({ command: 'invalid-input' });
   let region: string | undefined;
   try {
     region = await defaultRegion(options, loaded.policies);
@@ -31,12 +41,30 @@ export async function runSnapshot(options: SnapshotOptions): Promise<number> {
   const config = { ...options, out, region };
 
   const access = await sdkAccess(options, region, logger);
-  const outcome = await takeSnapshot({
-    policies: loaded.policies,
-    defaultRegion: config.region,
-    ports: access.ports,
-    accounts: access.accounts,
-  }).finally(() => access.destroy());
+  let outcome: Awaited<ReturnType<typeof takeSnapshot>>;
+  try {
+    outcome = await (async () => {
+      // --accounts organizations: discovered now, once, for every unit the policies select.
+      const inventory = file.inventory ?? (await access.inventory?.(loaded.policies));
+      return takeSnapshot({
+        policies: loaded.policies,
+        defaultRegion: config.region,
+        ports: access.ports,
+        accounts: access.accounts,
+        ...(inventory !== undefined ? { inventory } : {}),
+        ...(options.shard !== undefined ? { shard: options.shard } : {}),
+        concurrency: options.concurrency,
+      });
+    })().finally(() => access.destroy());
+  } catch (error) {
+    // Only the Organizations discovery can throw here: takeSnapshot returns its read failures.
+    const { errorCode, error: message } = errorInfo(error);
+    process.stderr.write(
+      `sg-reconciler: account discovery failed: ${errorCode}: ${message}; nothing was written\n`,
+    );
+    report(logger, 'snapshot.failed', { errorCode, error: message, file: config.out });
+    return exitCodeFor({ command: 'error' });
+  }
 
   if (!outcome.ok) {
     if (outcome.noRegion.length > 0) {

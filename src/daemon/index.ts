@@ -1,9 +1,10 @@
 // `sg-reconciler run`: the daemon wired to the real policy loader, reconcile engine, EC2 ports and
 // node-cron. The life cycle itself is in daemon.ts, which tests drive with fakes.
 import type { AccountGateway, Ec2PortFactory } from '../aws/port.js';
+import type { Policy, PolicyError } from '../model/policy.js';
 import type { Logger } from '../logging.js';
 import { DEFAULT_SETTLE_MS, loadPolicySet } from '../policy/index.js';
-import { reconcilePass } from '../reconcile/pass.js';
+import { reconcilePass, type InventorySource, type PassRequest } from '../reconcile/pass.js';
 import { createDaemon, type DaemonProcess, type RunPass } from './daemon.js';
 import type { HttpLimits } from './http.js';
 import { createCronScheduler } from './schedule.js';
@@ -45,6 +46,15 @@ export interface RunDaemonDeps {
   readonly ports: Ec2PortFactory;
   /** The own account and AssumeRole per account (see reconcilePass). */
   readonly accounts?: AccountGateway;
+  /** `--accounts organizations`: the inventory, discovered (and cached) per pass. */
+  readonly inventory?: InventorySource;
+  /** Inventory file, shard and unit concurrency of every pass. */
+  readonly unitOptions?: Pick<PassRequest, 'inventory' | 'shard' | 'unitConcurrency'>;
+  /**
+   * Account selectors that cannot be used with the inventory, checked with every policy load: at
+   * start-up they are invalid policies (exit 3), later the pass is skipped as `invalid-policies`.
+   */
+  readonly selectorErrors?: (policies: readonly Policy[]) => PolicyError[];
   /** Where SIGTERM/SIGINT come from and what a forced exit calls; `process` unless a test says otherwise. */
   readonly process?: DaemonProcess;
   /** Overrides of the daemon's grace periods (milliseconds), for tests. */
@@ -62,6 +72,7 @@ export function runDaemon(config: DaemonConfig, deps: RunDaemonDeps): Promise<nu
       {
         ports,
         ...(deps.accounts !== undefined ? { accounts: deps.accounts } : {}),
+        ...(deps.inventory !== undefined ? { inventory: deps.inventory } : {}),
         logger,
         newRunId: () => context.runId,
         observer: context.observer,
@@ -79,6 +90,7 @@ export function runDaemon(config: DaemonConfig, deps: RunDaemonDeps): Promise<nu
         policyVersion: context.policyVersion,
         classifyAbort: context.classifyAbort,
         unsettled: context.unsettled,
+        ...deps.unitOptions,
       },
     );
   const daemon = createDaemon(
@@ -96,9 +108,14 @@ export function runDaemon(config: DaemonConfig, deps: RunDaemonDeps): Promise<nu
     {
       logger,
       // The daemon fires at any moment relative to writers: a file written in the last 2 s may be
-      // half-written, so the set waits until it settles (SPEC "Safety rules of the pass").
-      loadPolicySet: (dir) =>
-        loadPolicySet(dir, { settleMs: DEFAULT_SETTLE_MS, exceptionsAt: config.clock() }),
+      // half-written, so the set waits until it settles (SPEC "Safety rules of the pass"). Account
+      // selectors the inventory cannot serve make the set invalid, like any policy error.
+      loadPolicySet: async (dir) => {
+        const set = await loadPolicySet(dir, { settleMs: DEFAULT_SETTLE_MS, exceptionsAt: config.clock() });
+        if (set.kind !== 'read' || !set.result.ok) return set;
+        const errors = deps.selectorErrors?.(set.result.policies) ?? [];
+        return errors.length > 0 ? { ...set, result: { ok: false, errors, files: set.result.files } } : set;
+      },
       runPass,
       scheduler: createCronScheduler(logger),
       ...(deps.process !== undefined ? { process: deps.process } : {}),

@@ -147,3 +147,9 @@ export function accountSelectorErrors(
   }
   return errors;
 }
+
+/** Which account fields a policy set selects by, so a discovery reads only those. */
+export function selectorNeeds(policies: readonly Policy[]): { tags: boolean; ous: boolean } {
+  const kinds = new Set(policies.flatMap((p) => (p.accounts ?? []).map((a) => a.selector.kind)));
+  return { tags: kinds.has('tags'), ous: kinds.has('ou') };
+}

@@ -13,6 +13,8 @@ export interface AccountRef {
   readonly name?: string;
   /** The role to assume; undefined = the tool's own credentials are used directly. */
   readonly roleArn: string | undefined;
+  /** Passed to AssumeRole (the inventory's `externalId`). */
+  readonly externalId?: string;
 }
 
 /** One (account, region) unit: reads, plan, pacing and writes of a pass happen per unit. */
@@ -100,9 +102,10 @@ export function planUnits(input: PlanUnitsInput): UnitPlan {
   const refFor = (id: string): AccountRef => {
     const entry = byId.get(id);
     const name = entry?.name !== undefined ? { name: entry.name } : {};
-    if (entry?.roleArn !== undefined) return { id, ...name, roleArn: entry.roleArn };
+    const externalId = inventory?.externalId !== undefined ? { externalId: inventory.externalId } : {};
+    if (entry?.roleArn !== undefined) return { id, ...name, roleArn: entry.roleArn, ...externalId };
     if (id === own.account || inventory === undefined) return { id, ...name, roleArn: undefined };
-    return { id, ...name, roleArn: roleArnFor(own.partition, id, inventory.roleName) };
+    return { id, ...name, roleArn: roleArnFor(own.partition, id, inventory.roleName), ...externalId };
   };
 
   const noRegion: string[] = [];

@@ -26,3 +26,10 @@ export {
 } from './document.js';
 export { POLICY_SCHEMA_URL, policySchema, policySchemaId } from './schema.js';
 export { adoptGroups, type AdoptedPolicy, type AdoptResult } from './adopt.js';
+export {
+  loadInventory,
+  parseInventoryText,
+  inventorySchema,
+  INVENTORY_SCHEMA_URL,
+  type InventoryResult,
+} from './inventory.js';

@@ -3,7 +3,9 @@
 // Only called on documents that passed the schema and every rule, so shapes are trusted here.
 import type { Policy, PolicyRule, PolicyTarget, SourcePosition, TargetSelector } from '../model/policy.js';
 import { canonicalCidr, canonicalProtocol, canonicalRule, portKind, type RuleSource } from '../model/rule.js';
+import type { AccountSelector, PolicyAccountSelector } from '../model/accounts.js';
 import type {
+  AccountSelectorDocument,
   IngressRuleDocument,
   PolicyDocument,
   SourceDocument,
@@ -13,6 +15,13 @@ import type { Segment } from './issue.js';
 import { parsePorts } from './values.js';
 
 export type Locate = (segments: readonly Segment[]) => SourcePosition;
+
+function accountSelector(document: AccountSelectorDocument): AccountSelector {
+  if (document.id !== undefined) return { kind: 'id', id: document.id };
+  if (document.name !== undefined) return { kind: 'name', pattern: document.name };
+  if (document.ou !== undefined) return { kind: 'ou', ou: document.ou };
+  return { kind: 'tags', tags: { ...(document.tags ?? {}) } };
+}
 
 function selector(target: TargetDocument): TargetSelector {
   if (target.groupId !== undefined) return { kind: 'groupId', groupId: target.groupId };
@@ -85,6 +94,15 @@ export function normalisePolicy(document: PolicyDocument, file: string, locate: 
     file,
     position: locate([]),
     region: spec.region,
+    ...(spec.regions !== undefined ? { regions: [...spec.regions] } : {}),
+    ...(spec.accounts !== undefined
+      ? {
+          accounts: spec.accounts.map((selector, index): PolicyAccountSelector => ({
+            selector: accountSelector(selector),
+            position: locate(['spec', 'accounts', index]),
+          })),
+        }
+      : {}),
     targets,
     ruleTags: { ...(spec.ruleTags ?? {}) },
     rules,

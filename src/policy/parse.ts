@@ -398,3 +398,65 @@ export function parsePolicyTexts(files: readonly PolicyText[], options: ParseOpt
     files.map((entry) => entry.file),
   );
 }
+
+/** One YAML document of a file that parsed into a mapping, with a way to locate its fields. */
+export interface ParsedDocument {
+  readonly value: Record<string, unknown>;
+  readonly locate: (segments: readonly Segment[], at?: 'value' | 'key') => SourcePosition;
+}
+
+/**
+ * The document-independent steps of the pipeline for other files the tool reads (the account
+ * inventory): decode, pre-scan, YAML (duplicate keys, depth, aliases), each non-empty document as a
+ * plain mapping. Problems become located errors in `errors`; `what` names the document expected and
+ * `fields` its top-level fields. Returns the documents that got that far and how many non-empty
+ * documents the file held.
+ */
+export function readYamlDocuments(
+  file: string,
+  input: string | Uint8Array,
+  errors: PolicyError[],
+  what: string,
+  fields: string,
+): { documents: ParsedDocument[]; nonEmpty: number } {
+  const documents: ParsedDocument[] = [];
+  const out: PolicyCollection = { policies: [], errors, warnings: [] };
+  const decoded = decode(file, input);
+  if ('error' in decoded) {
+    errors.push(decoded.error);
+    return { documents, nonEmpty: 0 };
+  }
+  const { text } = decoded;
+  const limit = prescanYaml(text);
+  if (limit !== undefined) {
+    errors.push({ file, ...positionInText(text, limit.offset), path: '', message: limit.message });
+    return { documents, nonEmpty: 0 };
+  }
+  const lineCounter = new LineCounter();
+  const position = (offset: number): SourcePosition => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file, line: Math.max(1, line), column: Math.max(1, col) };
+  };
+  const scope: FileScope = { file, text, out, names: new Map(), position };
+  const composer = new Composer({ uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
+  let nonEmpty = 0;
+  for (const document of composer.compose(new Parser(lineCounter.addNewLine).parse(text))) {
+    if (reportYamlProblems(scope, document) || isEmptyDocument(document)) continue;
+    nonEmpty++;
+    const read = documentValue(scope, document);
+    if (read === undefined) continue;
+    if (!isRecord(read.value)) {
+      errors.push({
+        ...position(document.contents?.range?.[0] ?? 0),
+        path: '',
+        message: `${what} must be a mapping with ${fields}, not ${describeShape(read.value)}`,
+      });
+      continue;
+    }
+    documents.push({
+      value: read.value,
+      locate: (segments, at = 'value') => position(locateOffset(document, segments, at)),
+    });
+  }
+  return { documents, nonEmpty };
+}

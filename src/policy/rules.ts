@@ -267,6 +267,21 @@ export const selfHasNoPeer: ValidationRule = (document) =>
       }));
   });
 
+/** `spec.region` names one region, `spec.regions` several: a policy says one or the other. */
+export const regionOrRegions: ValidationRule = (document) => {
+  const spec = document.spec;
+  if (!isRecord(spec) || spec.region === undefined || spec.regions === undefined) return [];
+  const both = Array.isArray(spec.regions) ? [spec.region, ...(spec.regions as unknown[])] : [spec.region];
+  const names = [...new Set(both.filter((r): r is string => typeof r === 'string'))].join(', ');
+  return [
+    {
+      segments: ['spec', 'regions'],
+      at: 'key',
+      message: `spec.region and spec.regions are both set; write one of them, e.g. regions: [${names}], and remove region`,
+    },
+  ];
+};
+
 /** The rules of an IngressPolicy, run after its schema (kinds/index.ts). */
 export const INGRESS_POLICY_RULES: readonly ValidationRule[] = [
   protocolNumberInRange,
@@ -277,4 +292,5 @@ export const INGRESS_POLICY_RULES: readonly ValidationRule[] = [
   groupDescriptionCharacters,
   reservedRuleTags,
   selfHasNoPeer,
+  regionOrRegions,
 ];

@@ -4,8 +4,8 @@
 // it ended. It never throws to its caller.
 import { randomUUID } from 'node:crypto';
 import { staticAccountGateway, type AccountGateway, type Ec2PortFactory } from '../aws/port.js';
-import type { Logger } from '../logging.js';
-import type { AccountInventory } from '../model/accounts.js';
+import { reportPolicyErrors, type Logger } from '../logging.js';
+import { accountSelectorErrors, type AccountInventory } from '../model/accounts.js';
 import { compareStrings } from '../model/compare.js';
 import { denialOf, utcDate, type Guardrail } from '../model/guardrail.js';
 import type { Policy } from '../model/policy.js';
@@ -18,16 +18,17 @@ import { readRegion } from './read.js';
 import { createPassReporter, type PassFailure, type PassObserver, type PassReporter } from './reporter.js';
 import { errorInfo, mapBounded } from './support.js';
 import { fillViolationRuleIds } from './violations.js';
-import type {
-  AccountFailure,
-  GroupPlan,
-  PassCounts,
-  PassMode,
-  PassResult,
-  Plan,
-  RegionRead,
-  RuleOutcome,
-  UnsettledRule,
+import {
+  INVALID_ACCOUNT_SELECTORS,
+  type AccountFailure,
+  type GroupPlan,
+  type PassCounts,
+  type PassMode,
+  type PassResult,
+  type Plan,
+  type RegionRead,
+  type RuleOutcome,
+  type UnsettledRule,
 } from './types.js';
 
 /** `--concurrency`: (account, region) units worked on at once. */
@@ -51,7 +52,18 @@ export interface PassDeps {
   readonly observer?: PassObserver;
   /** Wall clock for guardrail exception expiry (default: the system clock). */
   readonly clock?: () => Date;
+  /**
+   * Where the inventory comes from when the request carries none (`--accounts organizations`:
+   * discovered, cached by the caller); rejects with Ec2Error. Undefined = no inventory.
+   */
+  readonly inventory?: InventorySource;
 }
+
+/** The inventory for a policy set (the policies say which account fields must be read). */
+export type InventorySource = (
+  policies: readonly Policy[],
+  signal?: AbortSignal,
+) => Promise<AccountInventory | undefined>;
 
 export interface PassRequest {
   readonly mode: PassMode;
@@ -338,8 +350,8 @@ async function execute(
 
 /** The units of the pass, or the failure that stops it before any read (no own account, no region). */
 async function unitsOf(
-  deps: PassDeps,
   request: PassRequest,
+  inventory: AccountInventory | undefined,
   gateway: AccountGateway,
 ): Promise<UnitPlan | PassFailure> {
   let own: OwnAccount;
@@ -352,7 +364,7 @@ async function unitsOf(
   }
   const units = planUnits({
     policies: request.policies,
-    inventory: request.inventory,
+    inventory,
     own,
     defaultRegion: request.defaultRegion,
     ...(request.shard !== undefined ? { shard: request.shard } : {}),
@@ -387,8 +399,28 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
     ...(request.policyVersion !== undefined ? { policyVersion: request.policyVersion } : {}),
   });
   try {
+    let inventory = request.inventory;
+    if (inventory === undefined && deps.inventory !== undefined) {
+      try {
+        inventory = await deps.inventory(request.policies, signal);
+      } catch (error) {
+        if (aborted(signal)) return fail(abortFailure());
+        const info = errorInfo(error);
+        return fail({ errorCode: info.errorCode, error: `cannot read the account inventory: ${info.error}` });
+      }
+    }
+    const selectorErrors = accountSelectorErrors(request.policies, inventory);
+    if (selectorErrors.length > 0) {
+      // A configuration error (exit 3), not a runtime one: nothing is read or written.
+      reportPolicyErrors(deps.logger.child({ runId }), selectorErrors);
+      return fail({
+        errorCode: INVALID_ACCOUNT_SELECTORS,
+        error: `${selectorErrors.length} account selector(s) cannot be used: ${selectorErrors[0]?.message ?? ''}`,
+      });
+    }
+
     const gateway = deps.accounts ?? staticAccountGateway(LOCAL_ACCOUNT);
-    const units = await unitsOf(deps, request, gateway);
+    const units = await unitsOf(request, inventory, gateway);
     if (aborted(signal)) return fail(abortFailure());
     if (!('units' in units)) return fail(units);
     const { reach, failures } = accountReacher(gateway, units, reporter, signal);

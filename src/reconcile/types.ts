@@ -5,6 +5,12 @@ import type { LiveGroup, PrefixListInfo } from '../model/group.js';
 
 export type PassMode = 'plan' | 'apply' | 'dry-run';
 
+/**
+ * reconcile.failed's errorCode when a policy selects accounts the inventory cannot give (no
+ * inventory, or a selector that matches none of it): a configuration error, exit 3.
+ */
+export const INVALID_ACCOUNT_SELECTORS = 'InvalidAccountSelectors';
+
 /** A desired rule bound to one group: canonical, with every policy that wants it (sorted). */
 export interface DesiredRule {
   /** The account of the group (12 digits). */

@@ -25,8 +25,13 @@ export type Fault =
 
 /** What the proxy knows of one request when it decides on a fault. */
 export interface CallInfo {
-  /** The EC2 `Action` (`DescribeSecurityGroups`, ...), or `(none)` for a request without one. */
+  /**
+   * The `Action` of a query-protocol request (EC2, STS: `DescribeSecurityGroups`, `AssumeRole`), the
+   * operation of a JSON one (Organizations: `ListAccounts`, from X-Amz-Target), or `(none)`.
+   */
   readonly action: string;
+  /** The signing name from the Authorization header's credential scope: `ec2`, `sts`, `organizations`. */
+  readonly service: string;
   /** The SDK's attempt number (from its `amz-sdk-request: attempt=N; max=M` header), 1 when absent. */
   readonly attempt: number;
   /** 1-based count of this action's calls since the proxy started (or since resetCounts()). */
@@ -79,6 +84,10 @@ export interface FaultProxy {
   forwardedCounts(): Record<string, number>;
   calls(): CallRecord[];
   resetCounts(): void;
+  /** Keep the response bodies moto sends for `action` (e.g. AssumeRole, to learn issued credentials). */
+  recordResponses(action: string): void;
+  /** The bodies kept for `action`, in order. */
+  responses(action: string): string[];
   addRule(rule: FaultRule): void;
   clearRules(): void;
   /** Stop listening (new connections are refused) and drop every open connection. */
@@ -92,6 +101,25 @@ interface ActiveRule {
   readonly rule: FaultRule;
   matched: number;
   fired: number;
+}
+
+/** The XML STS answers errors with (awsQuery protocol: ErrorResponse/Error, unlike EC2's). */
+export function stsErrorXml(code: string, message: string, requestId: string = randomUUID()): string {
+  const escape = (text: string): string =>
+    text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">' +
+    `<Error><Type>Sender</Type><Code>${escape(code)}</Code><Message>${escape(message)}</Message></Error>` +
+    `<RequestId>${requestId}</RequestId></ErrorResponse>`
+  );
+}
+
+/** The service a request is signed for (the credential scope of its Authorization header). */
+function serviceOf(headers: http.IncomingHttpHeaders): string {
+  const authorization = headers['authorization'];
+  const value = Array.isArray(authorization) ? authorization[0] : authorization;
+  return /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(value ?? '')?.[1] ?? 'unknown';
 }
 
 /** The XML EC2 answers errors with (query protocol). */
@@ -146,6 +174,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const rules: ActiveRule[] = [];
   let calls: CallRecord[] = [];
   let perAction = new Map<string, number>();
+  const recorded = new Map<string, string[]>();
   let stopped = false;
 
   const forward = (
@@ -180,11 +209,14 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const body = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://proxy');
     const params = new URLSearchParams(body.toString('utf8'));
-    const action = params.get('Action') ?? url.searchParams.get('Action') ?? '(none)';
+    const target = req.headers['x-amz-target'];
+    const jsonAction = (Array.isArray(target) ? target[0] : target)?.split('.').pop();
+    const action = params.get('Action') ?? url.searchParams.get('Action') ?? jsonAction ?? '(none)';
+    const service = serviceOf(req.headers);
     const attempt = parseAttempt(req.headers['amz-sdk-request']);
     const n = (perAction.get(action) ?? 0) + 1;
     perAction.set(action, n);
-    const call: CallInfo = { action, attempt, n, params, headers: req.headers };
+    const call: CallInfo = { action, service, attempt, n, params, headers: req.headers };
 
     let fault: Fault | undefined;
     for (const active of rules) {
@@ -216,12 +248,19 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     switch (fault?.kind) {
       case 'error': {
         record(false, fault.status);
-        const xml = ec2ErrorXml(fault.code, fault.message ?? DEFAULT_MESSAGES[fault.code] ?? fault.code);
+        const message = fault.message ?? DEFAULT_MESSAGES[fault.code] ?? fault.code;
+        // Each protocol's own error shape, so the SDK reads the code as it would from AWS.
+        const [contentType, body] =
+          service === 'organizations'
+            ? ['application/x-amz-json-1.1', JSON.stringify({ __type: fault.code, message })]
+            : service === 'sts'
+              ? ['text/xml;charset=UTF-8', stsErrorXml(fault.code, message)]
+              : ['text/xml;charset=UTF-8', ec2ErrorXml(fault.code, message)];
         res.writeHead(fault.status, {
-          'content-type': 'text/xml;charset=UTF-8',
-          'content-length': Buffer.byteLength(xml),
+          'content-type': contentType,
+          'content-length': Buffer.byteLength(body),
         });
-        res.end(xml);
+        res.end(body);
         return;
       }
       case 'hang':
@@ -253,6 +292,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       return;
     }
     record(true, answer.status);
+    if (recorded.has(action)) recorded.get(action)?.push(answer.body.toString('utf8'));
     if (fault?.kind === 'delay' && fault.when === 'after') await sleep(fault.ms);
     if (fault?.kind === 'reset') {
       req.socket.destroy();
@@ -323,6 +363,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       calls = [];
       perAction = new Map();
     },
+    recordResponses: (action) => {
+      if (!recorded.has(action)) recorded.set(action, []);
+    },
+    responses: (action) => [...(recorded.get(action) ?? [])],
     addRule: (rule) => {
       rules.push({ rule, matched: 0, fired: 0 });
     },

@@ -18,6 +18,8 @@ import {
   type SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
 
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+
 export const MOTO_INSTALL_HINT = 'moto_server not found on PATH; install it with: pip install "moto[server]"';
 
 /** Dummy credentials: moto accepts any, and nothing here may ever pick up real ones. */
@@ -306,4 +308,42 @@ export async function createPrefixList(
   const id = output.PrefixList?.PrefixListId;
   if (id === undefined) throw new Error('CreateManagedPrefixList returned no PrefixListId');
   return id;
+}
+
+/** The account moto puts the dummy `testing` credentials in (the hub of the accounts tests). */
+export const MOTO_DEFAULT_ACCOUNT = '123456789012';
+
+/**
+ * A raw EC2 client working in `account`: moto's STS AssumeRole of a role in that account (the role
+ * need not exist) returns credentials that moto maps to the account. For fixtures only.
+ */
+export async function ec2InAccount(
+  endpoint: string,
+  account: string,
+  region = 'us-east-1',
+): Promise<EC2Client> {
+  const sts = new STSClient({ region, endpoint, credentials: MOTO_CREDENTIALS, maxAttempts: 1 });
+  try {
+    const { Credentials: c } = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${account}:role/fixture`,
+        RoleSessionName: 'fixture',
+      }),
+    );
+    if (c?.AccessKeyId === undefined || c.SecretAccessKey === undefined) {
+      throw new Error('moto AssumeRole returned no credentials');
+    }
+    return new EC2Client({
+      region,
+      endpoint,
+      maxAttempts: 1,
+      credentials: {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        ...(c.SessionToken !== undefined ? { sessionToken: c.SessionToken } : {}),
+      },
+    });
+  } finally {
+    sts.destroy();
+  }
 }

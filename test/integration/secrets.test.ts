@@ -5,7 +5,16 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventsNamed, motoEnv, runCli, writePolicies, type CliResult } from '../helpers/cli.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
-import { createGroup, defaultVpcId, listIngressRules, startMoto, type MotoServer } from '../helpers/moto.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import {
+  createGroup,
+  defaultVpcId,
+  ec2InAccount,
+  listIngressRules,
+  startMoto,
+  type MotoServer,
+} from '../helpers/moto.js';
 
 const ACCESS_KEY_ID = 'AKIASGRSECRETTEST123';
 const SECRET_ACCESS_KEY = 'sgr/secret+Key/DoNotLog0123456789abcdef';
@@ -164,6 +173,63 @@ describe('credentials never appear in the output of apply --log-level trace', ()
 
     expect(result.code, result.stdout + result.stderr).toBe(1);
     expect(eventsNamed(result.events, 'reconcile.failed')).toHaveLength(1);
+    expectNoSecrets(result);
+  }, 60_000);
+});
+
+describe('assumed-role credentials never appear in the output either', () => {
+  const SPOKE = '111111111111';
+
+  it('on a pass that assumes a role in another account at trace level', async () => {
+    const spoke = await ec2InAccount(moto.endpoint, SPOKE);
+    const groupId = await createGroup(spoke, { name: 'secrets', vpcId: await defaultVpcId(spoke) });
+    const dir = await policyDir(groupId);
+    const policyFile = join(dir, 'secrets.yaml');
+    await writeFile(
+      policyFile,
+      (await readFile(policyFile, 'utf8')).replace('spec:\n', `spec:\n  accounts: [{ id: "${SPOKE}" }]\n`),
+    );
+    const inventory = join(dir, '..', `${basename(dir)}-accounts.yaml`);
+    await writeFile(
+      inventory,
+      `apiVersion: sg-reconciler/v1\nkind: AccountInventory\nspec:\n  externalId: sgr-external-DoNotLog\n  accounts:\n    - id: "${SPOKE}"\n`,
+    );
+    proxy.recordResponses('AssumeRole');
+
+    const result = await runCli(
+      [
+        'apply',
+        '--policies',
+        dir,
+        '--accounts',
+        inventory,
+        '--endpoint',
+        proxy.endpoint,
+        '--log-level',
+        'trace',
+      ],
+      { env: motoEnv(proxy.endpoint, { ...CREDENTIALS, LOG_LEVEL: 'trace' }), timeoutMs: 60_000 },
+    );
+
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(eventsNamed(result.events, 'rule.authorized')).toEqual([
+      expect.objectContaining({ account: SPOKE }),
+      expect.objectContaining({ account: SPOKE }),
+    ]);
+    // What STS issued for the spoke: moto's AssumeRole answer, as the SDK read it.
+    const [answer] = proxy.responses('AssumeRole');
+    const field = (name: string): string =>
+      new RegExp(`<${name}>([^<]+)</${name}>`).exec(answer ?? '')?.[1] ?? '';
+    const assumed = [field('AccessKeyId'), field('SecretAccessKey'), field('SessionToken')];
+    expect(assumed.every((value) => value.length >= 16)).toBe(true);
+    // The spoke's EC2 calls were signed with them (so they passed through the process)...
+    expect(sentHeaders.some((h) => h.authorization.includes(`Credential=${assumed[0]}/`))).toBe(true);
+    // ...and none of them, nor the base credentials, nor the external ID, was printed.
+    const output = `${result.stdout}\n${result.stderr}`;
+    for (const secret of [...assumed, ...assumed.map(encodeURIComponent)]) {
+      const at = output.indexOf(secret);
+      expect(at, `"${secret}" printed: …${output.slice(Math.max(0, at - 200), at + 200)}…`).toBe(-1);
+    }
     expectNoSecrets(result);
   }, 60_000);
 });

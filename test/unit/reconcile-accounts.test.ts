@@ -7,7 +7,7 @@ import type { Policy } from '../../src/model/policy.js';
 import type { AccountRef } from '../../src/model/units.js';
 import { reconcilePass, type PassRequest } from '../../src/reconcile/pass.js';
 import type { PassMode, PassResult } from '../../src/reconcile/types.js';
-import { exitCodeFor } from '../../src/cli/exit-codes.js';
+import { exitCodeFor } from '../../src/exit-codes.js';
 import { accountPorts, fakeWorld, policy, tcp, type FakeEc2 } from '../helpers/fake-ec2.js';
 
 type LogLine = Record<string, unknown> & { event?: string };

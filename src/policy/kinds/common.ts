@@ -135,6 +135,15 @@ export function valueAt(document: unknown, segments: readonly Segment[]): unknow
 
 /** Definitions shared by the kinds (`#/definitions/<name>`). */
 export const SHARED_DEFINITIONS = {
+  region: withMessages(Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]+$' }), {
+    pattern: ({ value }) => {
+      const lower = typeof value === 'string' ? value.trim().toLowerCase() : '';
+      if (lower !== value && /^[a-z]{2}(-[a-z]+)+-[0-9]+$/.test(lower)) {
+        return `region ${quote(value)} is not an AWS region name; write ${lower}`;
+      }
+      return `region ${quote(value)} is not an AWS region name; write a region code like us-east-1 or eu-west-2`;
+    },
+  }),
   securityGroupId: withMessages(Type.String({ pattern: '^sg-([0-9a-f]{8}|[0-9a-f]{17})$' }), {
     pattern: idPattern(ID_FORMATS.groupId),
   }),

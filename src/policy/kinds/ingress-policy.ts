@@ -84,6 +84,79 @@ const target = withMessages(
   },
 );
 
+const accountSelector = withMessages(
+  Type.Object(
+    {
+      id: Type.Optional(
+        withMessages(
+          Type.String({
+            title: 'Account ID',
+            description: 'An AWS account ID: 12 digits, quoted, e.g. "111111111111".',
+            pattern: '^[0-9]{12}$',
+          }),
+          {
+            pattern: ({ value }) =>
+              `account id ${quote(value)} is not an AWS account ID; write 12 digits, e.g. id: "111111111111"`,
+            type: ({ value }) =>
+              `account id must be a string of 12 digits; quote it: id: "${typeof value === 'number' ? String(value).padStart(12, '0') : '111111111111'}"`,
+          },
+        ),
+      ),
+      name: Type.Optional(
+        withMessages(
+          Type.String({
+            title: 'Account name glob',
+            description: 'A glob on the inventory name of the account, e.g. prod-* (*, ?, [abc], {a,b}).',
+            minLength: 1,
+            maxLength: 256,
+          }),
+          { length: () => 'name is empty; write a glob on account names, e.g. name: prod-*' },
+        ),
+      ),
+      tags: Type.Optional(
+        withMessages(
+          Type.Unsafe<Record<string, string>>({
+            title: 'Account tag selector',
+            description: 'Every account that carries all of these tags in the inventory.',
+            type: 'object',
+            minProperties: 1,
+            allOf: [{ $ref: '#/definitions/tags' }],
+          }),
+          {
+            size: () =>
+              'tags selector is empty and would match every account; add at least one tag, e.g. env: prod',
+          },
+        ),
+      ),
+      ou: Type.Optional(
+        withMessages(
+          Type.String({
+            title: 'Organizational unit',
+            description:
+              'Every account in this organizational unit or in an OU below it, e.g. ou-ab12-34cd56ef.',
+            pattern: '^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$',
+          }),
+          {
+            pattern: ({ value }) =>
+              `ou ${quote(value)} is not an organizational unit ID; write one like ou-ab12-34cd56ef (aws organizations list-organizational-units-for-parent)`,
+          },
+        ),
+      ),
+    },
+    {
+      title: 'Account selector',
+      description: 'Exactly one of id, name, tags or ou.',
+      additionalProperties: false,
+      oneOf: [{ required: ['id'] }, { required: ['name'] }, { required: ['tags'] }, { required: ['ou'] }],
+    },
+  ),
+  {
+    home: 'an account selector (an item of spec.accounts)',
+    entity: 'account selector',
+    oneOfHint: 'add one, e.g. tags: {env: prod}',
+  },
+);
+
 const portRange = withMessages(
   Type.Object(
     {
@@ -322,21 +395,38 @@ const spec = withMessages(
   Type.Object(
     {
       region: Type.Optional(
+        refField('region', SHARED_DEFINITIONS.region, {
+          title: 'Region',
+          description:
+            'The AWS region of the target groups, e.g. us-east-1. When omitted (and without regions), --region or AWS_REGION is used.',
+        }),
+      ),
+      regions: Type.Optional(
         withMessages(
-          Type.String({
-            title: 'Region',
+          Type.Array(ref('region', SHARED_DEFINITIONS.region), {
+            title: 'Regions',
             description:
-              'The AWS region of the target groups, e.g. us-east-1. When omitted, --region or AWS_REGION is used.',
-            pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]+$',
+              'Several regions, e.g. [us-east-1, eu-west-1]: the policy applies in each (not together with region).',
+            minItems: 1,
+            uniqueItems: true,
           }),
           {
-            pattern: ({ value }) => {
-              const lower = typeof value === 'string' ? value.trim().toLowerCase() : '';
-              if (lower !== value && /^[a-z]{2}(-[a-z]+)+-[0-9]+$/.test(lower)) {
-                return `region ${quote(value)} is not an AWS region name; write ${lower}`;
-              }
-              return `region ${quote(value)} is not an AWS region name; write a region code like us-east-1 or eu-west-2`;
-            },
+            length: () =>
+              'regions is empty; list at least one region, e.g. regions: [us-east-1], or remove it',
+          },
+        ),
+      ),
+      accounts: Type.Optional(
+        withMessages(
+          Type.Array(ref('accountSelector', accountSelector), {
+            title: 'Accounts',
+            description:
+              "The accounts of the inventory (--accounts) the policy applies in; an account matched by several selectors is one account. When omitted, the account of the tool's own credentials.",
+            minItems: 1,
+          }),
+          {
+            length: () =>
+              "accounts is empty; add a selector, e.g. - tags: {env: prod}, or remove accounts to work in the credentials' own account",
           },
         ),
       ),
@@ -395,7 +485,7 @@ export const INGRESS_POLICY_SCHEMA = documentSchema({
   title: 'sg-reconciler IngressPolicy',
   description:
     'Desired ingress rules for AWS EC2 security groups. sg-reconciler authorizes the rules that are missing and never revokes any.',
-  definitions: { target, ingressRule, source, ...SHARED_DEFINITIONS },
+  definitions: { target, accountSelector, ingressRule, source, ...SHARED_DEFINITIONS },
 });
 
 /** An IngressPolicy as a user writes it (the YAML's shape), before normalisation. */
@@ -407,5 +497,6 @@ export type IngressRuleDocument = Static<typeof ingressRule>;
 export type PortsDocument = Static<typeof ports>;
 export type IcmpDocument = Static<typeof icmp>;
 export type SourceDocument = Static<typeof source>;
+export type AccountSelectorDocument = Static<typeof accountSelector>;
 
 export { API_VERSION };
