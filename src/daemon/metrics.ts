@@ -31,7 +31,24 @@ export interface DaemonMetrics {
   readonly policySetValid: Gauge;
   readonly passInProgress: Gauge;
   readonly guardrailViolations: Gauge<'guardrail'>;
+  /** Accounts unreachable in the last completed pass. */
+  readonly accountsFailed: Gauge;
+  /** (account, region) units of the last completed pass. */
+  readonly units: Gauge;
+  /** account.failed per account; the label takes at most MAX_ACCOUNT_LABELS values, then `other`. */
+  readonly accountFailures: Counter<'account'>;
+  /** The `account` label for a failure of `account` (bounded: see MAX_ACCOUNT_LABELS). */
+  accountLabel(account: string): string;
 }
+
+/**
+ * Distinct `account` label values of sgr_account_failures_total per process. An organisation of
+ * thousands of accounts must not become thousands of series: the first 50 accounts that fail get
+ * their own series, failures of any further account are counted under `other` (the events name
+ * every account).
+ */
+export const MAX_ACCOUNT_LABELS = 50;
+export const OTHER_ACCOUNTS_LABEL = 'other';
 
 export interface DaemonMetricsOptions {
   /** Collect the process's default metrics (CPU, memory, event loop, GC) too; default true. */
@@ -61,6 +78,7 @@ export function createDaemonMetrics(options: DaemonMetricsOptions = {}): DaemonM
     registers,
   });
 
+  const labelled = new Set<string>();
   const metrics: DaemonMetrics = {
     registry,
     passes,
@@ -106,6 +124,24 @@ export function createDaemonMetrics(options: DaemonMetricsOptions = {}): DaemonM
       labelNames: ['guardrail'] as const,
       registers,
     }),
+    accountsFailed: gauge(
+      'accounts_failed',
+      'Accounts that could not be reached (AssumeRole failed) in the last completed pass; their units were skipped.',
+    ),
+    units: gauge('units', '(account, region) units the last completed pass worked on (this shard).'),
+    accountFailures: new Counter({
+      name: `${METRIC_PREFIX}account_failures_total`,
+      help: `Passes in which an account could not be reached, per account (at most ${MAX_ACCOUNT_LABELS} accounts get their own series; the rest are counted as "${OTHER_ACCOUNTS_LABEL}").`,
+      labelNames: ['account'] as const,
+      registers,
+    }),
+    accountLabel: (account) => {
+      if (labelled.has(account) || labelled.size < MAX_ACCOUNT_LABELS) {
+        labelled.add(account);
+        return account;
+      }
+      return OTHER_ACCOUNTS_LABEL;
+    },
   };
 
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });

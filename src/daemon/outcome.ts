@@ -179,6 +179,11 @@ export function createOutcomeHandler(options: OutcomeHandlerOptions): OutcomeHan
           for (const { denial } of group.violations)
             metrics.guardrailViolations.labels(denial.guardrail).inc();
         }
+        metrics.accountsFailed.set(counts.accountsFailed ?? 0);
+        metrics.units.set(counts.units ?? 0);
+        for (const failure of result.plan.accountFailures ?? []) {
+          metrics.accountFailures.labels(metrics.accountLabel(failure.account)).inc();
+        }
         const finishedAt = now();
         metrics.lastSuccess.set(finishedAt / 1000);
         state.completedPasses += 1;

@@ -1,7 +1,12 @@
 // The outcome handler: the one place that turns a pass's outcome into events, metrics and readiness.
 import { describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '../../src/logging.js';
-import { createDaemonMetrics, type DaemonMetrics } from '../../src/daemon/metrics.js';
+import {
+  createDaemonMetrics,
+  MAX_ACCOUNT_LABELS,
+  OTHER_ACCOUNTS_LABEL,
+  type DaemonMetrics,
+} from '../../src/daemon/metrics.js';
 import { createOutcomeHandler, readinessOf, type DaemonState } from '../../src/daemon/outcome.js';
 import type { PassCounts, PassResult } from '../../src/reconcile/types.js';
 
@@ -265,5 +270,44 @@ describe('createOutcomeHandler', () => {
     handler.handle({ kind: 'result', result: completed('r1') });
     handler.shuttingDown();
     expect(handler.readiness()).toEqual({ ready: false, reason: 'shutting down' });
+  });
+});
+
+describe('metrics of unreachable accounts', () => {
+  function withFailures(runId: string, accounts: readonly string[]): PassResult {
+    return {
+      status: 'completed',
+      runId,
+      mode: 'apply',
+      durationMs: 10,
+      plan: {
+        groups: [],
+        unresolved: [],
+        readFailures: [],
+        accountFailures: accounts.map((account) => ({
+          account,
+          errorCode: 'AccessDenied',
+          error: 'denied',
+          regions: ['us-east-1'],
+        })),
+      },
+      counts: { ...COUNTS, units: 2 * accounts.length + 5, accountsFailed: accounts.length },
+    };
+  }
+
+  it('count failed accounts, and failures per account with at most MAX_ACCOUNT_LABELS series', async () => {
+    const { handler, metrics } = setup();
+    const many = Array.from({ length: MAX_ACCOUNT_LABELS + 30 }, (_, i) => String(100_000_000_000 + i));
+    handler.handle({ kind: 'result', result: withFailures('r1', many) });
+    handler.handle({ kind: 'result', result: withFailures('r2', [many[0] as string, '999999999999']) });
+
+    expect(await value(metrics, 'sgr_accounts_failed')).toBe(2);
+    expect(await value(metrics, 'sgr_units')).toBe(9);
+    expect(await value(metrics, 'sgr_account_failures_total', { account: many[0] as string })).toBe(2);
+    // The 30 accounts past the cap, and a new one later, share one series.
+    expect(await value(metrics, 'sgr_account_failures_total', { account: OTHER_ACCOUNTS_LABEL })).toBe(31);
+    const series =
+      (await metrics.registry.getSingleMetric('sgr_account_failures_total')?.get())?.values ?? [];
+    expect(series).toHaveLength(MAX_ACCOUNT_LABELS + 1);
   });
 });
