@@ -136,7 +136,7 @@ describe('policy schema', () => {
     ]);
     expect(
       Object.keys(at(schema, 'definitions', 'ingressPolicy', 'properties', 'spec', 'properties')),
-    ).toEqual(['region', 'targets', 'ruleTags', 'ingress']);
+    ).toEqual(['region', 'regions', 'accounts', 'targets', 'ruleTags', 'ingress']);
     expect(Object.keys(at(schema, 'definitions', 'guardrail', 'properties', 'spec', 'properties'))).toEqual([
       'description',
       'deny',
