@@ -17,6 +17,7 @@ import {
   type LiveGroup,
   type PrefixListInfo,
 } from './port.js';
+import { compareStrings as compare } from '../model/compare.js';
 
 export type SnapshotValidation =
   | { readonly ok: true; readonly groups: readonly LiveGroup[] }
@@ -76,10 +77,6 @@ export interface RegionSnapshotInput {
   readonly defaultVpcId: string | undefined;
   /** Every list asked for: its size, or undefined when EC2 said it does not exist. */
   readonly prefixLists: ReadonlyMap<string, PrefixListInfo | undefined>;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** A group back in DescribeSecurityGroups' shape; liveGroupFromSecurityGroup reads it back unchanged. */

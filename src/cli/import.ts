@@ -3,20 +3,25 @@ import { lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { Ec2Port } from '../aws/port.js';
+import type { AccountInventory } from '../model/accounts.js';
+import { accountRefs, shardOf } from '../model/units.js';
 import { report } from '../events.js';
-import { adoptGroups, parsePolicyTexts, policySchemaId } from '../policy/index.js';
+import { adoptUnits, parsePolicyTexts, policySchemaId } from '../policy/index.js';
 import { selectGroups, type GroupSelection } from '../reconcile/import.js';
-import { errorInfo } from '../reconcile/support.js';
+import { errorInfo, mapBounded } from '../reconcile/support.js';
 import {
   defaultRegion,
   formatPolicyErrors,
+  inventoryFileOrReport,
   invalidConfig,
   loggerFor,
   openSnapshotFile,
   sdkAccess,
 } from './commands.js';
 import type { ImportOptions } from './config.js';
-import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK } from './exit-codes.js';
+import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, exitCodeFor } from './exit-codes.js';
+import type { Logger } from '../logging.js';
+import type { SelectedGroups } from '../reconcile/import.js';
 import { fileErrorReason, writeFileAtomic } from './files.js';
 
 /**
@@ -39,6 +44,148 @@ export function selectionOf(options: Pick<ImportOptions, 'groupId' | 'tag' | 'al
     );
   }
   return { all: false, groupIds: [...groupIds], tags: { ...tags } };
+}
+
+const NO_REGION = 'import needs a region: pass --region or set AWS_REGION';
+
+/** One (account, region) unit to import from: its port and how to reach its account first. */
+interface ImportUnit {
+  readonly account: string;
+  readonly region: string;
+  /** The unit's port, once its account is reached (AssumeRole when needed; rejects when that fails). */
+  open(): Promise<Ec2Port>;
+}
+
+/** The units of an import, the credentials' account, and what closes the SDK's connections. */
+interface ImportSource {
+  readonly units: readonly ImportUnit[];
+  readonly ownAccount: string;
+  destroy(): void;
+}
+
+/**
+ * Where `import` reads: from `--snapshot`, every (account, region) unit the snapshot holds (only
+ * `--region`'s when given; only the inventory file's accounts when `--accounts` names one); live,
+ * every account of the inventory (`--accounts`; without it the credentials' own account) in the
+ * region (`--region` and the AWS CLI's chain). `{ exitCode: 3 }` when no region can be found, 1 when
+ * the snapshot cannot be read or the own account / Organizations cannot be read.
+ */
+async function importUnits(
+  options: ImportOptions,
+  inventory: AccountInventory | undefined,
+  logger: Logger,
+): Promise<ImportSource | { exitCode: number }> {
+  if (options.snapshot !== undefined) {
+    const snapshot = await openSnapshotFile(options.snapshot, options.region, logger);
+    if (snapshot === undefined) return { exitCode: EXIT_FAILURE };
+    const region = options.region;
+    if (region === undefined && snapshot.format === 'aws-cli') return { exitCode: EXIT_INVALID };
+    const accounts = inventory === undefined ? undefined : new Set(inventory.accounts.map((a) => a.id));
+    let held = snapshot.units.filter(
+      (u) => (region === undefined || u.region === region) && (accounts?.has(u.account) ?? true),
+    );
+    // A region the snapshot does not hold: its port's reads fail, naming the gap (never "no groups").
+    if (held.length === 0 && region !== undefined) held = [{ account: snapshot.credentialsAccount, region }];
+    return {
+      units: held.map((u) => ({
+        ...u,
+        open: () => Promise.resolve(snapshot.portFor(u.account, u.region)),
+      })),
+      ownAccount: snapshot.credentialsAccount,
+      destroy: () => undefined,
+    };
+  }
+  let region: string | undefined;
+  try {
+    region = await defaultRegion(options);
+  } catch (error) {
+    return { exitCode: invalidConfig(logger, error) };
+  }
+  if (region === undefined) return { exitCode: EXIT_INVALID };
+  const access = await sdkAccess(options, region, logger);
+  try {
+    const own = await access.accounts.ownAccount();
+    const resolved = inventory ?? (await access.inventory?.([]));
+    const refs = accountRefs(resolved, own);
+    const accounts = resolved === undefined ? [own.account] : resolved.accounts.map((a) => a.id);
+    const inRegion = region;
+    return {
+      units: accounts.map((account) => ({
+        account,
+        region: inRegion,
+        open: async () => {
+          await access.accounts.reach(refs(account));
+          return access.ports(inRegion, account);
+        },
+      })),
+      ownAccount: own.account,
+      destroy: () => access.destroy(),
+    };
+  } catch (error) {
+    access.destroy();
+    const info = errorInfo(error);
+    process.stderr.write(
+      `sg-reconciler: cannot find the accounts to import from: ${info.errorCode}: ${info.error}\n`,
+    );
+    report(logger, ['read.failed', 'import'], {
+      region,
+      action: 'GetCallerIdentity',
+      ...info,
+      policies: [],
+      targets: [],
+    });
+    return { exitCode: EXIT_FAILURE };
+  }
+}
+
+/** The read of one unit: its groups, or undefined when the read (or reaching the account) failed. */
+interface UnitSelection {
+  readonly unit: ImportUnit;
+  readonly selected: SelectedGroups | undefined;
+}
+
+/** Reads the selection in every unit, `concurrency` at once; each failure is reported (read.failed). */
+async function readSelections(
+  units: readonly ImportUnit[],
+  selection: GroupSelection,
+  concurrency: number,
+  logger: Logger,
+): Promise<UnitSelection[]> {
+  return mapBounded(units, concurrency, async (unit): Promise<UnitSelection> => {
+    let action = 'AssumeRole';
+    try {
+      const port = await unit.open();
+      action = 'DescribeSecurityGroups';
+      return { unit, selected: await selectGroups(port, selection) };
+    } catch (error) {
+      const info = errorInfo(error);
+      process.stderr.write(
+        `sg-reconciler: read failed: ${unitName(unit)} ${action} ${info.errorCode}: ${info.error}\n`,
+      );
+      report(logger, ['read.failed', 'import'], {
+        account: unit.account,
+        region: unit.region,
+        action,
+        ...info,
+        policies: [],
+        targets: [],
+      });
+      return { unit, selected: undefined };
+    }
+  });
+}
+
+/** `account/region` of a unit, for people. */
+function unitName(unit: Pick<ImportUnit, 'account' | 'region'> | undefined): string {
+  return unit === undefined ? 'an unknown unit' : `${unit.account}/${unit.region}`;
+}
+
+/** The units read, in words: one `account/region`, or how many. */
+function describeUnits(units: readonly ImportUnit[]): string {
+  const [first] = units;
+  return units.length === 1 && first !== undefined
+    ? `${first.region} (account ${first.account})`
+    : `${units.length} (account, region) units`;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -75,56 +222,53 @@ export async function runImport(options: ImportOptions): Promise<number> {
     return EXIT_INVALID;
   };
 
-  let port: Ec2Port;
-  let region: string | undefined = config.region;
-  let destroy = (): void => undefined;
-  if (config.snapshot !== undefined) {
-    const snapshot = await openSnapshotFile(config.snapshot, config.region, logger);
-    if (snapshot === undefined) return EXIT_FAILURE;
-    region ??= snapshot.defaultRegion;
-    if (region === undefined)
-      return refuse('NoRegion', 'import needs a region: pass --region or set AWS_REGION');
-    port = snapshot.ports(region);
-  } else {
-    try {
-      region = await defaultRegion(config);
-    } catch (error) {
-      return invalidConfig(logger, error);
-    }
-    if (region === undefined)
-      return refuse('NoRegion', 'import needs a region: pass --region or set AWS_REGION');
-    const access = await sdkAccess(config, region, logger);
-    port = access.ports(region);
-    destroy = () => access.destroy();
+  const file = await inventoryFileOrReport(config.accounts, logger, process.stderr);
+  if (file === undefined) return exitCodeFor({ command: 'invalid-input' });
+  const source = await importUnits(config, file.inventory, logger);
+  if ('exitCode' in source) {
+    return source.exitCode === EXIT_INVALID ? refuse('NoRegion', NO_REGION) : source.exitCode;
   }
-
-  let selected;
+  const { shard } = config;
+  const units =
+    shard === undefined
+      ? source.units
+      : source.units.filter((u) => shardOf(u.account, u.region, shard.count) === shard.index);
+  let reads: UnitSelection[];
   try {
-    selected = await selectGroups(port, config.selection);
-  } catch (error) {
-    const info = errorInfo(error);
-    process.stderr.write(
-      `sg-reconciler: read failed: ${region} ${info.errorCode}: ${info.error}; nothing was written\n`,
-    );
-    report(logger, ['read.failed', 'import'], {
-      region,
-      action: 'DescribeSecurityGroups',
-      ...info,
-      policies: [],
-      targets: [],
-    });
-    return EXIT_FAILURE;
+    reads = await readSelections(units, config.selection, config.concurrency, logger);
   } finally {
-    destroy();
+    source.destroy();
   }
-  if (selected.notFound.length > 0) {
-    return refuse('GroupNotFound', `no security group ${selected.notFound.join(', ')} in ${region}`);
+  const failed = reads.filter((read) => read.selected === undefined).length;
+  if (failed > 0) {
+    process.stderr.write(`sg-reconciler: ${failed} read(s) failed; nothing was written\n`);
+    return EXIT_FAILURE;
   }
-  if (selected.groups.length === 0) {
-    return refuse('NothingSelected', `the selection matched no security group in ${region}`);
+  const where = describeUnits(units);
+  const found = new Set(
+    reads.flatMap((read) => read.selected?.groups ?? []).map((g) => g.groupId.toLowerCase()),
+  );
+  const notFound = config.selection.all
+    ? []
+    : [...new Set(config.selection.groupIds)].filter((id) => !found.has(id));
+  if (notFound.length > 0) {
+    return refuse('GroupNotFound', `no security group ${notFound.join(', ')} in ${where}`);
+  }
+  if (found.size === 0) {
+    return refuse('NothingSelected', `the selection matched no security group in ${where}`);
   }
 
-  const adopted = adoptGroups({ region, groups: selected.groups, schemaUrl: policySchemaId() });
+  const adopted = adoptUnits({
+    units: reads.map(({ unit, selected }) => ({
+      region: unit.region,
+      ...(unit.account !== source.ownAccount ? { account: unit.account } : {}),
+      groups: selected?.groups ?? [],
+    })),
+    schemaUrl: policySchemaId(),
+  });
+  const unitOf = new Map(
+    reads.flatMap(({ unit, selected }) => (selected?.groups ?? []).map((g) => [g.groupId, unit] as const)),
+  );
   // The output must validate: a policy this tool writes and then rejects would be a bug, not the user's.
   const check = parsePolicyTexts(
     adopted.policies.map((p) => ({
@@ -159,12 +303,13 @@ export async function runImport(options: ImportOptions): Promise<number> {
       report(logger, 'import.written', {
         file,
         policy: policy.name,
-        region,
+        account: unitOf.get(policy.group.groupId)?.account,
+        region: policy.region,
         groupId: policy.group.groupId,
         rules: policy.rules,
       });
       process.stdout.write(
-        `wrote ${file}: ${policy.group.groupId} (${policy.group.groupName}), ${policy.rules} rule(s) in ${policy.entries} ingress entr${policy.entries === 1 ? 'y' : 'ies'}\n`,
+        `wrote ${file}: ${policy.group.groupId} (${policy.group.groupName}) in ${unitName(unitOf.get(policy.group.groupId))}, ${policy.rules} rule(s) in ${policy.entries} ingress entr${policy.entries === 1 ? 'y' : 'ies'}\n`,
       );
     }
   } catch (error) {
@@ -173,7 +318,13 @@ export async function runImport(options: ImportOptions): Promise<number> {
     return EXIT_FAILURE;
   }
   for (const group of adopted.withoutIngress) {
-    report(logger, 'import.skipped', { region, groupId: group.groupId, groupName: group.groupName });
+    const unit = unitOf.get(group.groupId);
+    report(logger, 'import.skipped', {
+      account: unit?.account,
+      region: unit?.region,
+      groupId: group.groupId,
+      groupName: group.groupName,
+    });
     process.stdout.write(`no ingress rules, no file: ${group.groupId} (${group.groupName})\n`);
   }
   process.stdout.write(

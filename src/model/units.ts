@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { selectAccounts, type AccountInventory } from './accounts.js';
 import type { Policy } from './policy.js';
+import { compareStrings as compare } from './compare.js';
 
 /** How the pass reaches one account. */
 export interface AccountRef {
@@ -61,10 +62,6 @@ export interface UnitPlan {
   readonly totalUnits: number;
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** The unit key hashed for shards and used in maps: `account/region`. */
 export function unitKey(account: string, region: string): string {
   return `${account}/${region}`;
@@ -92,14 +89,16 @@ export function policyRegions(policy: Policy, defaultRegion: string | undefined)
 }
 
 /**
- * Policies x inventory -> this shard's (account, region) units. A policy without `spec.accounts`
- * works in the own account; the own account is reached with the tool's credentials unless the
- * inventory gives it a `roleArn`; every other account by assuming the inventory's role in it.
+ * How each account is reached: the inventory's `roleArn` when it gives one; the own account with
+ * the tool's credentials (no role); any other account by assuming the inventory's `roleName` in it
+ * (with its `externalId`). Returns a function from a 12-digit account ID to its AccountRef.
  */
-export function planUnits(input: PlanUnitsInput): UnitPlan {
-  const { inventory, own } = input;
+export function accountRefs(
+  inventory: AccountInventory | undefined,
+  own: OwnAccount,
+): (id: string) => AccountRef {
   const byId = new Map((inventory?.accounts ?? []).map((a) => [a.id, a] as const));
-  const refFor = (id: string): AccountRef => {
+  return (id) => {
     const entry = byId.get(id);
     const name = entry?.name !== undefined ? { name: entry.name } : {};
     const externalId = inventory?.externalId !== undefined ? { externalId: inventory.externalId } : {};
@@ -107,6 +106,16 @@ export function planUnits(input: PlanUnitsInput): UnitPlan {
     if (id === own.account || inventory === undefined) return { id, ...name, roleArn: undefined };
     return { id, ...name, roleArn: roleArnFor(own.partition, id, inventory.roleName), ...externalId };
   };
+}
+
+/**
+ * Policies x inventory -> this shard's (account, region) units. A policy without `spec.accounts`
+ * works in the own account; the own account is reached with the tool's credentials unless the
+ * inventory gives it a `roleArn`; every other account by assuming the inventory's role in it.
+ */
+export function planUnits(input: PlanUnitsInput): UnitPlan {
+  const { inventory, own } = input;
+  const refFor = accountRefs(inventory, own);
 
   const noRegion: string[] = [];
   const byUnit = new Map<string, { account: string; region: string; policies: Policy[] }>();

@@ -15,6 +15,7 @@ import {
   type PortsDocument,
   type SourceDocument,
 } from './document.js';
+import { compareStrings as compare } from '../model/compare.js';
 
 /** A policy name's limits (metadata.name: ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$). */
 const MAX_NAME_LENGTH = 63;
@@ -27,6 +28,25 @@ export interface AdoptInput {
   readonly schemaUrl: string;
 }
 
+/** The groups read in one (account, region) unit. */
+export interface AdoptUnit {
+  /** Written as spec.region. */
+  readonly region: string;
+  /**
+   * The account, when it is not the credentials' own: written as `spec.accounts: [{ id }]`, so the
+   * policy works in that account (a policy without spec.accounts means the own account).
+   */
+  readonly account?: string;
+  readonly groups: readonly LiveGroup[];
+}
+
+/** Groups of several (account, region) units: one batch, so that policy names are unique across it. */
+export interface AdoptUnitsInput {
+  readonly units: readonly AdoptUnit[];
+  /** The policy schema's `$id`, for the `yaml-language-server` line at the top of each file. */
+  readonly schemaUrl: string;
+}
+
 /** One policy to write. */
 export interface AdoptedPolicy {
   /** metadata.name: from the group's name, made valid and unique within the batch. */
@@ -34,6 +54,9 @@ export interface AdoptedPolicy {
   /** `<name>.yaml` */
   readonly fileName: string;
   readonly group: LiveGroup;
+  /** The unit the group was read in (`account` only when it is not the credentials' own). */
+  readonly region: string;
+  readonly account?: string;
   /** One-source rules declared (the group's live ingress rules). */
   readonly rules: number;
   /** Ingress entries they were folded into (one per protocol and port range). */
@@ -47,10 +70,6 @@ export interface AdoptResult {
   readonly policies: readonly AdoptedPolicy[];
   /** Groups with no ingress rule: no policy (it would have nothing to declare). Sorted by ID. */
   readonly withoutIngress: readonly LiveGroup[];
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** A valid policy name from a group name: lower case, runs of other characters as one `-`. */
@@ -205,22 +224,42 @@ function commentText(text: string): string {
  * every live ingress rule with its description. Groups without ingress rules are listed instead.
  */
 export function adoptGroups(input: AdoptInput): AdoptResult {
-  const sorted = [...input.groups].sort((a, b) => compare(a.groupId, b.groupId));
-  const withIngress = sorted.filter((group) => group.rules.length > 0);
-  const names = policyNames(withIngress);
-  const policies = withIngress.map((group): AdoptedPolicy => {
+  return adoptUnits({ units: [{ region: input.region, groups: input.groups }], schemaUrl: input.schemaUrl });
+}
+
+/**
+ * adoptGroups over several (account, region) units at once: one policy per group with ingress
+ * rules (spec.region its unit's region; spec.accounts its account when that is not the
+ * credentials' own), names unique across every unit. Sorted by name; deterministic.
+ */
+export function adoptUnits(input: AdoptUnitsInput): AdoptResult {
+  const located = input.units.flatMap((unit) => unit.groups.map((group) => ({ unit, group })));
+  const sorted = located.sort(
+    (a, b) =>
+      compare(a.group.groupId, b.group.groupId) ||
+      compare(a.unit.account ?? '', b.unit.account ?? '') ||
+      compare(a.unit.region, b.unit.region),
+  );
+  const withIngress = sorted.filter(({ group }) => group.rules.length > 0);
+  const names = policyNames(withIngress.map(({ group }) => group));
+  const policies = withIngress.map(({ unit, group }): AdoptedPolicy => {
     const name = names.get(group.groupId) ?? group.groupId;
     const ingress = ingressDocuments(group);
     const document: PolicyDocument = {
       apiVersion: API_VERSION,
       kind: KIND,
       metadata: { name },
-      spec: { region: input.region, targets: [{ groupId: group.groupId }], ingress },
+      spec: {
+        region: unit.region,
+        ...(unit.account !== undefined ? { accounts: [{ id: unit.account }] } : {}),
+        targets: [{ groupId: group.groupId }],
+        ingress,
+      },
     };
     const owner = group.ownerId === undefined ? '' : `, account ${group.ownerId}`;
     const header = [
       `# yaml-language-server: $schema=${input.schemaUrl}`,
-      `# Imported by sg-reconciler from security group ${group.groupId} (${commentText(JSON.stringify(group.groupName))}) in ${input.region}${owner}:`,
+      `# Imported by sg-reconciler from security group ${group.groupId} (${commentText(JSON.stringify(group.groupName))}) in ${unit.region}${owner}:`,
       '# every ingress rule the group held, so that plan reports nothing missing and no drift for it.',
     ];
     const body = stringify(document, { lineWidth: 0 });
@@ -228,6 +267,8 @@ export function adoptGroups(input: AdoptInput): AdoptResult {
       name,
       fileName: `${name}.yaml`,
       group,
+      region: unit.region,
+      ...(unit.account !== undefined ? { account: unit.account } : {}),
       rules: group.rules.length,
       entries: ingress.length,
       text: `${header.join('\n')}\n${body}`,
@@ -235,6 +276,6 @@ export function adoptGroups(input: AdoptInput): AdoptResult {
   });
   return {
     policies: policies.sort((a, b) => compare(a.name, b.name)),
-    withoutIngress: sorted.filter((group) => group.rules.length === 0),
+    withoutIngress: sorted.filter(({ group }) => group.rules.length === 0).map(({ group }) => group),
   };
 }

@@ -25,7 +25,7 @@ export {
   type IcmpDocument,
 } from './document.js';
 export { POLICY_SCHEMA_URL, policySchema, policySchemaId } from './schema.js';
-export { adoptGroups, type AdoptedPolicy, type AdoptResult } from './adopt.js';
+export { adoptGroups, adoptUnits, type AdoptedPolicy, type AdoptResult } from './adopt.js';
 export {
   loadInventory,
   parseInventoryText,

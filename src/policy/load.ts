@@ -20,6 +20,7 @@ import type {
   PolicySetLoad,
 } from '../model/policy.js';
 import { collectPolicies, toLoadResult, type PolicyText } from './parse.js';
+import { compareStrings as compare } from '../model/compare.js';
 
 /** The file-system calls the loader makes; tests wrap them to move the directory between two calls. */
 export interface LoaderFs {
@@ -125,10 +126,6 @@ function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
   if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
   return `${bytes} bytes`;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** An entry's real path and what it is; undefined when it was reported (or is of no interest). */

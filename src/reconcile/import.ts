@@ -2,6 +2,7 @@
 // so the same pagination, retries, error mapping and literal filter values) as a plan's reads.
 import type { Ec2Filter, Ec2Port, LiveGroup } from '../aws/port.js';
 import { literalFilter } from './read.js';
+import { compareStrings as compare } from '../model/compare.js';
 
 /** Which groups to import: `all`, or the union of the listed IDs and the groups carrying every tag. */
 export type GroupSelection =
@@ -18,10 +19,6 @@ export interface SelectedGroups {
   readonly groups: readonly LiveGroup[];
   /** Requested group IDs the region does not hold. */
   readonly notFound: readonly string[];
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

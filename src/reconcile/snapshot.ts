@@ -15,6 +15,7 @@ import type { AccountInventory } from '../model/accounts.js';
 import type { Policy } from '../model/policy.js';
 import { planUnits, type Shard, type WorkUnit } from '../model/units.js';
 import { errorInfo, mapBounded } from './support.js';
+import { compareStrings as compare } from '../model/compare.js';
 
 export interface SnapshotRequest {
   readonly policies: readonly Policy[];
@@ -56,10 +57,6 @@ export type SnapshotOutcome =
       readonly noRegion: readonly string[];
       readonly failures: readonly SnapshotReadFailure[];
     };
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 interface RegionRead {
   readonly account: string;
