@@ -125,6 +125,7 @@ export async function loadInventory(file: string): Promise<InventoryResult> {
           : error instanceof Error
             ? error.message
             : String(error);
+    // About the path as a whole: shown as `file: message`, without a made-up 1:1.
     return {
       ok: false,
       errors: [
@@ -134,6 +135,7 @@ export async function loadInventory(file: string): Promise<InventoryResult> {
           column: 1,
           path: '',
           message: `cannot read the account inventory: ${why}; pass --accounts with a kind: ${ACCOUNT_INVENTORY} file, or --accounts organizations`,
+          wholePath: true,
         },
       ],
     };

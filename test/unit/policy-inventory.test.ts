@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import { describe, expect, it } from 'vitest';
-import { INVENTORY_SCHEMA_URL, inventorySchema, parseInventoryText } from '../../src/policy/index.js';
+import {
+  INVENTORY_SCHEMA_URL,
+  inventorySchema,
+  loadInventory,
+  parseInventoryText,
+} from '../../src/policy/index.js';
 
 const FILE = 'accounts.yaml';
 
@@ -110,5 +115,22 @@ describe('account inventory file', () => {
       filepath: file,
     });
     expect(readFileSync(file, 'utf8')).toBe(generated);
+  });
+
+  it('a file that cannot be read is an error about the path as a whole (no made-up 1:1), saying what to pass', async () => {
+    const result = await loadInventory('/nonexistent/accounts.yaml');
+
+    expect(result).toEqual({
+      ok: false,
+      errors: [
+        expect.objectContaining({
+          file: '/nonexistent/accounts.yaml',
+          wholePath: true,
+          message: expect.stringMatching(
+            /it does not exist; pass --accounts with a kind: AccountInventory file/,
+          ),
+        }),
+      ],
+    });
   });
 });
