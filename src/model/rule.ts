@@ -110,7 +110,8 @@ function onlyKindAndValue(source: RuleSource): boolean {
   );
 }
 
-type CidrCanonicaliser = (cidr: string) => { kind: 'cidr' | 'cidrIpv6'; value: string };
+/** A function from network text to its canonical form (canonicalCidr, or a cached canonicalCidr). */
+export type CidrCanonicaliser = (cidr: string) => { kind: 'cidr' | 'cidrIpv6'; value: string };
 
 /** Canonical source: networks canonicalised, IDs lower-cased as EC2 returns them. */
 export function canonicalSource(source: RuleSource, cidr: CidrCanonicaliser = canonicalCidr): RuleSource {
@@ -164,14 +165,12 @@ export function canonicalRule<R extends Rule>(rule: R, cidr: CidrCanonicaliser =
 }
 
 /**
- * canonicalRule with memory, for planning thousands of groups: a rule object seen before (a policy
- * rule shared by every group it targets) is canonicalised once, and each network text is parsed
- * once. Owns its caches; make one per plan, not per process.
+ * canonicalCidr with memory: each network text is parsed once. Owns its cache; make one per plan,
+ * not per process. Throws as canonicalCidr does.
  */
-export function createCanonicaliser(): <R extends Rule>(rule: R) => R {
-  const rules = new WeakMap<Rule, Rule>();
+export function createCidrCanonicaliser(): CidrCanonicaliser {
   const cidrs = new Map<string, { kind: 'cidr' | 'cidrIpv6'; value: string }>();
-  const cidr: CidrCanonicaliser = (text) => {
+  return (text) => {
     let canonical = cidrs.get(text);
     if (canonical === undefined) {
       canonical = canonicalCidr(text);
@@ -179,6 +178,18 @@ export function createCanonicaliser(): <R extends Rule>(rule: R) => R {
     }
     return canonical;
   };
+}
+
+/**
+ * canonicalRule with memory, for planning thousands of groups: a rule object seen before (a policy
+ * rule shared by every group it targets) is canonicalised once, and each network text is parsed
+ * once (through `cidr`, which may be shared with other callers). Owns its caches; make one per
+ * plan, not per process.
+ */
+export function createCanonicaliser(
+  cidr: CidrCanonicaliser = createCidrCanonicaliser(),
+): <R extends Rule>(rule: R) => R {
+  const rules = new WeakMap<Rule, Rule>();
   return <R extends Rule>(rule: R): R => {
     const known = rules.get(rule);
     if (known !== undefined) return known as R;
@@ -196,15 +207,19 @@ export function ruleKey(rule: Rule): string {
   return `${rule.protocol}|${rule.fromPort}|${rule.toPort}|${rule.source.kind}|${rule.source.value}`;
 }
 
-/** The address family a rule counts against in EC2's per-group quota. */
+const IPV4_ONLY = ['ipv4'] as const;
+const IPV6_ONLY = ['ipv6'] as const;
+const BOTH_FAMILIES = ['ipv4', 'ipv6'] as const;
+
+/** The address family a rule counts against in EC2's per-group quota (shared arrays: do not mutate). */
 export function ruleFamilies(rule: Rule): readonly ('ipv4' | 'ipv6')[] {
   switch (rule.source.kind) {
     case 'cidr':
-      return ['ipv4'];
+      return IPV4_ONLY;
     case 'cidrIpv6':
-      return ['ipv6'];
+      return IPV6_ONLY;
     default:
-      return ['ipv4', 'ipv6'];
+      return BOTH_FAMILIES;
   }
 }
 

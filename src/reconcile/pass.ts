@@ -225,26 +225,31 @@ async function readUnits(
   reach: (account: string) => Promise<boolean>,
 ): Promise<UnitRead[]> {
   const { signal } = request;
-  const reads = await mapBounded(
-    units.units,
-    request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY,
-    async (unit) => {
-      if (aborted(signal) || !(await reach(unit.account))) return undefined;
-      let read: RegionRead;
-      try {
-        read = await readRegion({
-          region: unit.region,
-          policies: unit.policies,
-          port: deps.ports(unit.region, unit.account),
-          ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-          ...(signal !== undefined ? { signal } : {}),
-        });
-      } catch (error) {
-        read = unreadableRegion(unit.region, unit.policies, error);
-      }
-      return { account: unit.account, region: unit.region, policies: unit.policies, read };
-    },
+  const concurrency = request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY;
+  // Accounts are reached ahead of their units' reads, up to --concurrency AssumeRole calls at once
+  // (units come sorted by account): a unit then waits for its own reads only, not for an AssumeRole
+  // first, and wall time stays units / --concurrency x one read. reach() is shared per account,
+  // so this is still one AssumeRole per account.
+  const reachAhead = mapBounded([...units.accounts.keys()], concurrency, (account) =>
+    aborted(signal) ? Promise.resolve(false) : reach(account),
   );
+  const readAll = mapBounded(units.units, concurrency, async (unit) => {
+    if (aborted(signal) || !(await reach(unit.account))) return undefined;
+    let read: RegionRead;
+    try {
+      read = await readRegion({
+        region: unit.region,
+        policies: unit.policies,
+        port: deps.ports(unit.region, unit.account),
+        ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+        ...(signal !== undefined ? { signal } : {}),
+      });
+    } catch (error) {
+      read = unreadableRegion(unit.region, unit.policies, error);
+    }
+    return { account: unit.account, region: unit.region, policies: unit.policies, read };
+  });
+  const [reads] = await Promise.all([readAll, reachAhead]);
   return reads.filter((read) => read !== undefined);
 }
 
@@ -277,11 +282,13 @@ async function settleEarlierWrites(
   plan: Plan,
   reporter: PassReporter,
 ): Promise<RuleOutcome[]> {
+  // Most passes have nothing unsettled: skip indexing every group of the plan.
+  if (request.unsettled === undefined || request.unsettled.length === 0) return [];
   const groups = new Map(
     plan.groups.map((g) => [groupKey(g.account, g.region, g.group.groupId), g] as const),
   );
   const present = new Map<GroupPlan, UnsettledRule[]>();
-  for (const entry of request.unsettled ?? []) {
+  for (const entry of request.unsettled) {
     const { account, region, groupId, rule } = entry.desired;
     const group = groups.get(groupKey(account, region, groupId));
     const key = ruleKey(rule);

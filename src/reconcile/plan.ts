@@ -5,7 +5,14 @@ import type { PrefixListInfo } from '../model/group.js';
 import type { Denial } from '../model/guardrail.js';
 import type { Policy } from '../model/policy.js';
 import type { LiveRule, Rule } from '../model/rule.js';
-import { createCanonicaliser, ruleFamilies, ruleKey } from '../model/rule.js';
+import {
+  canonicalRule,
+  createCanonicaliser,
+  createCidrCanonicaliser,
+  ruleFamilies,
+  ruleKey,
+  type CidrCanonicaliser,
+} from '../model/rule.js';
 
 type Canonicaliser = ReturnType<typeof createCanonicaliser>;
 import type {
@@ -69,199 +76,354 @@ function bindRule(rule: Rule, selfSource: boolean, groupId: string, canonical: C
   return canonical(selfSource ? { ...rule, source: { kind: 'securityGroup', value: groupId } } : rule);
 }
 
+/** One desired rule of a group before it is bound to the group's account, region and ID. */
+interface DesiredEntry {
+  readonly key: string;
+  readonly rule: Rule;
+  /** The owner: the first policy by name that wants the rule. */
+  readonly policy: string;
+  /** Every policy that wants it, sorted. */
+  readonly policies: readonly string[];
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** A group's desired rules sorted by identity key, with a lookup by identity. */
+interface DesiredSet {
+  readonly entries: readonly DesiredEntry[];
+  /**
+   * Entry indexes by source value: finding a live rule's identity this way builds no key string
+   * (a pass compares every live rule it reads).
+   */
+  readonly bySource: ReadonlyMap<string, readonly number[]>;
+}
+
+/** The index in `set.entries` of the desired rule with the identity of `rule` (ruleKey), or -1. */
+function indexOf(set: DesiredSet, rule: Rule): number {
+  const candidates = set.bySource.get(rule.source.value);
+  if (candidates === undefined) return -1;
+  for (const index of candidates) {
+    const wanted = set.entries[index]?.rule;
+    // The fields of ruleKey, compared one by one.
+    if (
+      wanted !== undefined &&
+      wanted.protocol === rule.protocol &&
+      wanted.fromPort === rule.fromPort &&
+      wanted.toPort === rule.toPort &&
+      wanted.source.kind === rule.source.kind
+    ) {
+      return index;
+    }
+  }
+  return -1;
+}
+
+/**
+ * What one plan shares between its groups: canonical forms, identity keys and tag objects of the
+ * policies' rules, which every group they target would otherwise rebuild.
+ */
+interface PlanContext {
+  readonly canonical: Canonicaliser;
+  readonly cidr: CidrCanonicaliser;
+  readonly tags: Map<Policy, Readonly<Record<string, string>>>;
+  /** Identity key per canonical rule object (policy rules are shared by every group they target). */
+  readonly keys: WeakMap<Rule, string>;
+  /** Quota projections without unsized prefix lists, by their counts. */
+  readonly quotas: Map<string, QuotaProjection>;
+}
+
+function planContext(): PlanContext {
+  const cidr = createCidrCanonicaliser();
+  return {
+    canonical: createCanonicaliser(cidr),
+    cidr,
+    tags: new Map(),
+    keys: new WeakMap(),
+    quotas: new Map(),
+  };
+}
+
+function keyOf(rule: Rule, context: PlanContext): string {
+  let key = context.keys.get(rule);
+  if (key === undefined) {
+    key = ruleKey(rule);
+    context.keys.set(rule, key);
+  }
+  return key;
+}
+
+function tagsOf(policy: Policy, context: PlanContext): Readonly<Record<string, string>> {
+  let tags = context.tags.get(policy);
+  if (tags === undefined) {
+    tags = ruleTagsFor(policy);
+    context.tags.set(policy, tags);
+  }
+  return tags;
+}
+
 /**
  * The desired rules of one group: the union of the rules of every policy that targets it, one per
  * identity. Policies are visited in name order, so when several want the same rule the first by name
  * owns it (its tags, and its description: a second policy asking for another description for the
  * same rule cannot get it, since EC2 keeps one description per rule).
  */
-function desiredRules(
-  groupId: string,
-  policies: readonly Policy[],
-  canonical: Canonicaliser,
-): Map<string, { rule: Rule; policies: string[]; owner: Policy }> {
+function buildDesiredSet(groupId: string, policies: readonly Policy[], context: PlanContext): DesiredSet {
   const byKey = new Map<string, { rule: Rule; policies: string[]; owner: Policy }>();
   for (const policy of policies) {
     for (const policyRule of policy.rules) {
-      const rule = bindRule(policyRule.rule, policyRule.selfSource, groupId, canonical);
-      const key = ruleKey(rule);
+      const rule = bindRule(policyRule.rule, policyRule.selfSource, groupId, context.canonical);
+      const key = policyRule.selfSource ? ruleKey(rule) : keyOf(rule, context);
       const entry = byKey.get(key);
       if (entry === undefined) byKey.set(key, { rule, policies: [policy.name], owner: policy });
       else if (!entry.policies.includes(policy.name)) entry.policies.push(policy.name);
     }
   }
-  return byKey;
-}
-
-interface Weight {
-  ipv4: number;
-  ipv6: number;
-  unknownPrefixList: string | undefined;
+  const entries: DesiredEntry[] = [...byKey.entries()]
+    .sort(([a], [b]) => compareStrings(a, b))
+    .map(([key, { rule, policies: names, owner }]) => ({
+      key,
+      rule,
+      policy: owner.name,
+      policies: [...names].sort(compareStrings),
+      tags: tagsOf(owner, context),
+    }));
+  const bySource = new Map<string, number[]>();
+  entries.forEach(({ rule }, index) => {
+    const indexes = bySource.get(rule.source.value);
+    if (indexes === undefined) bySource.set(rule.source.value, [index]);
+    else indexes.push(index);
+  });
+  return { entries, bySource };
 }
 
 /**
- * What a rule weighs in EC2's per-group quota: one rule in its address family; a security-group
- * reference one in each; a prefix-list reference its list's max entries in the list's family (both
- * when the family is unknown), or one in both when the list could not be sized.
+ * The policies that target one group (by name, sorted) and what they want there. Groups targeted
+ * by the same policies share one: their desired set is built once (unless a `self` rule binds it to
+ * each group), and its rules, policy lists and tag objects are shared by every such group. In a
+ * 100,000-group pass this removes most of the plan's allocation, and so most of its GC time.
  */
-function weight(rule: Rule, prefixLists: ReadonlyMap<string, PrefixListInfo>): Weight {
+interface Combination {
+  readonly names: readonly string[];
+  readonly policies: readonly Policy[];
+  /** Undefined when a rule is `self`: then each group has its own set. */
+  readonly shared: DesiredSet | undefined;
+}
+
+/** The shared, frozen empty list of a GroupPlan field (most groups have no drift, nothing missing). */
+const NONE: readonly never[] = Object.freeze([]);
+
+/** What a quota sum carries: rules per family, and the prefix lists that could not be sized. */
+interface QuotaSum {
+  ipv4: number;
+  ipv6: number;
+  /** Created on the first unsized list (most groups reference none). */
+  unknown: Set<string> | undefined;
+}
+
+/**
+ * Adds what a rule weighs in EC2's per-group quota: one rule in its address family; a
+ * security-group reference one in each; a prefix-list reference its list's max entries in the
+ * list's family (both when the family is unknown), or one in both when the list could not be sized.
+ */
+function addWeight(sum: QuotaSum, rule: Rule, prefixLists: ReadonlyMap<string, PrefixListInfo>): void {
   if (rule.source.kind === 'prefixList') {
     const info = prefixLists.get(rule.source.value.toLowerCase());
-    if (info === undefined) return { ipv4: 1, ipv6: 1, unknownPrefixList: rule.source.value };
+    if (info === undefined) {
+      sum.ipv4 += 1;
+      sum.ipv6 += 1;
+      (sum.unknown ??= new Set()).add(rule.source.value);
+      return;
+    }
     const n = info.maxEntries;
-    if (info.addressFamily === 'IPv4') return { ipv4: n, ipv6: 0, unknownPrefixList: undefined };
-    if (info.addressFamily === 'IPv6') return { ipv4: 0, ipv6: n, unknownPrefixList: undefined };
-    return { ipv4: n, ipv6: n, unknownPrefixList: undefined };
+    if (info.addressFamily !== 'IPv6') sum.ipv4 += n;
+    if (info.addressFamily !== 'IPv4') sum.ipv6 += n;
+    return;
   }
   const families = ruleFamilies(rule);
-  return {
-    ipv4: families.includes('ipv4') ? 1 : 0,
-    ipv6: families.includes('ipv6') ? 1 : 0,
-    unknownPrefixList: undefined,
-  };
+  if (families.includes('ipv4')) sum.ipv4 += 1;
+  if (families.includes('ipv6')) sum.ipv6 += 1;
 }
 
 function projectQuota(
-  live: readonly Rule[],
-  missing: readonly Rule[],
-  prefixLists: ReadonlyMap<string, PrefixListInfo>,
+  current: QuotaSum,
+  added: QuotaSum,
   limit: number,
+  shared: Map<string, QuotaProjection>,
 ): QuotaProjection {
-  const unknown = new Set<string>();
-  const sum = (rules: readonly Rule[]): { ipv4: number; ipv6: number } => {
-    let ipv4 = 0;
-    let ipv6 = 0;
-    for (const rule of rules) {
-      const w = weight(rule, prefixLists);
-      ipv4 += w.ipv4;
-      ipv6 += w.ipv6;
-      if (w.unknownPrefixList !== undefined) unknown.add(w.unknownPrefixList);
-    }
-    return { ipv4, ipv6 };
-  };
-  const current = sum(live);
-  const added = sum(missing);
+  // Groups with the same counts share one projection (a large plan has many thousands alike).
+  const id =
+    current.unknown === undefined && added.unknown === undefined
+      ? `${limit} ${current.ipv4} ${added.ipv4} ${current.ipv6} ${added.ipv6}`
+      : undefined;
+  const known = id === undefined ? undefined : shared.get(id);
+  if (known !== undefined) return known;
   const ipv4 = { current: current.ipv4, projected: current.ipv4 + added.ipv4 };
   const ipv6 = { current: current.ipv6, projected: current.ipv6 + added.ipv6 };
   // Only a family the missing rules add to can fail the group: a group already over the limit in a
   // family we do not touch (a lowered quota, rules added by hand) is EC2's concern, not this change's.
   const exceeded = (added.ipv4 > 0 && ipv4.projected > limit) || (added.ipv6 > 0 && ipv6.projected > limit);
-  return {
-    limit,
-    ipv4,
-    ipv6,
-    exceeded,
-    ...(unknown.size > 0 ? { unknownPrefixLists: [...unknown].sort() } : {}),
-  };
+  if (id === undefined) {
+    const unknown = new Set([...(current.unknown ?? []), ...(added.unknown ?? [])]);
+    return { limit, ipv4, ipv6, exceeded, unknownPrefixLists: [...unknown].sort() };
+  }
+  const projection = { limit, ipv4, ipv6, exceeded };
+  shared.set(id, projection);
+  return projection;
 }
 
-function planGroup(
-  account: string,
-  region: string,
-  read: GroupRead,
-  policiesByName: ReadonlyMap<string, Policy>,
-  uncertainPolicies: readonly Policy[],
-  prefixLists: ReadonlyMap<string, PrefixListInfo>,
-  limit: number,
-  canonical: Canonicaliser,
-  guard: Guard,
-): GroupPlan {
+/** The region-wide inputs of planGroup. */
+interface RegionContext {
+  readonly account: string;
+  readonly region: string;
+  readonly policiesByName: ReadonlyMap<string, Policy>;
+  /** Policies whose targets could not be read (sorted by name). */
+  readonly uncertainPolicies: readonly Policy[];
+  readonly prefixLists: ReadonlyMap<string, PrefixListInfo>;
+  readonly limit: number;
+  readonly guard: Guard;
+  readonly guarded: boolean;
+  readonly plan: PlanContext;
+  /** Combinations of this region by their names joined with a newline. */
+  readonly combinations: Map<string, Combination>;
+}
+
+function combinationOf(names: ReadonlySet<string>, region: RegionContext): Combination {
+  // The one-policy case (the common one) joins and sorts nothing.
+  const id = names.size === 1 ? names.values().next().value! : [...names].sort(compareStrings).join('\n');
+  let combination = region.combinations.get(id);
+  if (combination === undefined) {
+    const sorted = [...names].sort(compareStrings);
+    const policies = sorted.flatMap((name) => {
+      const policy = region.policiesByName.get(name);
+      return policy === undefined ? [] : [policy];
+    });
+    const self = policies.some((p) => p.rules.some((r) => r.selfSource));
+    combination = {
+      names: sorted,
+      policies,
+      // Any group ID will do for a set without `self` rules.
+      shared: self ? undefined : buildDesiredSet('', policies, region.plan),
+    };
+    region.combinations.set(id, combination);
+  }
+  return combination;
+}
+
+const byKeyOrder = <T>(a: readonly [string, T], b: readonly [string, T]): number =>
+  compareStrings(a[0], b[0]);
+
+function sortedByKey<T>(byKey: ReadonlyMap<string, T> | undefined): readonly T[] {
+  return byKey === undefined ? NONE : [...byKey.entries()].sort(byKeyOrder).map(([, value]) => value);
+}
+
+function planGroup(read: GroupRead, region: RegionContext): GroupPlan {
   const { group } = read;
-  const groupPolicies = [...read.policies].sort(compareStrings);
-  const policies = groupPolicies.flatMap((name) => {
-    const policy = policiesByName.get(name);
-    return policy === undefined ? [] : [policy];
-  });
-  const wanted = desiredRules(group.groupId, policies, canonical);
-  const desired: DesiredRule[] = [...wanted.entries()]
-    .sort(([a], [b]) => compareStrings(a, b))
-    .map(([, { rule, policies: names, owner }]) => ({
-      account,
-      region,
-      groupId: group.groupId,
-      rule,
-      policy: owner.name,
-      policies: [...names].sort(compareStrings),
-      tags: ruleTagsFor(owner),
-    }));
+  const { account, plan, guard, prefixLists } = region;
+  const combination = combinationOf(read.policies, region);
+  const wanted = combination.shared ?? buildDesiredSet(group.groupId, combination.policies, plan);
+  // A policy whose targets could not be read may well target this group: its rules are not drift.
+  const uncertain =
+    region.uncertainPolicies.length > 0
+      ? buildDesiredSet(group.groupId, region.uncertainPolicies, plan)
+      : undefined;
 
-  // Ports return canonical rules already; canonicalising again (cheaply, through the memo) keeps a
-  // port that does not from causing a perpetual diff.
-  const liveRules: LiveRule[] = group.rules.map((rule) => canonical(rule));
-  const liveByKey = new Map<string, LiveRule>();
-  for (const rule of liveRules) if (!liveByKey.has(ruleKey(rule))) liveByKey.set(ruleKey(rule), rule);
-
-  const missing: DesiredRule[] = [];
-  const blocked: BlockedRule[] = [];
-  const descriptionDrift: DescriptionDrift[] = [];
-  for (const rule of desired) {
-    const live = liveByKey.get(ruleKey(rule.rule));
-    if (live === undefined) {
-      const denial = guard(rule.rule, rule.policies);
-      if (denial === undefined) missing.push(rule);
-      else blocked.push({ desired: rule, denial });
-    } else if (!sameDescription(live.description, rule.rule.description)) {
-      descriptionDrift.push({ desired: rule, live });
+  // Ports return canonical rules already; canonicalising again (with the plan's network cache)
+  // keeps a port that does not from causing a perpetual diff. Live rules are fresh objects per
+  // read, so they skip the per-object memo: it would only grow. The first live rule of an identity
+  // is the one compared and reported.
+  const current: QuotaSum = { ipv4: 0, ipv6: 0, unknown: undefined };
+  const found: (LiveRule | undefined)[] = new Array<LiveRule | undefined>(wanted.entries.length);
+  let drift: Map<string, LiveRule> | undefined;
+  let live: Map<string, LiveRule> | undefined;
+  for (const raw of group.rules) {
+    const rule = canonicalRule(raw, plan.cidr);
+    addWeight(current, rule, prefixLists);
+    const index = indexOf(wanted, rule);
+    if (index >= 0) found[index] ??= rule;
+    else if (uncertain === undefined || indexOf(uncertain, rule) < 0) {
+      const key = ruleKey(rule);
+      drift ??= new Map();
+      if (!drift.has(key)) drift.set(key, rule);
+    }
+    if (region.guarded) {
+      const key = ruleKey(rule);
+      live ??= new Map();
+      if (!live.has(key)) live.set(key, rule);
     }
   }
 
-  // A policy whose targets could not be read may well target this group: its rules are not drift.
-  const declared = new Set(wanted.keys());
-  for (const [key] of desiredRules(group.groupId, uncertainPolicies, canonical)) declared.add(key);
-  const drift = [...liveByKey.entries()]
-    .filter(([key]) => !declared.has(key))
-    .sort(([a], [b]) => compareStrings(a, b))
-    .map(([, rule]) => rule);
+  const desired = new Array<DesiredRule>(wanted.entries.length);
+  let missing: DesiredRule[] | undefined;
+  let blocked: BlockedRule[] | undefined;
+  let descriptionDrift: DescriptionDrift[] | undefined;
+  const added: QuotaSum = { ipv4: 0, ipv6: 0, unknown: undefined };
+  wanted.entries.forEach((entry, index) => {
+    const rule: DesiredRule = {
+      account,
+      region: region.region,
+      groupId: group.groupId,
+      rule: entry.rule,
+      policy: entry.policy,
+      policies: entry.policies,
+      tags: entry.tags,
+    };
+    desired[index] = rule;
+    const existing = found[index];
+    if (existing === undefined) {
+      const denial = guard(rule.rule, rule.policies);
+      if (denial === undefined) {
+        (missing ??= []).push(rule);
+        addWeight(added, rule.rule, prefixLists);
+      } else (blocked ??= []).push({ desired: rule, denial });
+    } else if (!sameDescription(existing.description, rule.rule.description)) {
+      (descriptionDrift ??= []).push({ desired: rule, live: existing });
+    }
+  });
 
-  const violations: Violation[] = [];
-  for (const [key, rule] of [...liveByKey.entries()].sort(([a], [b]) => compareStrings(a, b))) {
-    const denial = guard(rule, wanted.get(key)?.policies ?? []);
-    if (denial !== undefined) violations.push({ rule, denial });
+  let violations: Violation[] | undefined;
+  for (const rule of sortedByKey(live)) {
+    const index = indexOf(wanted, rule);
+    const denial = guard(rule, index >= 0 ? (wanted.entries[index]?.policies ?? []) : []);
+    if (denial !== undefined) (violations ??= []).push({ rule, denial });
   }
 
   return {
     account,
-    region,
+    region: region.region,
     group,
-    policies: groupPolicies,
+    policies: combination.names,
     desired,
-    missing,
-    blocked,
-    violations,
-    drift,
-    descriptionDrift,
-    quota: projectQuota(
-      liveRules,
-      missing.map((m) => m.rule),
-      prefixLists,
-      limit,
-    ),
+    missing: missing ?? NONE,
+    blocked: blocked ?? NONE,
+    violations: violations ?? NONE,
+    drift: sortedByKey(drift),
+    descriptionDrift: descriptionDrift ?? NONE,
+    quota: projectQuota(current, added, region.limit, plan.quotas),
   };
 }
 
 /** Plan every group read in one region, sorted by group ID. */
 export function planRegion(input: PlanRegionInput): GroupPlan[] {
-  const canonical = createCanonicaliser();
-  const guard = guardFor(input.guardrails);
-  const policiesByName = new Map(input.policies.map((p) => [p.name, p] as const));
+  return planRegionIn(input, planContext());
+}
+
+function planRegionIn(input: PlanRegionInput, plan: PlanContext): GroupPlan[] {
   const uncertainNames = new Set(input.read.readFailures.flatMap((f) => f.policies));
-  const uncertainPolicies = input.policies
-    .filter((p) => uncertainNames.has(p.name))
-    .sort((a, b) => compareStrings(a.name, b.name));
+  const region: RegionContext = {
+    account: input.account,
+    region: input.region,
+    policiesByName: new Map(input.policies.map((p) => [p.name, p] as const)),
+    uncertainPolicies: input.policies
+      .filter((p) => uncertainNames.has(p.name))
+      .sort((a, b) => compareStrings(a.name, b.name)),
+    prefixLists: input.read.prefixLists,
+    limit: input.maxRulesPerGroup,
+    guard: guardFor(input.guardrails),
+    guarded: input.guardrails !== undefined && input.guardrails.names.length > 0,
+    plan,
+    combinations: new Map(),
+  };
   return [...input.read.groups.values()]
-    .map((read) =>
-      planGroup(
-        input.account,
-        input.region,
-        read,
-        policiesByName,
-        uncertainPolicies,
-        input.read.prefixLists,
-        input.maxRulesPerGroup,
-        canonical,
-        guard,
-      ),
-    )
+    .map((read) => planGroup(read, region))
     .sort((a, b) => compareStrings(a.group.groupId, b.group.groupId));
 }
 
@@ -285,15 +447,19 @@ export function buildPlan(input: BuildPlanInput): Plan {
   const regions = [...input.regions].sort(
     (a, b) => compareStrings(a.account, b.account) || compareStrings(a.region, b.region),
   );
+  const context = planContext();
   const groups = regions.flatMap(({ account, region, policies, read }) =>
-    planRegion({
-      account,
-      region,
-      policies,
-      read,
-      maxRulesPerGroup: input.maxRulesPerGroup,
-      ...(input.guardrails !== undefined ? { guardrails: input.guardrails } : {}),
-    }),
+    planRegionIn(
+      {
+        account,
+        region,
+        policies,
+        read,
+        maxRulesPerGroup: input.maxRulesPerGroup,
+        ...(input.guardrails !== undefined ? { guardrails: input.guardrails } : {}),
+      },
+      context,
+    ),
   );
   const prefixListFailures = regions.flatMap(({ account, read }) =>
     read.prefixListFailure === undefined ? [] : [{ account, ...read.prefixListFailure }],

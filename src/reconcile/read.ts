@@ -92,7 +92,9 @@ export function matchesTarget(
       );
     case 'tags':
       if (selector.vpcId !== undefined && group.vpcId !== selector.vpcId) return false;
-      return Object.entries(selector.tags).every(([key, value]) => group.tags[key] === value);
+      // A loop, not Object.entries().every(): this runs for every group read against every selector.
+      for (const key in selector.tags) if (group.tags[key] !== selector.tags[key]) return false;
+      return true;
   }
 }
 

@@ -102,6 +102,8 @@ export class FakeEc2 {
   private readonly callNumbers = new Map<FakeAction, number>();
   private readonly peak = new Map<FakeAction, number>();
   private readonly groups = new Map<string, StoredGroup>();
+  /** The groups of each region sorted by ID, as DescribeSecurityGroups pages them; rebuilt after group(). */
+  private readonly byRegion = new Map<string, StoredGroup[]>();
   private readonly defaultVpcs = new Map<string, string>();
   private readonly vpcs = new Map<string, string>();
   private readonly prefixLists = new Map<string, PrefixListInfo & { region: string }>();
@@ -119,6 +121,7 @@ export class FakeEc2 {
   group(spec: GroupSpec): this {
     const region = spec.region ?? DEFAULT_REGION;
     const vpcId = spec.vpcId ?? this.defaultVpcs.get(region) ?? 'vpc-default';
+    this.byRegion.clear();
     this.groups.set(spec.id, {
       region,
       groupId: spec.id,
@@ -215,9 +218,9 @@ export class FakeEc2 {
           );
         }
       }
-      const matching = [...this.groups.values()]
-        .filter((g) => g.region === region && filters.every((f) => this.matchesFilter(g, f)))
-        .sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
+      // Each pattern compiled once per call, not once per group (benchmarks hold 100,000 groups).
+      const compiled = filters.map((f) => ({ name: f.name, matchers: f.values.map(filterPatternMatcher) }));
+      const matching = this.groupsOf(region).filter((g) => compiled.every((f) => this.matchesFilter(g, f)));
       const start = nextToken === undefined ? 0 : Number(nextToken);
       const page = matching.slice(start, start + this.pageSize);
       const end = start + page.length;
@@ -384,6 +387,17 @@ export class FakeEc2 {
     return { ruleId, rule: canonicalRule(rule), tags: { ...tags }, hiddenReads };
   }
 
+  private groupsOf(region: string): StoredGroup[] {
+    let groups = this.byRegion.get(region);
+    if (groups === undefined) {
+      groups = [...this.groups.values()]
+        .filter((g) => g.region === region)
+        .sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
+      this.byRegion.set(region, groups);
+    }
+    return groups;
+  }
+
   private mustGroup(groupId: string): StoredGroup {
     const group = this.groups.get(groupId);
     if (group === undefined) throw new Error(`fake-ec2: no group ${groupId} in the world`);
@@ -460,9 +474,12 @@ export class FakeEc2 {
     };
   }
 
-  private matchesFilter(group: StoredGroup, filter: Ec2Filter): boolean {
+  private matchesFilter(
+    group: StoredGroup,
+    filter: { readonly name: string; readonly matchers: readonly ((value: string) => boolean)[] },
+  ): boolean {
     const any = (value: string | undefined): boolean =>
-      value !== undefined && filter.values.some((pattern) => filterPatternMatcher(pattern)(value));
+      value !== undefined && filter.matchers.some((matches) => matches(value));
     if (filter.name === 'group-id') return any(group.groupId);
     if (filter.name === 'group-name') return any(group.groupName);
     if (filter.name === 'vpc-id') return any(group.vpcId);
