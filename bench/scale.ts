@@ -212,6 +212,10 @@ function countingPorts(world: FakeEc2): { ports: Ec2PortFactory; counts: Record<
         counted('DescribeSecurityGroupRules', () => port.describeIngressRules(groupId, signal)),
       authorizeIngress: (request, signal) =>
         counted('AuthorizeSecurityGroupIngress', () => port.authorizeIngress(request, signal)),
+      updateIngressDescriptions: (request, signal) =>
+        counted('UpdateSecurityGroupRuleDescriptionsIngress', () =>
+          port.updateIngressDescriptions(request, signal),
+        ),
       describeDefaultVpcId: (signal) => counted('DescribeVpcs', () => port.describeDefaultVpcId(signal)),
       describePrefixLists: (ids, signal) =>
         counted('DescribeManagedPrefixLists', () => port.describePrefixLists(ids, signal)),

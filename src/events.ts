@@ -55,6 +55,10 @@ export const EVENT_TABLE = {
   'rule.drift': { level: 'info', msg: 'ingress rule not declared by any policy' },
   'rule.description_drift': { level: 'info', msg: 'ingress rule description differs from the policy' },
   'rule.description_updated': { level: 'info', msg: 'ingress rule description updated' },
+  'rule.description_update_failed': {
+    level: 'error',
+    msg: 'ingress rule description could not be updated; its access is unchanged',
+  },
   'rule.violation': { level: 'warn', msg: 'live ingress rule violates a guardrail; it is not revoked' },
   'rule.blocked': { level: 'error', msg: 'desired ingress rule denied by a guardrail; it was not sent' },
   'target.unresolved': { level: 'warn', msg: 'policy target matched no security group' },

@@ -71,7 +71,9 @@ export function exitCodeFor(outcome: CommandOutcome): number {
       // A quota figure that could not be read (a snapshot without the list's size, a failed
       // DescribeManagedPrefixLists) is a plan that cannot vouch for itself: never green.
       if ((result.plan.prefixListFailures?.length ?? 0) > 0) return EXIT_FAILURE;
-      return outcome.detailedExitcode && result.counts.missing > 0 ? EXIT_CHANGES_PENDING : EXIT_OK;
+      // --update-descriptions makes description drift a pending change; without it, reported only.
+      const pending = result.counts.missing + (result.counts.descriptionUpdates ?? 0);
+      return outcome.detailedExitcode && pending > 0 ? EXIT_CHANGES_PENDING : EXIT_OK;
     }
     case 'apply': {
       const { result } = outcome;
@@ -80,8 +82,15 @@ export function exitCodeFor(outcome: CommandOutcome): number {
       if (outcome.failOnUnresolved === true && result.counts.unresolved > 0) return EXIT_FAILURE;
       // A rule whose outcome is unknown may be missing: the run did not prove convergence.
       // A rule a guardrail blocked was wanted and not authorized: the pass did not do all it was asked.
-      const { failed, readFailures, accountsFailed, outcomeUnknown, blocked } = result.counts;
-      const problems = failed + readFailures + (accountsFailed ?? 0) + (outcomeUnknown ?? 0) + (blocked ?? 0);
+      const { failed, readFailures, accountsFailed, outcomeUnknown, blocked, descriptionsFailed } =
+        result.counts;
+      const problems =
+        failed +
+        readFailures +
+        (accountsFailed ?? 0) +
+        (outcomeUnknown ?? 0) +
+        (blocked ?? 0) +
+        (descriptionsFailed ?? 0);
       return problems > 0 ? EXIT_FAILURE : EXIT_OK;
     }
     case 'run':

@@ -60,10 +60,11 @@ function ruleLine(event: string, rule: Rule, fields: EventRecord): string {
     );
   }
   parts.push(describeRule(rule));
-  if (event === 'rule.description_drift') {
+  if (event.startsWith('rule.description_')) {
     parts.push(
       `description ${JSON.stringify(fields['live'] ?? '')} -> ${JSON.stringify(fields['desired'] ?? '')}`,
     );
+    if (fields['reportedOnly'] === true) parts.push('reported only');
   } else if (typeof fields['description'] === 'string' && fields['description'] !== '') {
     parts.push(JSON.stringify(fields['description']));
   }
@@ -84,6 +85,10 @@ function completedLine(fields: EventRecord): string {
   if (fields['mode'] !== 'plan')
     parts.push(`${count(fields['authorized'])} authorized`, `${count(fields['failed'])} failed`);
   parts.push(`${count(fields['drift'])} drift`, `${count(fields['descriptionDrift'])} description drift`);
+  if (typeof fields['descriptionsUpdated'] === 'number')
+    parts.push(`${count(fields['descriptionsUpdated'])} descriptions updated`);
+  if (count(fields['descriptionsFailed']) > 0)
+    parts.push(`${count(fields['descriptionsFailed'])} description updates failed`);
   if (count(fields['unresolved']) > 0) parts.push(`${count(fields['unresolved'])} unresolved targets`);
   if (count(fields['readFailures']) > 0) parts.push(`${count(fields['readFailures'])} failed reads`);
   const seconds =

@@ -9,6 +9,7 @@ import {
   DescribeVpcsCommand,
   EC2Client,
   GetManagedPrefixListEntriesCommand,
+  UpdateSecurityGroupRuleDescriptionsIngressCommand,
   type EC2ClientConfig,
   type Filter,
 } from '@aws-sdk/client-ec2';
@@ -21,6 +22,7 @@ import { liveGroupFromSecurityGroup, liveRuleFromSecurityGroupRule, toIpPermissi
 import {
   Ec2Error,
   type AuthorizeRequest,
+  type DescriptionUpdateRequest,
   type Ec2Filter,
   type Ec2Port,
   type Ec2PortFactory,
@@ -245,6 +247,23 @@ export function createEc2Port(
         if (live !== undefined) created.push(live);
       }
       return created;
+    },
+
+    async updateIngressDescriptions(request: DescriptionUpdateRequest, signal?: AbortSignal): Promise<void> {
+      if (request.rules.length === 0) return;
+      await writes?.take(signal);
+      // The IpPermissions form selects each rule by its identity, so no rule ID has to be read first
+      // (DescribeSecurityGroups returns none); a permission without Description removes it (EC2).
+      await call('UpdateSecurityGroupRuleDescriptionsIngress', signal, (abortSignal) =>
+        client.send(
+          new UpdateSecurityGroupRuleDescriptionsIngressCommand({
+            GroupId: request.groupId,
+            IpPermissions: toIpPermissions(request.rules),
+            ...(request.dryRun ? { DryRun: true } : {}),
+          }),
+          { abortSignal },
+        ),
+      );
     },
 
     async describeDefaultVpcId(signal?: AbortSignal): Promise<string | undefined> {

@@ -58,6 +58,19 @@ export interface AuthorizeRequest {
 }
 
 /**
+ * New descriptions for existing ingress rules of one group (UpdateSecurityGroupRuleDescriptionsIngress,
+ * EC2 API reference, IpPermissions form): each rule's identity (protocol, ports, source) selects a live
+ * rule, its `description` is the text to set; an absent description removes the live one. Access is
+ * unchanged: the call cannot add, remove or widen a rule.
+ */
+export interface DescriptionUpdateRequest {
+  readonly groupId: string;
+  /** Canonical rules carrying the descriptions to set. */
+  readonly rules: readonly Rule[];
+  readonly dryRun: boolean;
+}
+
+/**
  * An error from EC2 or on the way to it. `code` is EC2's error code (`InvalidPermission.Duplicate`,
  * `RequestLimitExceeded`, `UnauthorizedOperation`, `DryRunOperation`, ...) or a transport code
  * (`TimeoutError`, `NetworkingError`, `AbortError`). Messages never carry credentials.
@@ -88,6 +101,13 @@ export interface Ec2Port {
    * `DryRunOperation` when `dryRun` is set and the call would have succeeded.
    */
   authorizeIngress(request: AuthorizeRequest, signal?: AbortSignal): Promise<LiveRule[]>;
+  /**
+   * Set the descriptions of existing rules in one UpdateSecurityGroupRuleDescriptionsIngress call
+   * (paced like authorize: it is a mutating call). Resolves when EC2 accepted it; rejects with
+   * Ec2Error (`DryRunOperation` when `dryRun` is set and the call would have succeeded,
+   * `UnauthorizedOperation`, `InvalidPermission.NotFound` for a rule that is gone).
+   */
+  updateIngressDescriptions(request: DescriptionUpdateRequest, signal?: AbortSignal): Promise<void>;
   /** The region's default VPC, or undefined when it has none. */
   describeDefaultVpcId(signal?: AbortSignal): Promise<string | undefined>;
   /** Max entries and address family of each prefix list asked for (unknown IDs are absent). */

@@ -260,18 +260,21 @@ function gapPort(region: string, message: string): Ec2Port {
     region,
     describeSecurityGroups: (_filters, signal) => fail('DescribeSecurityGroups', signal),
     describeIngressRules: (_groupId, signal) => fail('DescribeSecurityGroupRules', signal),
-    authorizeIngress: (_request, signal) => readOnly(signal),
+    authorizeIngress: (_request, signal) => readOnly('AuthorizeSecurityGroupIngress', signal),
+    updateIngressDescriptions: (_request, signal) =>
+      readOnly('UpdateSecurityGroupRuleDescriptionsIngress', signal),
     describeDefaultVpcId: (signal) => fail('DescribeVpcs', signal),
     describePrefixLists: (_ids, signal) => fail('DescribeManagedPrefixLists', signal),
   };
 }
 
-function readOnly(signal: AbortSignal | undefined): Promise<LiveRule[]> {
-  return settle('AuthorizeSecurityGroupIngress', signal, () => {
+/** A write against a snapshot: always SnapshotReadOnly (plan never writes; this guards misuse). */
+function readOnly(action: string, signal: AbortSignal | undefined): Promise<never> {
+  return settle(action, signal, () => {
     throw new Ec2Error(
       'SnapshotReadOnly',
-      'cannot authorize rules against a snapshot: a snapshot is read-only',
-      'AuthorizeSecurityGroupIngress',
+      `cannot call ${action} against a snapshot: a snapshot is read-only`,
+      action,
     );
   });
 }
@@ -303,7 +306,9 @@ function regionPort(region: string, account: string, data: RegionData): Ec2Port 
       });
     },
 
-    authorizeIngress: (_request, signal) => readOnly(signal),
+    authorizeIngress: (_request, signal) => readOnly('AuthorizeSecurityGroupIngress', signal),
+    updateIngressDescriptions: (_request, signal) =>
+      readOnly('UpdateSecurityGroupRuleDescriptionsIngress', signal),
 
     describeDefaultVpcId(signal?: AbortSignal): Promise<string | undefined> {
       return settle('DescribeVpcs', signal, () => {

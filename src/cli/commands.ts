@@ -301,6 +301,7 @@ export async function runPlan(options: PlanOptions): Promise<number> {
       defaultRegion: region,
       maxRulesPerGroup: options.maxRulesPerGroup,
       ...unitOptions(options, file.inventory),
+      updateDescriptions: options.updateDescriptions,
     },
   ).finally(() => access.destroy());
   process.stdout.write(renderPlan(result, options.format));
@@ -337,6 +338,7 @@ export async function runApply(options: ApplyOptions): Promise<number> {
       defaultRegion: region,
       maxRulesPerGroup: options.maxRulesPerGroup,
       ...unitOptions(options, file.inventory),
+      updateDescriptions: options.updateDescriptions,
     },
   ).finally(() => access.destroy());
   return exitCodeFor({ command: 'apply', result, failOnUnresolved: options.failOnUnresolved });

@@ -38,6 +38,8 @@ export interface PlanOptions extends AwsOptions {
   readonly snapshot: string | undefined;
   /** Exit 1 when a target matched no group (CI's strict mode). */
   readonly failOnUnresolved: boolean;
+  /** Show description drift as changes `apply --update-descriptions` would make. */
+  readonly updateDescriptions: boolean;
 }
 
 /** Options of the commands that write (apply, run). */
@@ -49,6 +51,8 @@ export interface WriteOptions extends AwsOptions {
 
 export interface ApplyOptions extends WriteOptions {
   readonly failOnUnresolved: boolean;
+  /** Set the policy's description on declared rules whose live description differs. */
+  readonly updateDescriptions: boolean;
 }
 
 export interface RunOptions extends WriteOptions {

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { delimiter } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { report } from '../events.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../logging.js';
 import { runApply, runPlan, runRunCommand, runValidate } from './commands.js';
@@ -20,6 +20,7 @@ import {
   DEFAULTS,
   parseAccounts,
   parseEndpoint,
+  parseEnvBoolean,
   parseListen,
   parseLogLevel,
   parseNow,
@@ -137,6 +138,35 @@ function withWrites(command: Command): Command {
 
 const FAIL_ON_UNRESOLVED = 'exit 1 when a policy target matched no security group (strict mode for CI)';
 
+/** `--update-descriptions` (plan, apply, run); its variable is read by envBooleans. */
+function updateDescriptionsOption(does: string): Option {
+  return new Option('--update-descriptions', does).env('SGR_UPDATE_DESCRIPTIONS').default(false);
+}
+
+/**
+ * Commander takes any value of a boolean flag's environment variable as "set" (so
+ * `SGR_UPDATE_DESCRIPTIONS=false` would mean true): before the action runs, a boolean whose value
+ * came from its variable is parsed again with parseEnvBoolean, and a value that is no boolean is
+ * invalid input, reported as commander reports a bad variable of any other option.
+ */
+function envBooleans(_program: Command, command: Command): void {
+  for (const option of command.options) {
+    const name = option.attributeName();
+    if (!option.isBoolean() || option.envVar === undefined) continue;
+    if (command.getOptionValueSource(name) !== 'env') continue;
+    const raw = process.env[option.envVar] ?? '';
+    try {
+      command.setOptionValueWithSource(name, parseEnvBoolean(option.envVar, raw), 'env');
+    } catch (error) {
+      if (!(error instanceof InvalidArgumentError)) throw error;
+      command.error(
+        `error: option '${option.flags}' value '${raw}' from env '${option.envVar}' is invalid. ${error.message}`,
+        { code: error.code, exitCode: EXIT_INVALID },
+      );
+    }
+  }
+}
+
 /**
  * The options as the command's action receives them, with SGR_POLICIES split into its paths
  * (a flag gives one path per value; the variable holds them all, like PATH).
@@ -159,7 +189,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .version(packageVersion(), '-v, --version')
     .showHelpAfterError('(run sg-reconciler --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .hook('preAction', envBooleans);
 
   withCommon(program.command('validate').description('load and validate every policy; no AWS call')).action(
     async (_options: unknown, command: Command) => onExit(await runValidate(optionsOf(command))),
@@ -175,6 +206,11 @@ export function buildProgram(onExit: (code: number) => void): Command {
     )
     .option('--detailed-exitcode', 'exit 2 when changes are pending', false)
     .option('--fail-on-unresolved', FAIL_ON_UNRESOLVED, false)
+    .addOption(
+      updateDescriptionsOption(
+        'show description drift as changes, as apply --update-descriptions would make them (else: reported only)',
+      ),
+    )
     .option(
       '--snapshot <file>',
       'plan offline from a file `sg-reconciler snapshot` wrote, or the JSON output of `aws ec2 describe-security-groups` (one region: --region)',
@@ -214,6 +250,11 @@ export function buildProgram(onExit: (code: number) => void): Command {
     program.command('apply').description('one reconcile pass: authorize the missing rules, then exit'),
   )
     .option('--fail-on-unresolved', FAIL_ON_UNRESOLVED, false)
+    .addOption(
+      updateDescriptionsOption(
+        'set the policy description on declared rules whose live description differs (UpdateSecurityGroupRuleDescriptionsIngress; access unchanged)',
+      ),
+    )
     .action(async (_options: unknown, command: Command) => onExit(await runApply(optionsOf(command))));
 
   withWrites(

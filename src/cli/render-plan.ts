@@ -5,6 +5,7 @@ import { describePorts, describeProtocol, ruleKey, type Rule } from '../model/ru
 import { liveRuleFields, ruleFields } from '../reconcile/reporter.js';
 import type {
   BlockedRule,
+  DescriptionDrift,
   DesiredRule,
   GroupPlan,
   PassResult,
@@ -23,6 +24,11 @@ function desiredJson(d: DesiredRule): object {
   return { ...ruleFields(d), tags: d.tags };
 }
 
+/** Without --update-descriptions, description drift is reported only: no plan format shows it as a change. */
+function reportedOnly(result: Extract<PassResult, { status: 'completed' }>): boolean {
+  return result.plan.updateDescriptions !== true;
+}
+
 function denialJson(denial: Denial): object {
   return {
     guardrail: denial.guardrail,
@@ -39,7 +45,7 @@ function blockedJson(b: BlockedRule): object {
   return { ...denialJson(b.denial), ...desiredJson(b.desired) };
 }
 
-function groupJson(g: GroupPlan): object {
+function groupJson(g: GroupPlan, descriptionsReportedOnly: boolean): object {
   return {
     account: g.account,
     region: g.region,
@@ -57,6 +63,7 @@ function groupJson(g: GroupPlan): object {
       ...(d.live.ruleId !== undefined ? { ruleId: d.live.ruleId } : {}),
       live: d.live.description ?? null,
       desired: d.desired.rule.description ?? null,
+      reportedOnly: descriptionsReportedOnly,
     })),
     quota: g.quota,
   };
@@ -80,12 +87,14 @@ export function planJson(result: PassResult): object {
     runId: result.runId,
     status: 'completed',
     summary: {
-      changes: counts.missing > 0,
+      changes: counts.missing + (counts.descriptionUpdates ?? 0) > 0,
       groups: counts.groups,
       desired: counts.desired,
       missing: counts.missing,
       drift: counts.drift,
       descriptionDrift: counts.descriptionDrift,
+      // Description drifts this plan would change (--update-descriptions); 0 when reported only.
+      descriptionUpdates: counts.descriptionUpdates ?? 0,
       quotaExceeded: plan.groups.filter((g) => g.quota.exceeded).length,
       unresolved: counts.unresolved,
       readFailures: counts.readFailures,
@@ -101,7 +110,7 @@ export function planJson(result: PassResult): object {
       blocked: plan.groups.flatMap((g) => g.blocked.map(blockedJson)),
     },
     // Sorted by account, then region, then group ID.
-    groups: plan.groups.map(groupJson),
+    groups: plan.groups.map((g) => groupJson(g, reportedOnly(result))),
     unresolved: plan.unresolved,
     readFailures: plan.readFailures,
     accountFailures: plan.accountFailures ?? [],
@@ -153,7 +162,10 @@ function summaryLine(result: Extract<PassResult, { status: 'completed' }>): stri
   const c = result.counts;
   return (
     `${c.missing} rule(s) to authorize in ${result.plan.groups.filter((g) => g.missing.length > 0).length} group(s)` +
-    ` (${c.groups} group(s), ${c.desired} desired rule(s)); ${c.drift} drift, ${c.descriptionDrift} description drift` +
+    ` (${c.groups} group(s), ${c.desired} desired rule(s))` +
+    (reportedOnly(result)
+      ? `; ${c.drift} drift, ${c.descriptionDrift} description drift (reported only)`
+      : `; ${c.descriptionUpdates ?? 0} description(s) to update; ${c.drift} drift`) +
     (c.unresolved > 0 ? `, ${c.unresolved} unresolved target(s)` : '') +
     (countOf(result.plan, 'violations') > 0
       ? `, ${countOf(result.plan, 'violations')} GUARDRAIL VIOLATION(S)`
@@ -233,9 +245,13 @@ function guardrailText(plan: Plan): string[] {
   return out;
 }
 
+/** What the last column of a reported-only description drift says (text). */
+export const REPORTED_ONLY_TEXT = 'reported only: not changed without --update-descriptions';
+
 function renderText(result: PassResult): string {
   if (result.status === 'failed') return `Plan could not run: ${result.errorCode}: ${result.error}\n`;
   const out: string[] = [`Plan: ${summaryLine(result)}`, ...guardrailText(result.plan)];
+  const descriptionsReportedOnly = reportedOnly(result);
   let unit: string | undefined;
   for (const g of result.plan.groups) {
     if (unitHeading(g) !== unit) {
@@ -258,13 +274,14 @@ function renderText(result: PassResult): string {
       ]);
     }
     for (const d of g.descriptionDrift) {
+      const policies = `[${d.desired.policies.join(', ')}]`;
       rows.push([
-        '~',
+        descriptionsReportedOnly ? '!' : '~',
         describeProtocol(d.desired.rule.protocol),
         describePorts(d.desired.rule),
         sourceText(d.desired.rule),
         `description ${quoted(d.live.description)} -> ${quoted(d.desired.rule.description)}`,
-        `[${d.desired.policies.join(', ')}]`,
+        descriptionsReportedOnly ? `${policies} ${REPORTED_ONLY_TEXT}` : policies,
       ]);
     }
     for (const r of g.drift) {
@@ -356,6 +373,9 @@ function renderMarkdown(result: PassResult): string {
     `**${md(summaryLine(result))}**`,
     ...guardrailMarkdown(result.plan),
   ];
+  const descriptionsReportedOnly = reportedOnly(result);
+  const updates = (g: GroupPlan): readonly DescriptionDrift[] =>
+    descriptionsReportedOnly ? [] : g.descriptionDrift;
   let unit: string | undefined;
   for (const g of result.plan.groups) {
     if (
@@ -373,18 +393,21 @@ function renderMarkdown(result: PassResult): string {
     out.push('', `##### \`${g.group.groupId}\` ${md(g.group.groupName)} (${g.region})`, '');
     if (g.quota.exceeded || g.quota.unknownPrefixLists !== undefined)
       out.push(`:warning: ${md(quotaText(g))}`, '');
-    if (g.missing.length > 0 || g.descriptionDrift.length > 0) {
+    if (g.missing.length > 0 || updates(g).length > 0) {
       out.push('| | protocol | ports | source | description | policies |', '|---|---|---|---|---|---|');
       for (const d of g.missing) {
         out.push(
           `| + | ${describeProtocol(d.rule.protocol)} | ${describePorts(d.rule)} | \`${d.rule.source.value}\` | ${md(d.rule.description ?? '')} | ${md(d.policies.join(', '))} |`,
         );
       }
-      for (const d of g.descriptionDrift) {
+      for (const d of updates(g)) {
         out.push(
           `| ~ | ${describeProtocol(d.desired.rule.protocol)} | ${describePorts(d.desired.rule)} | \`${d.desired.rule.source.value}\` | ${md(d.live.description ?? '')} → ${md(d.desired.rule.description ?? '')} | ${md(d.desired.policies.join(', '))} |`,
         );
       }
+    }
+    if (descriptionsReportedOnly && g.descriptionDrift.length > 0) {
+      out.push(...reportedOnlyDescriptions(g));
     }
     if (g.drift.length > 0) {
       out.push(
@@ -422,6 +445,29 @@ function renderMarkdown(result: PassResult): string {
     for (const f of listFailures) out.push(`- ${md(prefixListFailureText(f))}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** A reported-only description's text in Markdown: `(none)` for an empty one, as the text format says. */
+function mdDescription(text: string | undefined): string {
+  return text === undefined || text === '' ? '(none)' : md(text);
+}
+
+/**
+ * Markdown for description drift that is reported only: its own table, out of the table of changes,
+ * saying that nothing will change it without --update-descriptions.
+ */
+function reportedOnlyDescriptions(g: GroupPlan): string[] {
+  return [
+    '',
+    `${g.descriptionDrift.length} description difference(s), **reported only**: not changed without \`--update-descriptions\``,
+    '',
+    '| protocol | ports | source | live description | policy description | policies |',
+    '|---|---|---|---|---|---|',
+    ...g.descriptionDrift.map(
+      (d) =>
+        `| ${describeProtocol(d.desired.rule.protocol)} | ${describePorts(d.desired.rule)} | \`${d.desired.rule.source.value}\` | ${mdDescription(d.live.description)} | ${mdDescription(d.desired.rule.description)} | ${md(d.desired.policies.join(', '))} |`,
+    ),
+  ];
 }
 
 export function renderPlan(result: PassResult, format: PlanFormat): string {

@@ -33,7 +33,7 @@ const LOST_ANSWER_CODES: ReadonlySet<string> = new Set(['AbortError', 'TimeoutEr
  * Errors about the call or the group, not about one rule: retrying the rules one at a time would
  * only repeat them (throttling, credentials, outages) or half-apply a group (the quota).
  */
-const GROUP_LEVEL_CODES: ReadonlySet<string> = new Set([
+export const GROUP_LEVEL_CODES: ReadonlySet<string> = new Set([
   'UnauthorizedOperation',
   'AuthFailure',
   'Blocked',

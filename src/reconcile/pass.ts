@@ -12,6 +12,7 @@ import type { Policy } from '../model/policy.js';
 import { describeTarget } from '../model/policy.js';
 import { ruleKey } from '../model/rule.js';
 import { planUnits, unitKey, type OwnAccount, type Shard, type UnitPlan } from '../model/units.js';
+import { updateDescriptions } from './descriptions.js';
 import { executePlan } from './execute.js';
 import { buildPlan, type GuardrailInput } from './plan.js';
 import { readRegion } from './read.js';
@@ -21,6 +22,7 @@ import { fillViolationRuleIds } from './violations.js';
 import {
   INVALID_ACCOUNT_SELECTORS,
   type AccountFailure,
+  type DescriptionOutcome,
   type GroupPlan,
   type PassCounts,
   type PassMode,
@@ -78,6 +80,11 @@ export interface PassRequest {
   readonly maxRulesPerGroup: number;
   /** Guardrails checked again before any write, and against every live rule read. */
   readonly guardrails?: readonly Guardrail[];
+  /**
+   * `--update-descriptions`: apply (and dry-run) set the policy's description on declared rules whose
+   * live description differs; plan reports those as changes. Default: description drift is reported only.
+   */
+  readonly updateDescriptions?: boolean;
   /** Within one unit: reads and groups written at once (default 4). */
   readonly concurrency?: number;
   /** (account, region) units worked on at once (`--concurrency`, default 8). */
@@ -141,12 +148,33 @@ function guardrailInput(guardrails: readonly Guardrail[], clock: (() => Date) | 
   };
 }
 
+/** The description counts of reconcile.completed; none unless the plan updates descriptions. */
+function countDescriptions(
+  plan: Plan,
+  mode: PassMode,
+  outcomes: readonly DescriptionOutcome[],
+): Partial<PassCounts> {
+  if (plan.updateDescriptions !== true) return {};
+  const count = (predicate: (o: DescriptionOutcome) => boolean): number => outcomes.filter(predicate).length;
+  return {
+    descriptionUpdates: plan.groups.reduce((n, g) => n + g.descriptionDrift.length, 0),
+    ...(mode === 'apply' ? { descriptionsUpdated: count((o) => o.status === 'updated') } : {}),
+    ...(mode !== 'plan'
+      ? {
+          // Dry-run: a denied update is one the real apply would fail on.
+          descriptionsFailed: count((o) => o.status === 'failed' || (o.status === 'dry-run' && !o.permitted)),
+        }
+      : {}),
+  };
+}
+
 /** The counts of reconcile.completed, from the plan and every outcome. */
 export function countOutcomes(
   plan: Plan,
   mode: PassMode,
   outcomes: readonly RuleOutcome[],
   guarded = false,
+  descriptionOutcomes: readonly DescriptionOutcome[] = [],
 ): PassCounts {
   const count = (predicate: (o: RuleOutcome) => boolean): number => outcomes.filter(predicate).length;
   const denied = count((o) => o.status === 'dry-run' && !o.permitted);
@@ -172,6 +200,7 @@ export function countOutcomes(
         }
       : {}),
     ...(mode === 'dry-run' ? { permitted: count((o) => o.status === 'dry-run' && o.permitted), denied } : {}),
+    ...countDescriptions(plan, mode, descriptionOutcomes),
   };
 }
 
@@ -329,14 +358,8 @@ async function execute(
   const groups = new Map(
     plan.groups.map((g) => [groupKey(g.account, g.region, g.group.groupId), g] as const),
   );
-  const byUnit = new Map<string, GroupPlan[]>();
-  for (const group of plan.groups) {
-    if (group.missing.length === 0) continue;
-    const key = unitKey(group.account, group.region);
-    byUnit.set(key, [...(byUnit.get(key) ?? []), group]);
-  }
   const perUnit = await mapBounded(
-    [...byUnit.values()],
+    groupsByUnit(plan, (g) => g.missing.length > 0),
     request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY,
     (unitGroups) =>
       executePlan({
@@ -350,6 +373,46 @@ async function execute(
           const { account, region, groupId } = outcome.desired;
           reporter.outcome(outcome, groups.get(groupKey(account, region, groupId)));
         },
+      }),
+  );
+  return perUnit.flat();
+}
+
+/** The groups of the plan that `wanted` picks, one list per (account, region) unit. */
+function groupsByUnit(plan: Plan, wanted: (group: GroupPlan) => boolean): GroupPlan[][] {
+  const byUnit = new Map<string, GroupPlan[]>();
+  for (const group of plan.groups) {
+    if (!wanted(group)) continue;
+    const key = unitKey(group.account, group.region);
+    byUnit.set(key, [...(byUnit.get(key) ?? []), group]);
+  }
+  return [...byUnit.values()];
+}
+
+/**
+ * `--update-descriptions`, apply and dry-run: after the unit's authorizations, one
+ * UpdateSecurityGroupRuleDescriptionsIngress per group with description drift (descriptions.ts);
+ * units in parallel up to --concurrency, each paced by its own write bucket.
+ */
+async function updateDescriptionsOf(
+  deps: PassDeps,
+  request: PassRequest,
+  plan: Plan,
+  reporter: PassReporter,
+): Promise<DescriptionOutcome[]> {
+  const { mode } = request;
+  if (mode === 'plan' || plan.updateDescriptions !== true) return [];
+  const perUnit = await mapBounded(
+    groupsByUnit(plan, (g) => g.descriptionDrift.length > 0),
+    request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY,
+    (unitGroups) =>
+      updateDescriptions({
+        mode,
+        groups: unitGroups,
+        portFor: deps.ports,
+        ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+        ...(request.signal !== undefined ? { signal: request.signal } : {}),
+        onOutcome: (outcome) => reporter.descriptionOutcome(outcome),
       }),
   );
   return perUnit.flat();
@@ -439,6 +502,7 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
       regions: reads,
       maxRulesPerGroup: request.maxRulesPerGroup,
       ...(guardrails.length > 0 ? { guardrails: guardrailInput(guardrails, deps.clock) } : {}),
+      ...(request.updateDescriptions === true ? { updateDescriptions: true } : {}),
     });
     const plan: Plan = {
       ...(await fillViolationRuleIds(planned, deps.ports, {
@@ -462,9 +526,11 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
     const settled = await settleEarlierWrites(deps, request, plan, reporter);
     const outcomes = await execute(deps, request, plan, reporter);
     if (aborted(signal)) return fail(abortFailure());
+    const descriptionOutcomes = await updateDescriptionsOf(deps, request, plan, reporter);
+    if (aborted(signal)) return fail(abortFailure());
 
     const counts: PassCounts = {
-      ...countOutcomes(plan, mode, [...settled, ...outcomes], guardrails.length > 0),
+      ...countOutcomes(plan, mode, [...settled, ...outcomes], guardrails.length > 0, descriptionOutcomes),
       units: units.units.length,
     };
     const duration = durationMs();
@@ -479,6 +545,7 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
       plan,
       counts,
       ...(mode !== 'plan' ? { outcomes } : {}),
+      ...(descriptionOutcomes.length > 0 ? { descriptionOutcomes } : {}),
     };
   } catch (error) {
     if (aborted(signal)) return fail(abortFailure());

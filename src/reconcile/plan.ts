@@ -62,7 +62,7 @@ function guardFor(input: GuardrailInput | undefined): Guard {
 }
 
 /** Descriptions compare with undefined and '' as the same thing: EC2 returns no description as either. */
-function sameDescription(a: string | undefined, b: string | undefined): boolean {
+export function sameDescription(a: string | undefined, b: string | undefined): boolean {
   return (a ?? '') === (b ?? '');
 }
 
@@ -437,6 +437,8 @@ export interface BuildPlanInput {
   }[];
   readonly maxRulesPerGroup: number;
   readonly guardrails?: GuardrailInput;
+  /** `--update-descriptions`: description drift is a change of this pass, not only a report. */
+  readonly updateDescriptions?: boolean;
 }
 
 /**
@@ -466,6 +468,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
   );
   return {
     groups,
+    ...(input.updateDescriptions === true ? { updateDescriptions: true } : {}),
     unresolved: regions.flatMap(({ account, read }) => read.unresolved.map((u) => ({ account, ...u }))),
     readFailures: regions.flatMap(({ account, read }) => read.readFailures.map((f) => ({ account, ...f }))),
     ...(prefixListFailures.length > 0 ? { prefixListFailures } : {}),

@@ -10,6 +10,8 @@ import { QUOTA_EXCEEDED } from './execute.js';
 import type {
   AccountFailure,
   AuthorizeRequested,
+  DescriptionDrift,
+  DescriptionOutcome,
   DesiredRule,
   GroupPlan,
   PassCounts,
@@ -89,6 +91,7 @@ function quotaFields(group: GroupPlan): Record<string, unknown> {
  */
 export interface PassObserver {
   ruleOutcome?(outcome: RuleOutcome): void;
+  descriptionOutcome?(outcome: DescriptionOutcome): void;
   planned?(plan: Plan): void;
 }
 
@@ -105,6 +108,8 @@ export interface PassReporter {
   planned(plan: Plan): void;
   requested(batch: AuthorizeRequested): void;
   outcome(outcome: RuleOutcome, group?: GroupPlan): void;
+  /** `--update-descriptions`: what became of one description drift. */
+  descriptionOutcome(outcome: DescriptionOutcome): void;
   accountFailed(failure: AccountFailure): void;
   completed(durationMs: number, counts: PassCounts, extra?: Readonly<Record<string, unknown>>): void;
   failed(failure: PassFailure, durationMs?: number): void;
@@ -116,7 +121,7 @@ export function createPassReporter(log: Logger, mode: PassMode, observer: PassOb
     started: (fields) => report(log, 'reconcile.started', { mode, ...fields }),
     planned: (plan) => {
       reportReads(log, plan.unresolved, plan.readFailures, plan);
-      for (const group of plan.groups) reportGroup(log, mode, group);
+      for (const group of plan.groups) reportGroup(log, mode, group, plan.updateDescriptions === true);
       observer.planned?.(plan);
     },
     requested: ({ group, rules }) =>
@@ -135,6 +140,10 @@ export function createPassReporter(log: Logger, mode: PassMode, observer: PassOb
     outcome: (outcome, group) => {
       reportOutcome(log, outcome, group);
       observer.ruleOutcome?.(outcome);
+    },
+    descriptionOutcome: (outcome) => {
+      reportDescriptionOutcome(log, outcome);
+      observer.descriptionOutcome?.(outcome);
     },
     accountFailed: (failure) => report(log, 'account.failed', failure),
     completed: (durationMs, counts, extra) =>
@@ -176,7 +185,17 @@ function denialFields(denial: Denial): Record<string, unknown> {
   };
 }
 
-function reportGroup(log: Logger, mode: PassMode, group: GroupPlan): void {
+/** The fields of the description events: the rule, the live and the policy's text, the rule ID. */
+function descriptionFields({ desired, live }: DescriptionDrift): Record<string, unknown> {
+  return {
+    ...ruleFields(desired),
+    live: live.description ?? '',
+    desired: desired.rule.description ?? '',
+    ...(live.ruleId !== undefined ? { ruleId: live.ruleId } : {}),
+  };
+}
+
+function reportGroup(log: Logger, mode: PassMode, group: GroupPlan, updateDescriptions: boolean): void {
   const { groupId } = group.group;
   for (const { rule, denial } of group.violations) {
     report(log, 'rule.violation', {
@@ -193,13 +212,14 @@ function reportGroup(log: Logger, mode: PassMode, group: GroupPlan): void {
       groupName: group.group.groupName,
     });
   }
-  for (const { desired, live } of group.descriptionDrift) {
-    report(log, 'rule.description_drift', {
-      ...ruleFields(desired),
-      live: live.description ?? '',
-      desired: desired.rule.description ?? '',
-      ...(live.ruleId !== undefined ? { ruleId: live.ruleId } : {}),
-    });
+  // Under --update-descriptions, apply and dry-run report each drift by its outcome instead.
+  if (!updateDescriptions || mode === 'plan') {
+    for (const drift of group.descriptionDrift) {
+      report(log, 'rule.description_drift', () => ({
+        ...descriptionFields(drift),
+        reportedOnly: !updateDescriptions,
+      }));
+    }
   }
   if (mode !== 'plan') return;
   for (const desired of group.missing) {
@@ -207,6 +227,33 @@ function reportGroup(log: Logger, mode: PassMode, group: GroupPlan): void {
       ...ruleFields(desired),
       ...(group.quota.exceeded ? { quotaExceeded: true, ...quotaFields(group) } : {}),
     });
+  }
+}
+
+function reportDescriptionOutcome(log: Logger, outcome: DescriptionOutcome): void {
+  const fields = (): Record<string, unknown> => descriptionFields(outcome.drift);
+  switch (outcome.status) {
+    case 'updated':
+      return report(log, 'rule.description_updated', () => ({
+        ...fields(),
+        ...(outcome.ruleId !== undefined ? { ruleId: outcome.ruleId } : {}),
+        ...(outcome.recoveredAfter !== undefined ? { recoveredAfter: outcome.recoveredAfter } : {}),
+      }));
+    case 'failed':
+      return report(log, 'rule.description_update_failed', () => ({
+        ...fields(),
+        errorCode: outcome.errorCode,
+        error: outcome.error,
+      }));
+    case 'dry-run':
+      return report(log, 'rule.description_drift', () => ({
+        ...fields(),
+        reportedOnly: false,
+        permitted: outcome.permitted,
+      }));
+    case 'not-attempted':
+      // Never sent: covered by the reconcile.failed of the aborted pass.
+      return;
   }
 }
 

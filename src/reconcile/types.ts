@@ -149,6 +149,11 @@ export interface AccountFailure {
 export interface Plan {
   /** Sorted by account, region, group ID. */
   readonly groups: readonly GroupPlan[];
+  /**
+   * `--update-descriptions`: every group's descriptionDrift is a change the pass makes (apply) or
+   * would make (plan, dry-run). Absent or false: description drift is reported only.
+   */
+  readonly updateDescriptions?: boolean;
   readonly unresolved: readonly UnresolvedTarget[];
   readonly readFailures: readonly ReadFailure[];
   readonly prefixListFailures?: readonly PrefixListReadFailure[];
@@ -204,6 +209,37 @@ export type RuleOutcome =
       readonly recheck: 'absent' | 'failed';
     };
 
+/**
+ * What happened to one description drift under `--update-descriptions` (apply or dry-run): the
+ * rule's access is never touched, only its description.
+ */
+export type DescriptionOutcome =
+  | {
+      readonly status: 'updated';
+      readonly drift: DescriptionDrift;
+      /** The SecurityGroupRuleId, from the read-back after the call; undefined when it could not be read. */
+      readonly ruleId: string | undefined;
+      /** Set when the call failed (lost answer) but the read-back shows the new description. */
+      readonly recoveredAfter?: string;
+    }
+  | {
+      readonly status: 'failed';
+      readonly drift: DescriptionDrift;
+      readonly errorCode: string;
+      readonly error: string;
+    }
+  | {
+      /** Dry-run: DryRunOperation = permitted, UnauthorizedOperation = denied. */
+      readonly status: 'dry-run';
+      readonly drift: DescriptionDrift;
+      readonly permitted: boolean;
+    }
+  | {
+      /** The pass was aborted before this group's call was sent. */
+      readonly status: 'not-attempted';
+      readonly drift: DescriptionDrift;
+    };
+
 /** One AuthorizeSecurityGroupIngress call about to be sent: the group and the rules in it. */
 export interface AuthorizeRequested {
   readonly group: GroupPlan;
@@ -243,6 +279,13 @@ export interface PassCounts {
   /** Dry-run: rules EC2 would authorize / would deny. Denied rules are also counted in `failed`. */
   readonly permitted?: number;
   readonly denied?: number;
+  /**
+   * Only with `--update-descriptions`: description drifts the pass changes (plan and dry-run: would
+   * change), those it changed (apply), and those whose update failed or was denied (dry-run).
+   */
+  readonly descriptionUpdates?: number;
+  readonly descriptionsUpdated?: number;
+  readonly descriptionsFailed?: number;
 }
 
 /**
@@ -259,6 +302,8 @@ export type PassResult =
       readonly counts: PassCounts;
       /** Apply and dry-run: one outcome per missing rule, sorted by region, group and rule key. */
       readonly outcomes?: readonly RuleOutcome[];
+      /** Apply and dry-run with `--update-descriptions`: one outcome per description drift. */
+      readonly descriptionOutcomes?: readonly DescriptionOutcome[];
     }
   | {
       readonly status: 'failed';

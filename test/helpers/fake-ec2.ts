@@ -5,6 +5,7 @@
 //   fakeWorld().vpc('vpc-1', { default: true }).group({ id: 'sg-1', name: 'web', vpcId: 'vpc-1' }).rule('sg-1', tcp(22, '10.0.0.0/8'))
 import type {
   AuthorizeRequest,
+  DescriptionUpdateRequest,
   Ec2Filter,
   Ec2Port,
   Ec2PortFactory,
@@ -24,6 +25,7 @@ export type FakeAction =
   | 'DescribeSecurityGroups'
   | 'DescribeSecurityGroupRules'
   | 'AuthorizeSecurityGroupIngress'
+  | 'UpdateSecurityGroupRuleDescriptionsIngress'
   | 'DescribeVpcs'
   | 'DescribeManagedPrefixLists';
 
@@ -53,7 +55,8 @@ interface Fault extends FaultOptions {
 
 interface StoredRule {
   readonly ruleId: string;
-  readonly rule: Rule;
+  /** Replaced (not mutated) when its description is updated. */
+  rule: Rule;
   readonly tags: Readonly<Record<string, string>>;
   /** Reads that will still not see this rule (eventual consistency). */
   hiddenReads: number;
@@ -314,6 +317,55 @@ export class FakeEc2 {
     });
   }
 
+  /**
+   * @internal UpdateSecurityGroupRuleDescriptionsIngress, IpPermissions form: every rule must exist
+   * (identity without description), else InvalidPermission.NotFound and nothing changes; a rule
+   * without description removes the stored one.
+   */
+  async updateDescriptions(
+    region: string,
+    request: DescriptionUpdateRequest,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const action = 'UpdateSecurityGroupRuleDescriptionsIngress';
+    return this.call(region, action, request, signal, () => {
+      const group = this.groupIn(region, request.groupId, action);
+      if (this.denied.has(action)) {
+        throw new Ec2Error(
+          'UnauthorizedOperation',
+          'You are not authorized to perform this operation.',
+          action,
+          403,
+        );
+      }
+      if (request.dryRun) {
+        throw new Ec2Error(
+          'DryRunOperation',
+          'Request would have succeeded, but DryRun flag is set.',
+          action,
+          412,
+        );
+      }
+      const updates = request.rules.map((rule) => {
+        const canonical = canonicalRule(rule);
+        const stored = group.rules.find((s) => ruleKey(s.rule) === ruleKey(canonical));
+        if (stored === undefined) {
+          throw new Ec2Error(
+            'InvalidPermission.NotFound',
+            `The specified rule does not exist in this security group (peer: ${canonical.source.value})`,
+            action,
+            400,
+          );
+        }
+        return { stored, description: canonical.description };
+      });
+      for (const { stored, description } of updates) {
+        const { description: _old, ...identity } = stored.rule;
+        stored.rule = description === undefined ? identity : { ...identity, description };
+      }
+    });
+  }
+
   /** @internal */
   async defaultVpcId(region: string, signal: AbortSignal | undefined): Promise<string | undefined> {
     return this.call(
@@ -532,6 +584,10 @@ class FakePort implements Ec2Port {
 
   authorizeIngress(request: AuthorizeRequest, signal?: AbortSignal): Promise<LiveRule[]> {
     return this.world.authorize(this.region, request, signal);
+  }
+
+  updateIngressDescriptions(request: DescriptionUpdateRequest, signal?: AbortSignal): Promise<void> {
+    return this.world.updateDescriptions(this.region, request, signal);
   }
 
   describeDefaultVpcId(signal?: AbortSignal): Promise<string | undefined> {

@@ -30,6 +30,7 @@ describe('exitCodeFor', () => {
     expect(exitCodeFor({ command: 'apply', result: applied({ outcomeUnknown: 1 }) })).toBe(1);
     expect(exitCodeFor({ command: 'apply', result: applied({ readFailures: 1 }) })).toBe(1);
     expect(exitCodeFor({ command: 'apply', result: applied({ accountsFailed: 1 }) })).toBe(1);
+    expect(exitCodeFor({ command: 'apply', result: applied({ descriptionsFailed: 1 }) })).toBe(1);
   });
 
   it('run: 0 stopped, 3 invalid input, 1 could not start, 128+n for a second signal', () => {
@@ -45,5 +46,15 @@ describe('exitCodeFor', () => {
     expect(exitCodeFor({ command: 'plan', result: plan, detailedExitcode: true })).toBe(2);
     expect(exitCodeFor({ command: 'plan', result: plan, detailedExitcode: false })).toBe(0);
     expect(exitCodeFor({ command: 'validate', valid: false })).toBe(3);
+  });
+
+  it('plan: description drift is a pending change only with --update-descriptions', () => {
+    const reportedOnly = { ...applied({ missing: 0, descriptionDrift: 1 }), mode: 'plan' as const };
+    const toUpdate = {
+      ...applied({ missing: 0, descriptionDrift: 1, descriptionUpdates: 1 }),
+      mode: 'plan' as const,
+    };
+    expect(exitCodeFor({ command: 'plan', result: reportedOnly, detailedExitcode: true })).toBe(0);
+    expect(exitCodeFor({ command: 'plan', result: toUpdate, detailedExitcode: true })).toBe(2);
   });
 });

@@ -70,6 +70,15 @@ describe('formatEvent', () => {
     );
   });
 
+  it('says a description drift is reported only, and shows an update with both descriptions', () => {
+    expect(
+      formatEvent(rule({ event: 'rule.description_drift', live: 'old', desired: 'SSH', reportedOnly: true })),
+    ).toContain('description "old" -> "SSH"  reported only');
+    expect(
+      formatEvent(rule({ event: 'rule.description_updated', live: 'old', desired: 'SSH', ruleId: 'sgr-1' })),
+    ).toMatch(/rule\.description_updated {2}.*description "old" -> "SSH" {2}sgr-1/);
+  });
+
   it('gives reconcile.completed the counts its constant message leaves out', () => {
     const fields = {
       level: 'info',

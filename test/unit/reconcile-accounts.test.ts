@@ -199,6 +199,7 @@ describe('reconcilePass over accounts', () => {
         region,
         describeIngressRules: (groupId, signal) => port.describeIngressRules(groupId, signal),
         authorizeIngress: (request, signal) => port.authorizeIngress(request, signal),
+        updateIngressDescriptions: (request, signal) => port.updateIngressDescriptions(request, signal),
         describeDefaultVpcId: (signal) => port.describeDefaultVpcId(signal),
         describePrefixLists: (prefixLists, signal) => port.describePrefixLists(prefixLists, signal),
         describeSecurityGroups: async (filters, signal) => {
