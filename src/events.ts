@@ -82,6 +82,10 @@ export const EVENT_TABLE = {
   },
   'policy.invalid': { level: 'error', msg: 'policy is invalid' },
   'policy.warning': { level: 'warn', msg: 'policy set warning' },
+  'policy.skipped': {
+    level: 'error',
+    msg: 'policy skipped: it names no region and no default region is set; the other policies go on',
+  },
   'config.invalid': { level: 'error', msg: 'an option value is invalid' },
   'snapshot.written': { level: 'info', msg: 'snapshot written' },
   'snapshot.failed': { level: 'error', msg: 'snapshot not written' },

@@ -67,6 +67,8 @@ export function exitCodeFor(outcome: CommandOutcome): number {
       if (result.status === 'failed' && result.errorCode === INVALID_ACCOUNT_SELECTORS) return EXIT_INVALID;
       if (result.status === 'failed' || result.counts.readFailures > 0) return EXIT_FAILURE;
       if ((result.counts.accountsFailed ?? 0) > 0) return EXIT_FAILURE;
+      // A policy without a region was not planned: the plan cannot vouch for it.
+      if ((result.counts.policiesSkipped ?? 0) > 0) return EXIT_FAILURE;
       if (outcome.failOnUnresolved === true && result.counts.unresolved > 0) return EXIT_FAILURE;
       // A quota figure that could not be read (a snapshot without the list's size, a failed
       // DescribeManagedPrefixLists) is a plan that cannot vouch for itself: never green.
@@ -90,7 +92,8 @@ export function exitCodeFor(outcome: CommandOutcome): number {
         (accountsFailed ?? 0) +
         (outcomeUnknown ?? 0) +
         (blocked ?? 0) +
-        (descriptionsFailed ?? 0);
+        (descriptionsFailed ?? 0) +
+        (result.counts.policiesSkipped ?? 0);
       return problems > 0 ? EXIT_FAILURE : EXIT_OK;
     }
     case 'run':

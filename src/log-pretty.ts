@@ -21,7 +21,13 @@ const LEVEL_TAGS: Readonly<Record<string, string>> = {
 const HEAD_FIELDS = new Set(['level', 'time', 'msg', 'event', 'runId']);
 
 /** Events whose summary already says everything a person needs: no key=value tail. */
-const SUMMARISED = new Set(['policy.invalid', 'reconcile.completed', 'target.unresolved', 'config.invalid']);
+const SUMMARISED = new Set([
+  'policy.invalid',
+  'policy.skipped',
+  'reconcile.completed',
+  'target.unresolved',
+  'config.invalid',
+]);
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
 const count = (value: unknown): number => (typeof value === 'number' ? value : 0);
@@ -91,6 +97,8 @@ function completedLine(fields: EventRecord): string {
     parts.push(`${count(fields['descriptionsFailed'])} description updates failed`);
   if (count(fields['unresolved']) > 0) parts.push(`${count(fields['unresolved'])} unresolved targets`);
   if (count(fields['readFailures']) > 0) parts.push(`${count(fields['readFailures'])} failed reads`);
+  if (count(fields['policiesSkipped']) > 0)
+    parts.push(`${count(fields['policiesSkipped'])} policies skipped`);
   const seconds =
     typeof fields['durationMs'] === 'number' ? ` in ${(fields['durationMs'] / 1000).toFixed(1)} s` : '';
   return `${text(fields['mode'])}: ${parts.join(', ')}${seconds}`;
@@ -102,6 +110,7 @@ function summary(event: string, fields: EventRecord): string {
   if (rule !== undefined && event.startsWith('rule.')) return ruleLine(event, rule, fields);
   switch (event) {
     case 'policy.invalid':
+    case 'policy.skipped':
       return `${text(fields['file'])}:${text(fields['line'])}:${text(fields['column'])}  ${text(fields['path']) || '(document)'}  ${text(fields['error'])}`;
     case 'reconcile.completed':
       return completedLine(fields);

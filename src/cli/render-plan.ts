@@ -100,6 +100,7 @@ export function planJson(result: PassResult): object {
       readFailures: counts.readFailures,
       units: counts.units ?? 0,
       accountsFailed: counts.accountsFailed ?? 0,
+      policiesSkipped: counts.policiesSkipped ?? 0,
       violations: countOf(plan, 'violations'),
       blocked: countOf(plan, 'blocked'),
       prefixListFailures: plan.prefixListFailures?.length ?? 0,
@@ -115,6 +116,7 @@ export function planJson(result: PassResult): object {
     readFailures: plan.readFailures,
     accountFailures: plan.accountFailures ?? [],
     prefixListFailures: plan.prefixListFailures ?? [],
+    skippedPolicies: plan.skippedPolicies ?? [],
   };
 }
 
@@ -167,6 +169,7 @@ function summaryLine(result: Extract<PassResult, { status: 'completed' }>): stri
       ? `; ${c.drift} drift, ${c.descriptionDrift} description drift (reported only)`
       : `; ${c.descriptionUpdates ?? 0} description(s) to update; ${c.drift} drift`) +
     (c.unresolved > 0 ? `, ${c.unresolved} unresolved target(s)` : '') +
+    ((c.policiesSkipped ?? 0) > 0 ? `, ${c.policiesSkipped} SKIPPED polic(ies) without a region` : '') +
     (countOf(result.plan, 'violations') > 0
       ? `, ${countOf(result.plan, 'violations')} GUARDRAIL VIOLATION(S)`
       : '') +
@@ -300,6 +303,9 @@ function renderText(result: PassResult): string {
     else out.push(table(rows, '  '));
     out.push(`  ${quotaText(g)}`);
   }
+  for (const s of result.plan.skippedPolicies ?? []) {
+    out.push('', `skipped: policy ${s.policy} at ${s.file}:${s.line}:${s.column} (${s.path}): ${s.error}`);
+  }
   for (const u of result.plan.unresolved)
     out.push(
       '',
@@ -422,6 +428,13 @@ function renderMarkdown(result: PassResult): string {
         );
       }
       out.push('', '</details>');
+    }
+  }
+  const skipped = result.plan.skippedPolicies ?? [];
+  if (skipped.length > 0) {
+    out.push('', '#### :x: Skipped policies (not planned: no region)', '');
+    for (const s of skipped) {
+      out.push(`- ${md(s.policy)} at \`${s.file}:${s.line}:${s.column}\` (\`${s.path}\`): ${md(s.error)}`);
     }
   }
   if (result.plan.unresolved.length > 0) {

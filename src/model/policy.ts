@@ -38,6 +38,11 @@ export interface Policy {
   readonly position: SourcePosition;
   /** The policy's own region (`spec.region`), or undefined to use --region / AWS_REGION. */
   readonly region: string | undefined;
+  /**
+   * Where `spec.region` is written, or the `spec` mapping that would hold it: where a person adds
+   * the region when none resolves. Absent in policies built by hand (tests); `position` then.
+   */
+  readonly regionPosition?: SourcePosition;
   /** `spec.regions` (never together with `region`); absent or empty = `region` or the default. */
   readonly regions?: readonly string[];
   /** `spec.accounts`; absent = the account of the tool's own credentials. */

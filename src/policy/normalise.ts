@@ -94,6 +94,7 @@ export function normalisePolicy(document: PolicyDocument, file: string, locate: 
     file,
     position: locate([]),
     region: spec.region,
+    regionPosition: locate(['spec', 'region']),
     ...(spec.regions !== undefined ? { regions: [...spec.regions] } : {}),
     ...(spec.accounts !== undefined
       ? {

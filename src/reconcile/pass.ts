@@ -30,6 +30,7 @@ import {
   type Plan,
   type RegionRead,
   type RuleOutcome,
+  type SkippedPolicy,
   type UnsettledRule,
 } from './types.js';
 
@@ -190,6 +191,9 @@ export function countOutcomes(
     descriptionDrift: plan.groups.reduce((n, g) => n + g.descriptionDrift.length, 0),
     unresolved: plan.unresolved.length,
     readFailures: plan.readFailures.length,
+    ...(plan.skippedPolicies !== undefined && plan.skippedPolicies.length > 0
+      ? { policiesSkipped: plan.skippedPolicies.length }
+      : {}),
     accountsFailed: plan.accountFailures?.length ?? 0,
     alreadyPresent: count((o) => o.status === 'already-present'),
     ...(unknown > 0 ? { outcomeUnknown: unknown } : {}),
@@ -439,13 +443,33 @@ async function unitsOf(
     defaultRegion: request.defaultRegion,
     ...(request.shard !== undefined ? { shard: request.shard } : {}),
   });
-  if (units.noRegion.length === 0) return units;
-  return {
-    errorCode: 'NoRegion',
-    error:
-      `policies ${units.noRegion.join(', ')} name no region: set spec.region in the policy, ` +
-      'pass --region, or set AWS_REGION',
-  };
+  return units;
+}
+
+/**
+ * The policies planUnits found without a region (none of their own, no default), located where
+ * `spec.region` goes; each is skipped, and the other policies are reconciled (SPEC "Options").
+ */
+function skippedForNoRegion(policies: readonly Policy[], names: readonly string[]): SkippedPolicy[] {
+  const byName = new Map(policies.map((p) => [p.name, p] as const));
+  return names.flatMap((name) => {
+    const policy = byName.get(name);
+    if (policy === undefined) return [];
+    const at = policy.regionPosition ?? policy.position;
+    return [
+      {
+        policy: name,
+        reason: 'no-region' as const,
+        file: at.file,
+        line: at.line,
+        column: at.column,
+        path: 'spec.region',
+        error:
+          `policy ${name} names no region and no default region is set: write spec.region ` +
+          '(e.g. `region: us-east-1`) in the policy, pass --region, or set AWS_REGION or AWS_DEFAULT_REGION',
+      },
+    ];
+  });
 }
 
 /** Run one reconcile pass. Resolves with its result; every failure becomes an event and a result. */
@@ -493,6 +517,17 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
     const units = await unitsOf(request, inventory, gateway);
     if (aborted(signal)) return fail(abortFailure());
     if (!('units' in units)) return fail(units);
+    const skipped = skippedForNoRegion(request.policies, units.noRegion);
+    reporter.skipped(skipped);
+    if (units.units.length === 0 && skipped.length > 0) {
+      // No policy can run at all: the pass did not run, rather than "ran and found nothing".
+      return fail({
+        errorCode: 'NoRegion',
+        error:
+          `policies ${units.noRegion.join(', ')} name no region: set spec.region in the policy, ` +
+          'pass --region, or set AWS_REGION',
+      });
+    }
     const { reach, failures } = accountReacher(gateway, units, reporter, signal);
     const reads = await readUnits(deps, request, units, reach);
     if (aborted(signal)) return fail(abortFailure());
@@ -512,6 +547,7 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
       ...(failures.size > 0
         ? { accountFailures: [...failures.values()].sort((a, b) => compareStrings(a.account, b.account)) }
         : {}),
+      ...(skipped.length > 0 ? { skippedPolicies: skipped } : {}),
     };
     reporter.planned(plan);
     const [firstFailure] = plan.readFailures;

@@ -19,6 +19,7 @@ import type {
   Plan,
   ReadFailure,
   RuleOutcome,
+  SkippedPolicy,
   UnresolvedTarget,
 } from './types.js';
 
@@ -111,6 +112,8 @@ export interface PassReporter {
   /** `--update-descriptions`: what became of one description drift. */
   descriptionOutcome(outcome: DescriptionOutcome): void;
   accountFailed(failure: AccountFailure): void;
+  /** One policy.skipped per policy the pass cannot work on (no region), located where the fix goes. */
+  skipped(policies: readonly SkippedPolicy[]): void;
   completed(durationMs: number, counts: PassCounts, extra?: Readonly<Record<string, unknown>>): void;
   failed(failure: PassFailure, durationMs?: number): void;
 }
@@ -146,6 +149,9 @@ export function createPassReporter(log: Logger, mode: PassMode, observer: PassOb
       observer.descriptionOutcome?.(outcome);
     },
     accountFailed: (failure) => report(log, 'account.failed', failure),
+    skipped: (policies) => {
+      for (const skipped of policies) report(log, 'policy.skipped', skipped);
+    },
     completed: (durationMs, counts, extra) =>
       report(log, 'reconcile.completed', { mode, durationMs, ...counts, ...extra }),
     failed: (failure, durationMs) =>

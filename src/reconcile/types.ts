@@ -146,9 +146,27 @@ export interface AccountFailure {
   readonly regions: readonly string[];
 }
 
+/**
+ * A policy the pass could not work on at all, located where the fix goes: today only a policy that
+ * names no region while no default region resolves. The other policies are reconciled.
+ */
+export interface SkippedPolicy {
+  readonly policy: string;
+  readonly reason: 'no-region';
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  /** The field to write: `spec.region`. */
+  readonly path: string;
+  /** What is wrong and what to write instead. */
+  readonly error: string;
+}
+
 export interface Plan {
   /** Sorted by account, region, group ID. */
   readonly groups: readonly GroupPlan[];
+  /** Policies that were not worked on (no region): each is a failure of the pass (exit 1). */
+  readonly skippedPolicies?: readonly SkippedPolicy[];
   /**
    * `--update-descriptions`: every group's descriptionDrift is a change the pass makes (apply) or
    * would make (plan, dry-run). Absent or false: description drift is reported only.
@@ -265,6 +283,8 @@ export interface PassCounts {
   readonly descriptionDrift: number;
   readonly unresolved: number;
   readonly readFailures: number;
+  /** Policies skipped for want of a region (policy.skipped); absent when none. */
+  readonly policiesSkipped?: number;
   /** (account, region) units this pass (this shard) worked on, skipped ones included. */
   readonly units?: number;
   /** Accounts that could not be reached (account.failed); their units were skipped. */

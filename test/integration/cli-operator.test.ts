@@ -86,6 +86,50 @@ describe('the default region, resolved as the AWS CLI does', () => {
   });
 });
 
+describe('a policy without a region, when no default region resolves', () => {
+  it('is skipped with an event at the place spec.region goes; the policies that name a region are reconciled; exit 1', async () => {
+    const groupId = await createGroup(emu.ec2, { name: 'named-region', vpcId: emu.vpcId });
+    const dir = await policies({
+      'named.yaml': policy('named', groupId, 'us-east-1'),
+      'regionless.yaml': policy('regionless', groupId),
+    });
+    // No AWS_REGION, no AWS_DEFAULT_REGION, no config file: nothing resolves a default region.
+    const env = envWithoutRegion({});
+
+    const plan = await runCli(['plan', '--policies', dir, '--format', 'json'], { env });
+    const apply = await runCli(['apply', '--policies', dir], { env });
+
+    const skipped = {
+      policy: 'regionless',
+      reason: 'no-region',
+      file: join(dir, 'regionless.yaml'),
+      // `spec:` holds `targets` at line 6, column 3: where `region:` is to be written.
+      line: 6,
+      column: 3,
+      path: 'spec.region',
+      error: expect.stringMatching(/^policy regionless names no region .*write spec\.region .*--region/),
+    };
+    expect(plan.code, plan.stderr).toBe(1);
+    expect(eventsNamed(plan.events, 'policy.skipped')).toEqual([expect.objectContaining(skipped)]);
+    const report = JSON.parse(plan.stdout) as {
+      summary: { missing: number; policiesSkipped: number };
+      skippedPolicies: unknown[];
+    };
+    expect(report.summary).toMatchObject({ missing: 1, policiesSkipped: 1 });
+    expect(report.skippedPolicies).toEqual([expect.objectContaining(skipped)]);
+
+    expect(apply.code, apply.stdout).toBe(1);
+    expect(eventsNamed(apply.events, 'policy.skipped')).toEqual([expect.objectContaining(skipped)]);
+    expect(eventsNamed(apply.events, 'reconcile.failed')).toEqual([]);
+    expect(eventsNamed(apply.events, 'rule.authorized')).toEqual([
+      expect.objectContaining({ groupId, policy: 'named', region: 'us-east-1', fromPort: 22 }),
+    ]);
+    expect(eventsNamed(apply.events, 'reconcile.completed')).toEqual([
+      expect.objectContaining({ authorized: 1, policiesSkipped: 1 }),
+    ]);
+  }, 60_000);
+});
+
 describe('without credentials', () => {
   it('says what to set, in one line, instead of only the SDK error', async () => {
     const groupId = await createGroup(emu.ec2, { name: 'no-credentials', vpcId: emu.vpcId });

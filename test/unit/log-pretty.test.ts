@@ -70,6 +70,24 @@ describe('formatEvent', () => {
     );
   });
 
+  it('locates a skipped policy as it locates an invalid one', () => {
+    const line = formatEvent({
+      level: 'error',
+      time: '2026-11-30T06:12:03.000Z',
+      event: 'policy.skipped',
+      policy: 'office',
+      reason: 'no-region',
+      file: 'policies/office.yaml',
+      line: 6,
+      column: 3,
+      path: 'spec.region',
+      error: 'policy office names no region',
+    });
+    expect(line).toMatch(
+      /policy\.skipped {2}policies\/office\.yaml:6:3 {2}spec\.region {2}policy office names no region$/,
+    );
+  });
+
   it('says a description drift is reported only, and shows an update with both descriptions', () => {
     expect(
       formatEvent(rule({ event: 'rule.description_drift', live: 'old', desired: 'SSH', reportedOnly: true })),

@@ -24,6 +24,8 @@ describe('example policies', () => {
           file: 'policies/http-from-app.yaml',
           position: { file: 'policies/http-from-app.yaml', line: 9, column: 1 },
           region: undefined,
+          // No region: a missing one would be written at the start of spec's mapping.
+          regionPosition: { file: 'policies/http-from-app.yaml', line: 14, column: 3 },
           targets: [
             {
               selector: { kind: 'groupName', groupName: 'web' },
@@ -50,6 +52,8 @@ describe('example policies', () => {
           file: 'policies/rdp-ny-office.yaml',
           position: { file: 'policies/rdp-ny-office.yaml', line: 6, column: 1 },
           region: undefined,
+          // No region: a missing one would be written at the start of spec's mapping.
+          regionPosition: { file: 'policies/rdp-ny-office.yaml', line: 11, column: 3 },
           targets: [
             {
               selector: { kind: 'groupName', groupName: 'rdp-hosts' },
@@ -76,6 +80,8 @@ describe('example policies', () => {
           file: 'policies/ssh-la-office.yaml',
           position: { file: 'policies/ssh-la-office.yaml', line: 6, column: 1 },
           region: undefined,
+          // No region: a missing one would be written at the start of spec's mapping.
+          regionPosition: { file: 'policies/ssh-la-office.yaml', line: 12, column: 3 },
           targets: [
             {
               selector: { kind: 'groupName', groupName: 'bastion' },
@@ -102,6 +108,8 @@ describe('example policies', () => {
           file: 'policies/web-tier.yaml',
           position: { file: 'policies/web-tier.yaml', line: 7, column: 1 },
           region: undefined,
+          // No region: a missing one would be written at the start of spec's mapping.
+          regionPosition: { file: 'policies/web-tier.yaml', line: 14, column: 3 },
           targets: [
             {
               selector: { kind: 'tags', tags: { tier: 'web' } },

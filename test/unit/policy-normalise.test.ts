@@ -25,6 +25,8 @@ describe('normalisePolicy', () => {
       file: FILE,
       position: at(3, 1),
       region: 'us-east-1',
+      // Where spec.region is written: where a person fixes a missing region.
+      regionPosition: at(8, 11),
       targets: [
         { selector: { kind: 'groupId', groupId: 'sg-903004f8' }, position: at(10, 7) },
         { selector: { kind: 'groupName', groupName: 'web' }, position: at(11, 7) },

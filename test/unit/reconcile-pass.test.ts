@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Ec2Error } from '../../src/aws/port.js';
+import { exitCodeFor } from '../../src/exit-codes.js';
 import { createLogger, type Logger } from '../../src/logging.js';
 import type { Policy } from '../../src/model/policy.js';
 import { reconcilePass, type PassRequest } from '../../src/reconcile/pass.js';
@@ -410,7 +411,38 @@ describe('reconcilePass: failures', () => {
     expect(events(lines, 'reconcile.failed')).toEqual([
       expect.objectContaining({ errorCode: 'NoRegion', level: 'error' }),
     ]);
+    expect(events(lines, 'policy.skipped')).toEqual([
+      expect.objectContaining({ policy: 'office', reason: 'no-region', path: 'spec.region' }),
+    ]);
     expect(world.calls).toEqual([]);
+  });
+
+  it('a policy with no region is skipped, located, while the policies that name one are reconciled', async () => {
+    const world = fakeWorld().group({ id: 'sg-1' });
+    const { result, lines } = await pass(
+      world,
+      [
+        policy({ name: 'named', region: REGION, targets: ['sg-1'], rules: [ssh] }),
+        policy({ name: 'office', targets: ['sg-1'], rules: [https] }),
+      ],
+      'apply',
+      { defaultRegion: undefined },
+    );
+
+    const done = completed(result);
+    expect(done.counts).toMatchObject({ authorized: 1, policiesSkipped: 1 });
+    expect(done.plan.skippedPolicies).toEqual([
+      expect.objectContaining({ policy: 'office', file: 'policies/office.yaml', line: 1, column: 1 }),
+    ]);
+    expect(events(lines, 'policy.skipped')).toEqual([
+      expect.objectContaining({
+        policy: 'office',
+        level: 'error',
+        error: expect.stringMatching(/^policy office names no region .*spec\.region.*--region/),
+      }),
+    ]);
+    expect(world.rulesOf('sg-1').map((r) => r.fromPort)).toEqual([22]);
+    expect(exitCodeFor({ command: 'apply', result })).toBe(1);
   });
 
   it('a failed read skips its groups with read.failed; the rest of the pass goes on', async () => {
