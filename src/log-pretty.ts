@@ -57,13 +57,19 @@ function ruleOf(fields: EventRecord): Rule | undefined {
   };
 }
 
-/** `sg-0abc (us-east-1)  tcp 22 from 10.0.0.0/8  "office"  sgr-0123  [policy]  ...` */
+/** Where a group is: `111111111111/us-east-1`, the region alone, or nothing. */
+function unitOf(fields: EventRecord): string | undefined {
+  const { account, region } = fields;
+  if (typeof region !== 'string') return undefined;
+  return typeof account === 'string' ? `${account}/${region}` : region;
+}
+
+/** `sg-0abc (111111111111/us-east-1)  tcp 22 from 10.0.0.0/8  "office"  sgr-0123  [policy]  ...` */
 function ruleLine(event: string, rule: Rule, fields: EventRecord): string {
   const parts: string[] = [];
   if (typeof fields['groupId'] === 'string') {
-    parts.push(
-      typeof fields['region'] === 'string' ? `${fields['groupId']} (${fields['region']})` : fields['groupId'],
-    );
+    const unit = unitOf(fields);
+    parts.push(unit !== undefined ? `${fields['groupId']} (${unit})` : fields['groupId']);
   }
   parts.push(describeRule(rule));
   if (event.startsWith('rule.description_')) {

@@ -38,6 +38,15 @@ const SECRET_KEYS = [
   'token',
   'x-amz-security-token',
 ];
+/**
+ * Text with the user information of every URL in it masked (`http://user:pass@host` ->
+ * `http://***@host`): for messages that echo what a person typed, such as commander's "argument
+ * 'http://user:pass@…' is invalid" for `--endpoint`, before they reach stderr or an event.
+ */
+export function redactUrlCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@'"]*@/gi, '$1***@');
+}
+
 const REDACT_PATHS = SECRET_KEYS.flatMap((key) => [
   `["${key}"]`,
   `err["${key}"]`,

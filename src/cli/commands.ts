@@ -2,14 +2,15 @@
 // report. Option values arrive parsed and checked (options.ts via commander); what is checked here
 // is only what needs more than one value: the default region's chain.
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { staticAccountGateway, type AccountGateway, type Ec2PortFactory } from '../aws/port.js';
 import { openSnapshot, type SnapshotSource } from '../aws/snapshot-port.js';
 import { runDaemon } from '../daemon/index.js';
 import { report } from '../events.js';
 import { createLogger, reportPolicyErrors, resolveLogFormat, type Logger } from '../logging.js';
 import { accountSelectorErrors, selectorNeeds, type AccountInventory } from '../model/accounts.js';
-import type { Policy, PolicyError, PolicyLoadResult } from '../model/policy.js';
-import { describeChanging, loadInventory, loadPolicySet } from '../policy/index.js';
+import type { Policy, PolicyError, PolicyLoadResult, PolicySetLoad } from '../model/policy.js';
+import { DEFAULT_SETTLE_MS, describeChanging, loadInventory, loadPolicySet } from '../policy/index.js';
 import { reconcilePass, type InventorySource, type PassDeps, type PassRequest } from '../reconcile/pass.js';
 import type { ApplyOptions, AwsOptions, CommonOptions, PlanOptions, RunOptions } from './config.js';
 import { exitCodeFor } from './exit-codes.js';
@@ -45,9 +46,12 @@ type LoadedSet = Extract<PolicyLoadResult, { ok: true }> & {
  * already readable lines on the same terminal (it would show every error twice). A directory that
  * never held still while it was read (swapped or rewritten on every attempt) is
  * `reconcile.skipped` reason `policies-changing` and exit 1, since nothing is wrong with the
- * policies. One-shot commands have no settle window: they are started after their caller's writes
- * (a CI checkout, a pre-commit hook), not at a moment of their own. `onInvalid` also sees the errors
- * of an invalid set (plan's report on stdout).
+ * policies. `settle` (plan, apply, snapshot): a file modified in the last 2 s may be half-written
+ * (SPEC "Safety rules of the pass"), so the load waits until every file is 2 s old and reads again,
+ * for at most SETTLE_WAIT_MS in all (a CI checkout has just written every file: the wait is then
+ * under 2 s); a set still being written after that is `policies-changing`, exit 1. `validate`
+ * reads what is on disk now (it applies nothing). `onInvalid` also sees the errors of an invalid
+ * set (plan's report on stdout).
  */
 export async function loadOrReport(
   options: CommonOptions,
@@ -55,10 +59,11 @@ export async function loadOrReport(
   events: Stream,
   human: Stream,
   onInvalid?: (errors: readonly PolicyError[]) => void,
+  settle = false,
 ): Promise<LoadedSet | { exitCode: number }> {
   const { policies: paths } = options;
   const humanOut = human === 1 ? process.stdout : process.stderr;
-  const loaded = await loadPolicySet(paths, { exceptionsAt: options.clock() });
+  const loaded = await loadSettled(paths, options.clock(), settle);
   if (loaded.kind === 'changing') {
     humanOut.write(`sg-reconciler: ${describeChanging(paths, loaded)}\n`);
     const { reason, file, attempts } = loaded;
@@ -83,6 +88,28 @@ export async function loadOrReport(
     report(logger, 'policy.warning', { warning });
   }
   return { ...result, digest: loaded.digest, version: loaded.version };
+}
+
+/** The longest a one-shot command waits for a policy set that is still being written, in ms. */
+export const SETTLE_WAIT_MS = 30_000;
+
+/** loadPolicySet, waiting (bounded) while a file is younger than the settle window when `settle`. */
+async function loadSettled(
+  paths: readonly string[],
+  exceptionsAt: Date,
+  settle: boolean,
+): Promise<PolicySetLoad> {
+  const started = Date.now();
+  for (;;) {
+    const loaded = await loadPolicySet(paths, {
+      exceptionsAt,
+      ...(settle ? { settleMs: DEFAULT_SETTLE_MS } : {}),
+    });
+    if (loaded.kind !== 'changing' || loaded.reason !== 'settling') return loaded;
+    const wait = Math.max(50, (loaded.retryAfterMs ?? DEFAULT_SETTLE_MS) + 50);
+    if (Date.now() - started + wait > SETTLE_WAIT_MS) return loaded;
+    await sleep(wait);
+  }
 }
 
 /**
@@ -225,11 +252,18 @@ export async function openSnapshotFile(
   }
 }
 
-/** A `config.invalid` event and the human line; returns the invalid-input exit code. */
-export function invalidConfig(logger: Logger, error: unknown): number {
+/**
+ * A `config.invalid` event (`errorCode` InvalidOption, the `option` when one is to blame) and the
+ * human line on stderr; returns the invalid-input exit code (3).
+ */
+export function invalidConfig(logger: Logger, error: unknown, option?: string): number {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`sg-reconciler: ${message}\n`);
-  report(logger, 'config.invalid', { error: message });
+  report(logger, 'config.invalid', {
+    errorCode: 'InvalidOption',
+    ...(option !== undefined ? { option } : {}),
+    error: message,
+  });
   return exitCodeFor({ command: 'invalid-input' });
 }
 
@@ -250,8 +284,13 @@ export async function runValidate(options: CommonOptions): Promise<number> {
       return exitCodeFor({ command: 'validate', valid: false });
     }
   }
+  // Organizations is an AWS call: its accounts are known only at plan time.
+  const unchecked =
+    accounts === ORGANIZATIONS
+      ? '; account selectors are not checked offline with --accounts organizations (plan checks them)'
+      : '';
   process.stdout.write(
-    `${loaded.policies.length} policies in ${loaded.files.length} files under ${options.policies.join(', ')} are valid\n`,
+    `${loaded.policies.length} policies in ${loaded.files.length} files under ${options.policies.join(', ')} are valid${unchecked}\n`,
   );
   return exitCodeFor({ command: 'validate', valid: true });
 }
@@ -260,9 +299,16 @@ export async function runPlan(options: PlanOptions): Promise<number> {
   const logger = loggerFor(options, 2);
   // Invalid policies: the report is still one document on stdout (SPEC "Output streams"), so a
   // pull request's plan comment shows the errors.
-  const loaded = await loadOrReport(options, logger, 2, 2, (errors) => {
-    if (options.format !== 'text') process.stdout.write(renderInvalidPolicies(errors, options.format));
-  });
+  const loaded = await loadOrReport(
+    options,
+    logger,
+    2,
+    2,
+    (errors) => {
+      if (options.format !== 'text') process.stdout.write(renderInvalidPolicies(errors, options.format));
+    },
+    true,
+  );
   if ('exitCode' in loaded) return loaded.exitCode;
   const file = await inventoryFileOrReport(options.accounts, logger, process.stderr);
   if (file === undefined) return exitCodeFor({ command: 'invalid-input' });
@@ -284,7 +330,7 @@ export async function runPlan(options: PlanOptions): Promise<number> {
     try {
       region = await defaultRegion(options, loaded.policies);
     } catch (error) {
-      return invalidConfig(logger, error);
+      return invalidConfig(logger, error, '--region');
     }
     access = await sdkAccess(options, region, logger);
   }
@@ -315,7 +361,7 @@ export async function runPlan(options: PlanOptions): Promise<number> {
 
 export async function runApply(options: ApplyOptions): Promise<number> {
   const logger = loggerFor(options, 1);
-  const loaded = await loadOrReport(options, logger, 1, 2);
+  const loaded = await loadOrReport(options, logger, 1, 2, undefined, true);
   if ('exitCode' in loaded) return loaded.exitCode;
   const file = await inventoryFileOrReport(options.accounts, logger, process.stderr);
   if (file === undefined) return exitCodeFor({ command: 'invalid-input' });
@@ -323,7 +369,7 @@ export async function runApply(options: ApplyOptions): Promise<number> {
   try {
     region = await defaultRegion(options, loaded.policies);
   } catch (error) {
-    return invalidConfig(logger, error);
+    return invalidConfig(logger, error, '--region');
   }
   const access = await sdkAccess(options, region, logger, options.writeRate);
   const result = await reconcilePass(
@@ -362,7 +408,7 @@ export async function runRunCommand(options: RunOptions): Promise<number> {
   try {
     region = await defaultRegion(options);
   } catch (error) {
-    return invalidConfig(logger, error);
+    return invalidConfig(logger, error, '--region');
   }
   const access = await sdkAccess(options, region, logger, options.writeRate);
   return runDaemon(

@@ -23,7 +23,6 @@ export interface AwsOptions extends CommonOptions {
   /** `--region` or AWS_REGION; the rest of the AWS CLI's chain is resolved later (region.ts). */
   readonly region: string | undefined;
   readonly endpoint: string | undefined;
-  readonly maxRulesPerGroup: number;
   /** `--role-name`: the role assumed in accounts discovered with Organizations. */
   readonly roleName: string;
   /** `--shard`: this process's share of the (account, region) units. */
@@ -32,7 +31,13 @@ export interface AwsOptions extends CommonOptions {
   readonly concurrency: number;
 }
 
-export interface PlanOptions extends AwsOptions {
+/** Options of the commands that plan (plan, apply, run). */
+export interface QuotaOptions extends AwsOptions {
+  /** The per-group rule quota the plan projects against. */
+  readonly maxRulesPerGroup: number;
+}
+
+export interface PlanOptions extends QuotaOptions {
   readonly format: PlanFormat;
   readonly detailedExitcode: boolean;
   readonly snapshot: string | undefined;
@@ -43,7 +48,7 @@ export interface PlanOptions extends AwsOptions {
 }
 
 /** Options of the commands that write (apply, run). */
-export interface WriteOptions extends AwsOptions {
+export interface WriteOptions extends QuotaOptions {
   readonly dryRun: boolean;
   /** Client-side pacing of writes per region (calls per second). */
   readonly writeRate: number;

@@ -99,7 +99,7 @@ async function importUnits(
   try {
     region = await defaultRegion(options);
   } catch (error) {
-    return { exitCode: invalidConfig(logger, error) };
+    return { exitCode: invalidConfig(logger, error, '--region') };
   }
   if (region === undefined) return { exitCode: EXIT_INVALID };
   const access = await sdkAccess(options, region, logger);
@@ -205,12 +205,12 @@ async function exists(path: string): Promise<boolean> {
 export async function runImport(options: ImportOptions): Promise<number> {
   const logger = loggerFor(options, 2);
   let selection: GroupSelection;
+  if (options.out === undefined || options.out.trim() === '') {
+    const error =
+      'import needs --out <dir>: the directory to write the policies into, e.g. --out policies/imported';
+    return invalidConfig(logger, new Error(error), '--out');
+  }
   try {
-    if (options.out === undefined || options.out.trim() === '') {
-      throw new Error(
-        'import needs --out <dir>: the directory to write the policies into, e.g. --out policies/imported',
-      );
-    }
     selection = selectionOf(options);
   } catch (error) {
     return invalidConfig(logger, error);

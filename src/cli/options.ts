@@ -36,10 +36,11 @@ export function collectPaths(value: string, previous: readonly string[] | undefi
   return previous === undefined || previous === DEFAULTS.policies ? [value] : [...previous, value];
 }
 
-export function parsePositiveInt(option: string, value: string): number {
+/** A whole number >= 1; `example` is what the message suggests writing (the option's default). */
+export function parsePositiveInt(option: string, value: string, example: number): number {
   if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
     throw new InvalidArgumentError(
-      `${option} "${value}" is not a positive whole number; write e.g. ${option} 60`,
+      `${option} "${value}" is not a positive whole number; write e.g. ${option} ${example}`,
     );
   }
   return Number(value);

@@ -6,7 +6,14 @@ import { hostname } from 'node:os';
 import { delimiter } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { report } from '../events.js';
-import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../logging.js';
+import {
+  createLogger,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  redactUrlCredentials,
+  type LogFormat,
+  type LogLevel,
+} from '../logging.js';
 import { runApply, runPlan, runRunCommand, runValidate } from './commands.js';
 import type { CommonOptions } from './config.js';
 import { runImport } from './import.js';
@@ -93,15 +100,12 @@ function withAws(command: Command): Command {
         .argParser((value) => parseRegion(value)),
     )
     .addOption(
-      new Option('--endpoint <url>', 'EC2 endpoint override, e.g. a local emulator')
+      new Option(
+        '--endpoint <url>',
+        'endpoint override for EC2, STS and Organizations, e.g. a local emulator',
+      )
         .env('SGR_ENDPOINT')
         .argParser(parseEndpoint),
-    )
-    .addOption(
-      new Option('--max-rules-per-group <n>', 'the per-group rule quota the plan projects against')
-        .env('SGR_MAX_RULES_PER_GROUP')
-        .argParser((value) => parsePositiveInt('--max-rules-per-group', value))
-        .default(DEFAULTS.maxRulesPerGroup),
     )
     .addOption(
       new Option('--role-name <name>', 'the role assumed in each account found by --accounts organizations')
@@ -120,16 +124,29 @@ function withAws(command: Command): Command {
     .addOption(
       new Option('--concurrency <n>', '(account, region) units worked on at once')
         .env('SGR_CONCURRENCY')
-        .argParser((value) => parsePositiveInt('--concurrency', value))
+        .argParser((value) => parsePositiveInt('--concurrency', value, DEFAULTS.concurrency))
         .default(DEFAULTS.concurrency),
     );
 }
 
+/** The commands that plan (plan, apply, run): the per-group rule quota the plan projects against. */
+function withQuota(command: Command): Command {
+  return command.addOption(
+    new Option('--max-rules-per-group <n>', 'the per-group rule quota the plan projects against')
+      .env('SGR_MAX_RULES_PER_GROUP')
+      .argParser((value) => parsePositiveInt('--max-rules-per-group', value, DEFAULTS.maxRulesPerGroup))
+      .default(DEFAULTS.maxRulesPerGroup),
+  );
+}
+
 function withWrites(command: Command): Command {
-  return withAws(command)
+  return withQuota(withAws(command))
     .option('--dry-run', DRY_RUN, false)
     .addOption(
-      new Option('--write-rate <per-second>', 'AuthorizeSecurityGroupIngress calls per second per region')
+      new Option(
+        '--write-rate <per-second>',
+        'AuthorizeSecurityGroupIngress calls per second per (account, region) unit',
+      )
         .env('SGR_WRITE_RATE')
         .argParser((value) => parsePositiveNumber('--write-rate', value))
         .default(DEFAULTS.writeRate),
@@ -189,17 +206,19 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .version(packageVersion(), '-v, --version')
     .showHelpAfterError('(run sg-reconciler --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .configureOutput({ writeErr: (text) => process.stderr.write(redactUrlCredentials(text)) })
     .hook('preAction', envBooleans);
 
   withCommon(program.command('validate').description('load and validate every policy; no AWS call')).action(
     async (_options: unknown, command: Command) => onExit(await runValidate(optionsOf(command))),
   );
 
-  withAws(
-    program
-      .command('plan')
-      .description('read live state and print what apply would authorize and what drift exists; no writes'),
+  withQuota(
+    withAws(
+      program
+        .command('plan')
+        .description('read live state and print what apply would authorize and what drift exists; no writes'),
+    ),
   )
     .addOption(
       new Option('--format <format>', 'report format').choices(PLAN_FORMATS).default(DEFAULTS.format),
@@ -283,7 +302,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(
       new Option('--pass-timeout <seconds>', 'abort a pass that runs longer than this')
         .env('SGR_PASS_TIMEOUT')
-        .argParser((value) => parsePositiveInt('--pass-timeout', value))
+        .argParser((value) => parsePositiveInt('--pass-timeout', value, DEFAULTS.passTimeout))
         .default(DEFAULTS.passTimeout),
     )
     .action(async (_options: unknown, command: Command) => onExit(await runRunCommand(optionsOf(command))));
@@ -324,7 +343,7 @@ function reportInvalidInput(argv: readonly string[], error: CommanderError): voi
   report(logger, 'config.invalid', {
     errorCode: error.code,
     ...(option !== undefined ? { option } : {}),
-    error: error.message.replace(/^error: /, ''),
+    error: redactUrlCredentials(error.message.replace(/^error: /, '')),
   });
 }
 

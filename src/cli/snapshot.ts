@@ -26,9 +26,10 @@ export async function runSnapshot(options: SnapshotOptions): Promise<number> {
     return invalidConfig(
       logger,
       new Error('snapshot needs --out <file>: where to write the snapshot, e.g. --out snapshot.json'),
+      '--out',
     );
   }
-  const loaded = await loadOrReport(options, logger, 2, 2);
+  const loaded = await loadOrReport(options, logger, 2, 2, undefined, true);
   if ('exitCode' in loaded) return loaded.exitCode;
   const file = await inventoryFileOrReport(options.accounts, logger, process.stderr);
   if (file === undefined) return exitCodeFor({ command: 'invalid-input' });
@@ -36,7 +37,7 @@ export async function runSnapshot(options: SnapshotOptions): Promise<number> {
   try {
     region = await defaultRegion(options, loaded.policies);
   } catch (error) {
-    return invalidConfig(logger, error);
+    return invalidConfig(logger, error, '--region');
   }
   const config = { ...options, out, region };
 

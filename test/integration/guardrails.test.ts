@@ -3,6 +3,9 @@
 // a dated exception lets it through until its date (SGR_NOW is the test hook for "today"); a live
 // violation created out of band shows in every plan format and stays in place after apply.
 import { readFileSync } from 'node:fs';
+import { appendFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { eventsNamed, motoEnv, runCli, writePolicies } from '../helpers/cli.js';
 import { useEmulator } from '../helpers/emulator.js';
@@ -171,4 +174,32 @@ describe('guardrails: live violations', () => {
     ]);
     expect(live.find((r) => r.FromPort === 22)?.SecurityGroupRuleId).toBe(manual?.SecurityGroupRuleId);
   }, 120_000);
+});
+
+describe('guardrails: a set still being written', () => {
+  it('apply waits until the last write is 2 s old and reads the whole file: a guardrail at its end still blocks', async () => {
+    await createGroup(emu.ec2, { name: 'bastion', vpcId: emu.vpcId });
+    const dir = await writePolicies({});
+    const file = join(dir, 'bastion.yaml');
+    // A slow, non-atomic writer: the rule first, the guardrail that denies it 3 s later.
+    await writeFile(file, policy('bastion-ssh', [[22, '0.0.0.0/0']]));
+    const writing = (async () => {
+      for (let i = 0; i < 10; i++) {
+        await sleep(300);
+        await appendFile(file, '# still writing\n');
+      }
+      await appendFile(file, `---\n${CIS}`);
+    })();
+
+    const result = await runCli(['apply', '--policies', dir], { env: motoEnv(emu.endpoint) });
+    await writing;
+
+    expect(result.code, result.stdout + result.stderr).toBe(3);
+    expect(eventsNamed(result.events, 'authorize.requested')).toEqual([]);
+    expect(eventsNamed(result.events, 'policy.invalid')).toEqual([
+      expect.objectContaining({ guardrail: 'cis-admin-ports' }),
+    ]);
+    // It waited for the writer (3 s) and the settle window (2 s), not less.
+    expect(result.durationMs).toBeGreaterThanOrEqual(5_000);
+  }, 60_000);
 });

@@ -233,3 +233,26 @@ describe('assumed-role credentials never appear in the output either', () => {
     expectNoSecrets(result);
   }, 60_000);
 });
+
+describe('a password in --endpoint is never echoed', () => {
+  const PASSWORD = 'hunter2passDoNotEcho';
+  const cases: readonly [string, readonly string[], Record<string, string>][] = [
+    ['the flag', ['--endpoint', `http://user:${PASSWORD}@127.0.0.1:1`], {}],
+    ['SGR_ENDPOINT', [], { SGR_ENDPOINT: `http://user:${PASSWORD}@127.0.0.1:1` }],
+    ['a scheme that is not http', ['--endpoint', `ftp://user:${PASSWORD}@127.0.0.1:1`], {}],
+    ['a URL that does not parse', ['--endpoint', `http://AKIA:${PASSWORD}@[::1`], {}],
+  ];
+  for (const [name, args, env] of cases) {
+    it(`in the message or the config.invalid event: ${name}`, async () => {
+      const dir = await writePolicies({});
+      const result = await runCli(['plan', '--policies', dir, ...args], {
+        env: { ...motoEnv('http://127.0.0.1:1'), ...env },
+      });
+
+      expect(result.code).toBe(3);
+      expect(eventsNamed(result.events, 'config.invalid')).toHaveLength(1);
+      expect(result.stderr).toContain('--endpoint');
+      expect(result.stdout + result.stderr).not.toContain(PASSWORD);
+    });
+  }
+});

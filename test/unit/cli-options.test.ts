@@ -70,9 +70,13 @@ describe('parseSchedule', () => {
 
 describe('other parsers', () => {
   it('parsePositiveInt names the option and an example', () => {
-    expect(parsePositiveInt('--pass-timeout', '240')).toBe(240);
-    expect(rejection(() => parsePositiveInt('--pass-timeout', '0'))).toBe(
-      '--pass-timeout "0" is not a positive whole number; write e.g. --pass-timeout 60',
+    expect(parsePositiveInt('--pass-timeout', '240', 240)).toBe(240);
+    // The example is the option's own default (it was 60, the quota's, for every option).
+    expect(rejection(() => parsePositiveInt('--pass-timeout', '0', 240))).toBe(
+      '--pass-timeout "0" is not a positive whole number; write e.g. --pass-timeout 240',
+    );
+    expect(rejection(() => parsePositiveInt('--concurrency', '0', 8))).toBe(
+      '--concurrency "0" is not a positive whole number; write e.g. --concurrency 8',
     );
   });
 

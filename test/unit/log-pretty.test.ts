@@ -39,6 +39,12 @@ describe('formatEvent', () => {
     );
   });
 
+  it('names the account beside the region when the event carries one (many-account passes)', () => {
+    expect(formatEvent(rule({ event: 'rule.authorized', account: '111111111111', msg: 'x' }))).toContain(
+      'sg-0123456789abcdef0 (111111111111/us-east-1)  tcp 22',
+    );
+  });
+
   it.each([
     [{ protocol: 'icmp', fromPort: 8, toPort: -1 }, 'icmp type 8, all codes from 203.0.113.0/24'],
     [{ protocol: 'icmp', fromPort: 3, toPort: 4 }, 'icmp type 3 code 4 from 203.0.113.0/24'],
