@@ -263,22 +263,7 @@ export class FakeEc2 {
     const action = 'AuthorizeSecurityGroupIngress';
     return this.call(region, action, request, signal, () => {
       const group = this.groupIn(region, request.groupId, action);
-      if (this.denied.has(action)) {
-        throw new Ec2Error(
-          'UnauthorizedOperation',
-          'You are not authorized to perform this operation.',
-          action,
-          403,
-        );
-      }
-      if (request.dryRun) {
-        throw new Ec2Error(
-          'DryRunOperation',
-          'Request would have succeeded, but DryRun flag is set.',
-          action,
-          412,
-        );
-      }
+      this.refuseOrDryRun(action, request.dryRun);
       // Validate the whole batch first: EC2 applies all of it or nothing.
       const rules = request.rules.map((r) => canonicalRule(r));
       const keys = new Set(group.rules.map((s) => ruleKey(s.rule)));
@@ -330,22 +315,7 @@ export class FakeEc2 {
     const action = 'UpdateSecurityGroupRuleDescriptionsIngress';
     return this.call(region, action, request, signal, () => {
       const group = this.groupIn(region, request.groupId, action);
-      if (this.denied.has(action)) {
-        throw new Ec2Error(
-          'UnauthorizedOperation',
-          'You are not authorized to perform this operation.',
-          action,
-          403,
-        );
-      }
-      if (request.dryRun) {
-        throw new Ec2Error(
-          'DryRunOperation',
-          'Request would have succeeded, but DryRun flag is set.',
-          action,
-          412,
-        );
-      }
+      this.refuseOrDryRun(action, request.dryRun);
       const updates = request.rules.map((rule) => {
         const canonical = canonicalRule(rule);
         const stored = group.rules.find((s) => ruleKey(s.rule) === ruleKey(canonical));
@@ -448,6 +418,26 @@ export class FakeEc2 {
       this.byRegion.set(region, groups);
     }
     return groups;
+  }
+
+  /** A write's permission check as EC2 makes it: UnauthorizedOperation, else DryRunOperation under DryRun. */
+  private refuseOrDryRun(action: FakeAction, dryRun: boolean): void {
+    if (this.denied.has(action)) {
+      throw new Ec2Error(
+        'UnauthorizedOperation',
+        'You are not authorized to perform this operation.',
+        action,
+        403,
+      );
+    }
+    if (dryRun) {
+      throw new Ec2Error(
+        'DryRunOperation',
+        'Request would have succeeded, but DryRun flag is set.',
+        action,
+        412,
+      );
+    }
   }
 
   private mustGroup(groupId: string): StoredGroup {

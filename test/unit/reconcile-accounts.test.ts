@@ -1,7 +1,6 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { captureLogger, type LogLine } from '../helpers/log-capture.js';
 import { Ec2Error, type AccountGateway, type Ec2Port, type Ec2PortFactory } from '../../src/aws/port.js';
-import { createLogger, type Logger } from '../../src/logging.js';
 import type { AccountInventory, InventoryAccount } from '../../src/model/accounts.js';
 import type { Policy } from '../../src/model/policy.js';
 import type { AccountRef } from '../../src/model/units.js';
@@ -10,24 +9,10 @@ import type { PassMode, PassResult } from '../../src/reconcile/types.js';
 import { exitCodeFor } from '../../src/exit-codes.js';
 import { accountPorts, fakeWorld, policy, tcp, type FakeEc2 } from '../helpers/fake-ec2.js';
 
-type LogLine = Record<string, unknown> & { event?: string };
-
 const HUB = '999999999999';
 const PROD_A = '111111111111';
 const PROD_B = '222222222222';
 const STAGING = '333333333333';
-
-function captureLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, callback) {
-      for (const line of chunk.toString().split('\n'))
-        if (line.trim() !== '') lines.push(JSON.parse(line) as LogLine);
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: 'info', destination: stream }), lines };
-}
 
 function account(id: string, name: string, tags: Record<string, string>): InventoryAccount {
   return { id, name, tags, ous: [], roleArn: undefined };
@@ -72,7 +57,7 @@ async function pass(
   mode: PassMode,
   extra: Partial<PassRequest> = {},
 ): Promise<{ result: PassResult; lines: LogLine[] }> {
-  const { logger, lines } = captureLogger();
+  const { logger, lines } = captureLogger('info');
   const result = await reconcilePass(
     { ports, accounts, logger },
     { mode, policies, defaultRegion: 'us-east-1', maxRulesPerGroup: 60, inventory, ...extra },

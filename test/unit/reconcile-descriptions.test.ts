@@ -1,31 +1,16 @@
 // --update-descriptions (SPEC "Options"): the pass sets the policy's description on declared rules
 // whose live description differs, never touching their access; without the option description drift
 // is reported only, and every plan format says so.
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { captureLogger, type LogLine } from '../helpers/log-capture.js';
 import { renderPlan } from '../../src/cli/render-plan.js';
 import { Ec2Error } from '../../src/aws/port.js';
-import { createLogger, type Logger } from '../../src/logging.js';
 import type { Policy } from '../../src/model/policy.js';
 import { reconcilePass, type PassRequest } from '../../src/reconcile/pass.js';
 import type { PassMode, PassResult } from '../../src/reconcile/types.js';
 import { fakeWorld, policy, tcp, type FakeEc2 } from '../helpers/fake-ec2.js';
 
 const UPDATE = 'UpdateSecurityGroupRuleDescriptionsIngress';
-
-type LogLine = Record<string, unknown> & { event?: string };
-
-function captureLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, callback) {
-      for (const line of chunk.toString().split('\n'))
-        if (line.trim() !== '') lines.push(JSON.parse(line) as LogLine);
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', destination: stream }), lines };
-}
 
 const named = (lines: readonly LogLine[], name: string): LogLine[] => lines.filter((l) => l.event === name);
 

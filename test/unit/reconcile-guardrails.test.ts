@@ -2,11 +2,10 @@
 // EC2: a pass checks again before any write and never sends a denied rule (rule.blocked), reports
 // every live rule a guardrail denies (rule.violation) without revoking it, and the daemon counts
 // violations in sgr_guardrail_violations by guardrail.
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { captureLogger, type LogLine } from '../helpers/log-capture.js';
 import { createDaemonMetrics } from '../../src/daemon/metrics.js';
 import { createOutcomeHandler } from '../../src/daemon/outcome.js';
-import { createLogger, type Logger } from '../../src/logging.js';
 import type { Guardrail } from '../../src/model/guardrail.js';
 import type { Policy } from '../../src/model/policy.js';
 import { reconcilePass } from '../../src/reconcile/pass.js';
@@ -15,20 +14,6 @@ import { fakeWorld, policy, rule, tcp, type FakeEc2 } from '../helpers/fake-ec2.
 
 const REGION = 'us-east-1';
 const AT = { file: 'policies/guardrails.yaml', line: 9, column: 7 };
-
-type LogLine = Record<string, unknown> & { event?: string };
-
-function captureLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, callback) {
-      for (const line of chunk.toString().split('\n'))
-        if (line.trim() !== '') lines.push(JSON.parse(line) as LogLine);
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', destination: stream }), lines };
-}
 
 const NO_INTERNET_SSH: Guardrail = {
   name: 'no-internet-ssh',

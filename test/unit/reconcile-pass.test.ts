@@ -1,8 +1,7 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { captureLogger, type LogLine } from '../helpers/log-capture.js';
 import { Ec2Error } from '../../src/aws/port.js';
 import { exitCodeFor } from '../../src/exit-codes.js';
-import { createLogger, type Logger } from '../../src/logging.js';
 import type { Policy } from '../../src/model/policy.js';
 import { reconcilePass, type PassRequest } from '../../src/reconcile/pass.js';
 import type { PassMode, PassResult } from '../../src/reconcile/types.js';
@@ -10,21 +9,6 @@ import { fakeWorld, policy, selfRule, tcp, type FakeEc2 } from '../helpers/fake-
 
 const REGION = 'us-east-1';
 const AUTHORIZE = 'AuthorizeSecurityGroupIngress';
-
-type LogLine = Record<string, unknown> & { event?: string };
-
-/** A logger whose every line is parsed into `lines` (the probot test/utils.ts pattern). */
-function captureLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, callback) {
-      for (const line of chunk.toString().split('\n'))
-        if (line.trim() !== '') lines.push(JSON.parse(line) as LogLine);
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', destination: stream }), lines };
-}
 
 function events(lines: readonly LogLine[], name: string): LogLine[] {
   return lines.filter((l) => l.event === name);
