@@ -88,9 +88,22 @@ export function readinessOf(state: Readonly<DaemonState>): Readiness {
   return { ready: true };
 }
 
+/** The daemon's bookkeeping the outcome handler's parts share. */
+interface Bookkeeping {
+  readonly metrics: DaemonMetrics;
+  readonly logger: Logger;
+  readonly mode: PassMode;
+  readonly now: () => number;
+  readonly state: DaemonState;
+  readonly tally: RuleTally;
+}
+
+/**
+ * The outcome handler: the only writer of the daemon's state and of the pass metrics. `handle` is
+ * called once per pass (or skip); the observer counts rules while a pass runs.
+ */
 export function createOutcomeHandler(options: OutcomeHandlerOptions): OutcomeHandler {
-  const { metrics, logger, mode } = options;
-  const now = options.now ?? Date.now;
+  const { metrics } = options;
   const state: DaemonState = {
     completedPasses: 0,
     lastFailure: undefined,
@@ -98,12 +111,38 @@ export function createOutcomeHandler(options: OutcomeHandlerOptions): OutcomeHan
     shuttingDown: false,
     lastCompletedAt: undefined,
   };
-
-  const setPolicySetValid = (valid: boolean): void => {
-    state.policySetValid = valid;
-    metrics.policySetValid.set(valid ? 1 : 0);
+  const tally = createRuleTally(metrics);
+  const books: Bookkeeping = {
+    metrics,
+    logger: options.logger,
+    mode: options.mode,
+    now: options.now ?? Date.now,
+    state,
+    tally,
   };
+  return {
+    state,
+    observerFor: tally.observerFor,
+    unsettled: tally.unsettled,
+    policiesLoaded: () => setPolicySetValid(books, true),
+    passStarted: () => metrics.passInProgress.set(1),
+    handle: (outcome) => handleOutcome(books, outcome),
+    shuttingDown: () => {
+      state.shuttingDown = true;
+    },
+    readiness: () => readinessOf(state),
+  };
+}
 
+/** Rule counts per pass as they are reported, and the rules whose write outcome is still unknown. */
+interface RuleTally {
+  observerFor(runId: string): PassObserver;
+  unsettled(): readonly UnsettledRule[];
+  /** What pass `runId` counted through its observer; forgets the pass. */
+  take(runId: string): { authorized: number; failed: number };
+}
+
+function createRuleTally(metrics: DaemonMetrics): RuleTally {
   // Rules counted per pass as their outcomes were reported; a completed pass's counts add the rest
   // (a pass that reported no outcomes through the observer, e.g. a test's fake pass).
   const counted = new Map<string, { authorized: number; failed: number }>();
@@ -141,113 +180,118 @@ export function createOutcomeHandler(options: OutcomeHandlerOptions): OutcomeHan
     };
   };
 
-  const recordFailure = (errorCode: string, durationMs: number): void => {
-    metrics.passes.labels('failed').inc();
-    metrics.passDuration.labels('failed').observe(durationMs / 1000);
-    state.lastFailure = errorCode;
-  };
-
-  const handle = (outcome: PassOutcome): void => {
-    switch (outcome.kind) {
-      case 'result': {
-        metrics.passInProgress.set(0);
-        // The set was loaded and valid, or the pass would have been skipped.
-        setPolicySetValid(true);
-        const result = outcome.result;
-        const tally = counted.get(result.runId) ?? { authorized: 0, failed: 0 };
-        counted.delete(result.runId);
-        if (result.status === 'failed') {
-          recordFailure(result.errorCode, result.durationMs);
-          return;
-        }
-        const { counts } = result;
-        metrics.passes.labels('completed').inc();
-        metrics.passDuration.labels('completed').observe(result.durationMs / 1000);
-        metrics.rulesAuthorized.inc(Math.max(0, counts.authorized - tally.authorized));
-        metrics.rulesFailed.inc(Math.max(0, counts.failed - tally.failed));
-        metrics.rulesDesired.set(counts.desired);
-        metrics.rulesMissing.set(counts.missing);
-        metrics.rulesDrift.set(counts.drift);
-        metrics.rulesDescriptionDrift.set(counts.descriptionDrift);
-        metrics.groups.set(counts.groups);
-        metrics.targetsUnresolved.set(counts.unresolved);
-        metrics.readFailures.set(counts.readFailures);
-        // Every guardrail checked has a series (0 when nothing violates it); a removed one goes away.
-        metrics.guardrailViolations.reset();
-        for (const name of result.plan.guardrails ?? []) metrics.guardrailViolations.labels(name).set(0);
-        for (const group of result.plan.groups) {
-          for (const { denial } of group.violations)
-            metrics.guardrailViolations.labels(denial.guardrail).inc();
-        }
-        metrics.accountsFailed.set(counts.accountsFailed ?? 0);
-        metrics.units.set(counts.units ?? 0);
-        for (const failure of result.plan.accountFailures ?? []) {
-          metrics.accountFailures.labels(metrics.accountLabel(failure.account)).inc();
-        }
-        const finishedAt = now();
-        metrics.lastSuccess.set(finishedAt / 1000);
-        state.completedPasses += 1;
-        state.lastCompletedAt = finishedAt;
-        state.lastFailure = undefined;
-        return;
-      }
-      case 'crashed': {
-        metrics.passInProgress.set(0);
-        counted.delete(outcome.runId);
-        createPassReporter(logger.child({ runId: outcome.runId }), mode).failed(
-          { errorCode: outcome.errorCode, error: outcome.error },
-          outcome.durationMs,
-        );
-        recordFailure(outcome.errorCode, outcome.durationMs);
-        return;
-      }
-      case 'skipped-overlap': {
-        report(logger, ['reconcile.skipped', 'overlap'], {
-          runId: outcome.runId,
-          reason: 'overlap',
-          inFlightRunId: outcome.inFlightRunId,
-        });
-        metrics.passes.labels('skipped_overlap').inc();
-        return;
-      }
-      case 'skipped-invalid': {
-        metrics.passInProgress.set(0);
-        reportPolicyErrors(logger.child({ runId: outcome.runId }), outcome.errors);
-        report(logger, ['reconcile.skipped', 'invalid-policies'], {
-          runId: outcome.runId,
-          reason: 'invalid-policies',
-          errors: outcome.errors.length,
-        });
-        metrics.passes.labels('skipped_invalid').inc();
-        setPolicySetValid(false);
-        return;
-      }
-      case 'skipped-changing': {
-        metrics.passInProgress.set(0);
-        // Not a verdict on the set: validity stays what the last complete load said.
-        report(logger, ['reconcile.skipped', 'policies-changing'], {
-          runId: outcome.runId,
-          reason: 'policies-changing',
-          change: outcome.reason,
-          file: outcome.file,
-          attempts: outcome.attempts,
-        });
-        metrics.passes.labels('skipped_changing').inc();
-        return;
-      }
-    }
-  };
-
   return {
-    state,
     observerFor,
     unsettled: () => [...unsettled.values()],
-    policiesLoaded: () => setPolicySetValid(true),
-    passStarted: () => metrics.passInProgress.set(1),
-    handle,
-    shuttingDown: () => {
-      state.shuttingDown = true;
+    take: (runId) => {
+      const tally = counted.get(runId) ?? { authorized: 0, failed: 0 };
+      counted.delete(runId);
+      return tally;
     },
-    readiness: () => readinessOf(state),
   };
+}
+
+function setPolicySetValid(books: Bookkeeping, valid: boolean): void {
+  books.state.policySetValid = valid;
+  books.metrics.policySetValid.set(valid ? 1 : 0);
+}
+
+function recordFailure(books: Bookkeeping, errorCode: string, durationMs: number): void {
+  books.metrics.passes.labels('failed').inc();
+  books.metrics.passDuration.labels('failed').observe(durationMs / 1000);
+  books.state.lastFailure = errorCode;
+}
+
+/** The one switch from a pass's outcome to metrics, readiness and the events a pass cannot emit. */
+function handleOutcome(books: Bookkeeping, outcome: PassOutcome): void {
+  const { metrics, logger } = books;
+  switch (outcome.kind) {
+    case 'result':
+      return recordResult(books, outcome.result);
+    case 'crashed': {
+      metrics.passInProgress.set(0);
+      books.tally.take(outcome.runId);
+      createPassReporter(logger.child({ runId: outcome.runId }), books.mode).failed(
+        { errorCode: outcome.errorCode, error: outcome.error },
+        outcome.durationMs,
+      );
+      recordFailure(books, outcome.errorCode, outcome.durationMs);
+      return;
+    }
+    case 'skipped-overlap': {
+      report(logger, ['reconcile.skipped', 'overlap'], {
+        runId: outcome.runId,
+        reason: 'overlap',
+        inFlightRunId: outcome.inFlightRunId,
+      });
+      metrics.passes.labels('skipped_overlap').inc();
+      return;
+    }
+    case 'skipped-invalid': {
+      metrics.passInProgress.set(0);
+      reportPolicyErrors(logger.child({ runId: outcome.runId }), outcome.errors);
+      report(logger, ['reconcile.skipped', 'invalid-policies'], {
+        runId: outcome.runId,
+        reason: 'invalid-policies',
+        errors: outcome.errors.length,
+      });
+      metrics.passes.labels('skipped_invalid').inc();
+      setPolicySetValid(books, false);
+      return;
+    }
+    case 'skipped-changing': {
+      metrics.passInProgress.set(0);
+      // Not a verdict on the set: validity stays what the last complete load said.
+      report(logger, ['reconcile.skipped', 'policies-changing'], {
+        runId: outcome.runId,
+        reason: 'policies-changing',
+        change: outcome.reason,
+        file: outcome.file,
+        attempts: outcome.attempts,
+      });
+      metrics.passes.labels('skipped_changing').inc();
+      return;
+    }
+  }
+}
+
+/** A pass that returned: failed, or completed with its counts (the rules not yet counted added). */
+function recordResult(books: Bookkeeping, result: PassResult): void {
+  const { metrics, state } = books;
+  metrics.passInProgress.set(0);
+  // The set was loaded and valid, or the pass would have been skipped.
+  setPolicySetValid(books, true);
+  const tally = books.tally.take(result.runId);
+  if (result.status === 'failed') {
+    recordFailure(books, result.errorCode, result.durationMs);
+    return;
+  }
+  const { counts } = result;
+  metrics.passes.labels('completed').inc();
+  metrics.passDuration.labels('completed').observe(result.durationMs / 1000);
+  metrics.rulesAuthorized.inc(Math.max(0, counts.authorized - tally.authorized));
+  metrics.rulesFailed.inc(Math.max(0, counts.failed - tally.failed));
+  metrics.rulesDesired.set(counts.desired);
+  metrics.rulesMissing.set(counts.missing);
+  metrics.rulesDrift.set(counts.drift);
+  metrics.rulesDescriptionDrift.set(counts.descriptionDrift);
+  metrics.groups.set(counts.groups);
+  metrics.targetsUnresolved.set(counts.unresolved);
+  metrics.readFailures.set(counts.readFailures);
+  // Every guardrail checked has a series (0 when nothing violates it); a removed one goes away.
+  metrics.guardrailViolations.reset();
+  for (const name of result.plan.guardrails ?? []) metrics.guardrailViolations.labels(name).set(0);
+  for (const group of result.plan.groups) {
+    for (const { denial } of group.violations) metrics.guardrailViolations.labels(denial.guardrail).inc();
+  }
+  metrics.accountsFailed.set(counts.accountsFailed ?? 0);
+  metrics.units.set(counts.units ?? 0);
+  for (const failure of result.plan.accountFailures ?? []) {
+    metrics.accountFailures.labels(metrics.accountLabel(failure.account)).inc();
+  }
+  const finishedAt = books.now();
+  metrics.lastSuccess.set(finishedAt / 1000);
+  state.completedPasses += 1;
+  state.lastCompletedAt = finishedAt;
+  state.lastFailure = undefined;
 }
