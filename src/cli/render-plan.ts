@@ -1,7 +1,14 @@
 // Renders a plan pass for people (text table, Markdown for pull-request comments) and machines (JSON).
 import type { Denial } from '../model/guardrail.js';
 import type { PolicyError } from '../model/policy.js';
-import { describePorts, describeProtocol, ruleKey, type Rule } from '../model/rule.js';
+import {
+  describePorts,
+  describeProtocol,
+  describeSource,
+  ruleKey,
+  type LiveRule,
+  type Rule,
+} from '../model/rule.js';
 import { liveRuleFields, ruleFields } from '../reconcile/reporter.js';
 import type {
   BlockedRule,
@@ -11,6 +18,7 @@ import type {
   PassResult,
   Plan,
   PrefixListReadFailure,
+  UnresolvedTarget,
   Violation,
 } from '../reconcile/types.js';
 
@@ -20,8 +28,23 @@ export type PlanFormat = (typeof PLAN_FORMATS)[number];
 /** The JSON report's version; bump it when a field changes meaning or disappears. */
 export const PLAN_FORMAT_VERSION = 1;
 
+/**
+ * A description in the JSON report: the text, or null for none. EC2 returns "no description" as
+ * either an absent field or an empty string; the report says it one way, as the text format's `(none)`.
+ */
+function descriptionJson(text: string | undefined): string | null {
+  return text === undefined || text === '' ? null : text;
+}
+
 function desiredJson(d: DesiredRule): object {
-  return { ...ruleFields(d), tags: d.tags };
+  return { ...ruleFields(d), description: descriptionJson(d.rule.description), tags: d.tags };
+}
+
+function liveJson(g: GroupPlan, r: LiveRule): object {
+  return {
+    ...liveRuleFields(g.account, g.region, g.group.groupId, r),
+    description: descriptionJson(r.description),
+  };
 }
 
 /** Without --update-descriptions, description drift is reported only: no plan format shows it as a change. */
@@ -38,7 +61,7 @@ function denialJson(denial: Denial): object {
 }
 
 function violationJson(g: GroupPlan, v: Violation): object {
-  return { ...denialJson(v.denial), ...liveRuleFields(g.account, g.region, g.group.groupId, v.rule) };
+  return { ...denialJson(v.denial), ...liveJson(g, v.rule) };
 }
 
 function blockedJson(b: BlockedRule): object {
@@ -57,12 +80,12 @@ function groupJson(g: GroupPlan, descriptionsReportedOnly: boolean): object {
     missing: g.missing.map(desiredJson),
     blocked: g.blocked.map(blockedJson),
     violations: g.violations.map((v) => violationJson(g, v)),
-    drift: g.drift.map((r) => liveRuleFields(g.account, g.region, g.group.groupId, r)),
+    drift: g.drift.map((r) => liveJson(g, r)),
     descriptionDrift: g.descriptionDrift.map((d) => ({
       ...desiredJson(d.desired),
       ...(d.live.ruleId !== undefined ? { ruleId: d.live.ruleId } : {}),
-      live: d.live.description ?? null,
-      desired: d.desired.rule.description ?? null,
+      live: descriptionJson(d.live.description),
+      desired: descriptionJson(d.desired.rule.description),
       reportedOnly: descriptionsReportedOnly,
     })),
     quota: g.quota,
@@ -125,7 +148,31 @@ function countOf(plan: Plan, what: 'violations' | 'blocked'): number {
 }
 
 function sourceText(rule: Rule): string {
-  return `${rule.source.kind} ${rule.source.value}`;
+  return `${rule.source.kind} ${describeSource(rule.source)}`;
+}
+
+/** A drift row's note: what drift means here, and the rule's ID when the read returned one. */
+function driftNote(r: LiveRule): string {
+  return `drift${r.ruleId !== undefined ? ` (${r.ruleId})` : ''}: no policy declares it; left alone`;
+}
+
+/** An unresolved target, the same words in text and Markdown (`reason` when it is not "no such group"). */
+function unresolvedText(u: UnresolvedTarget): string {
+  return `${unitOf(u)}policy ${u.policy} target ${u.target} matched no group${u.reason !== undefined ? ` (${u.reason})` : ''}`;
+}
+
+/** `account / region ` of a unit (the account is missing only where a unit predates accounts). */
+function unitOf(f: { readonly account?: string | undefined; readonly region: string }): string {
+  return `${f.account !== undefined ? `${f.account} / ` : ''}${f.region} `;
+}
+
+/**
+ * Appends a block of lines with one blank line before it (none at the start): sections never
+ * stack blank lines, whichever of them a group happens to have.
+ */
+function pushBlock(out: string[], ...lines: readonly string[]): void {
+  if (out.length > 0 && out[out.length - 1] !== '') out.push('');
+  out.push(...lines);
 }
 
 function quoted(text: string | undefined): string {
@@ -146,7 +193,7 @@ function unknownListsText(g: GroupPlan): string {
 }
 
 function prefixListFailureText(f: PrefixListReadFailure): string {
-  return `${f.region} ${f.errorCode}: ${f.error} (prefix lists: ${f.prefixListIds.join(', ')})`;
+  return `${unitOf(f)}${f.errorCode}: ${f.error} (prefix lists: ${f.prefixListIds.join(', ')})`;
 }
 
 function table(rows: readonly (readonly string[])[], indent: string): string {
@@ -206,12 +253,11 @@ function denialText(denial: Denial): string {
 }
 
 /** The guardrail section of the text plan: first, boxed in capitals, so a reviewer cannot miss it. */
-function guardrailText(plan: Plan): string[] {
-  const out: string[] = [];
+function guardrailText(plan: Plan, out: string[]): void {
   const { violations, blocked } = guardrailFindings(plan);
   if (violations.length > 0) {
-    out.push(
-      '',
+    pushBlock(
+      out,
       `!!! GUARDRAIL VIOLATIONS: ${violations.length} live rule(s) that a guardrail denies (left in place: sg-reconciler never revokes; remove them by hand)`,
       table(
         violations.map(({ g, v }) => [
@@ -228,8 +274,8 @@ function guardrailText(plan: Plan): string[] {
     );
   }
   if (blocked.length > 0) {
-    out.push(
-      '',
+    pushBlock(
+      out,
       `!!! BLOCKED BY GUARDRAILS: ${blocked.length} desired rule(s) that will not be sent to EC2`,
       table(
         blocked.map(({ g, b }) => [
@@ -245,7 +291,6 @@ function guardrailText(plan: Plan): string[] {
       ),
     );
   }
-  return out;
 }
 
 /** What the last column of a reported-only description drift says (text). */
@@ -253,16 +298,17 @@ export const REPORTED_ONLY_TEXT = 'reported only: not changed without --update-d
 
 function renderText(result: PassResult): string {
   if (result.status === 'failed') return `Plan could not run: ${result.errorCode}: ${result.error}\n`;
-  const out: string[] = [`Plan: ${summaryLine(result)}`, ...guardrailText(result.plan)];
+  const out: string[] = [`Plan: ${summaryLine(result)}`];
+  guardrailText(result.plan, out);
   const descriptionsReportedOnly = reportedOnly(result);
   let unit: string | undefined;
   for (const g of result.plan.groups) {
     if (unitHeading(g) !== unit) {
       unit = unitHeading(g);
-      out.push('', `account ${unit}`);
+      pushBlock(out, `account ${unit}`);
     }
-    out.push(
-      '',
+    pushBlock(
+      out,
       `${g.region}  ${g.group.groupId} (${g.group.groupName}${g.group.vpcId ? `, ${g.group.vpcId}` : ''})  policies: ${g.policies.join(', ')}`,
     );
     const rows: string[][] = [];
@@ -295,7 +341,7 @@ function renderText(result: PassResult): string {
         describePorts(r),
         sourceText(r),
         quoted(r.description),
-        'drift: no policy declares it; left alone' +
+        driftNote(r) +
           (violation !== undefined ? `; GUARDRAIL VIOLATION (${denialText(violation.denial)})` : ''),
       ]);
     }
@@ -304,27 +350,23 @@ function renderText(result: PassResult): string {
     out.push(`  ${quotaText(g)}`);
   }
   for (const s of result.plan.skippedPolicies ?? []) {
-    out.push('', `skipped: policy ${s.policy} at ${s.file}:${s.line}:${s.column} (${s.path}): ${s.error}`);
+    pushBlock(out, `skipped: policy ${s.policy} at ${s.file}:${s.line}:${s.column} (${s.path}): ${s.error}`);
   }
-  for (const u of result.plan.unresolved)
-    out.push(
-      '',
-      `unresolved: ${u.account ?? ''} ${u.region} policy ${u.policy} target ${u.target} matched no group`,
-    );
+  for (const u of result.plan.unresolved) pushBlock(out, `unresolved: ${unresolvedText(u)}`);
   for (const f of result.plan.readFailures) {
-    out.push(
-      '',
-      `read failed: ${f.account ?? ''} ${f.region} ${f.errorCode}: ${f.error} (skipped policies: ${f.policies.join(', ')})`,
+    pushBlock(
+      out,
+      `read failed: ${unitOf(f)}${f.errorCode}: ${f.error} (skipped policies: ${f.policies.join(', ')})`,
     );
   }
   for (const f of result.plan.accountFailures ?? []) {
-    out.push(
-      '',
+    pushBlock(
+      out,
       `account failed: ${f.account} ${f.errorCode}: ${f.error} (skipped regions: ${f.regions.join(', ')})`,
     );
   }
   for (const f of result.plan.prefixListFailures ?? [])
-    out.push('', `read failed: ${prefixListFailureText(f)}`);
+    pushBlock(out, `read failed: ${prefixListFailureText(f)}`);
   return `${out.join('\n')}\n`;
 }
 
@@ -332,53 +374,88 @@ function md(text: string): string {
   return text.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`);
 }
 
+/** A description in a Markdown cell: escaped text, or `(none)` in italics as the text format says it. */
+function mdDescription(text: string | undefined): string {
+  return text === undefined || text === '' ? '_(none)_' : md(text);
+}
+
+/** A rule's source in a Markdown cell, as code (cross-account groups as `account/sg-...`). */
+function mdSource(rule: Rule): string {
+  return `\`${describeSource(rule.source)}\``;
+}
+
+/**
+ * A Markdown table of live rules with a `rule ID` column only when some rule has an ID:
+ * DescribeSecurityGroups, which plans read, returns none, and an always-empty column says nothing.
+ */
+function liveRuleTable(
+  header: readonly string[],
+  rows: readonly { cells: readonly string[]; rule: LiveRule }[],
+): string[] {
+  const ids = rows.some((r) => r.rule.ruleId !== undefined);
+  const columns = ids ? [...header, 'rule ID'] : header;
+  return [
+    `| ${columns.join(' | ')} |`,
+    `|${columns.map(() => '---|').join('')}`,
+    ...rows.map(({ cells, rule }) => `| ${(ids ? [...cells, rule.ruleId ?? '—'] : cells).join(' | ')} |`),
+  ];
+}
+
 /** The guardrail section of the Markdown plan: right under the summary, before any group. */
-function guardrailMarkdown(plan: Plan): string[] {
-  const out: string[] = [];
+function guardrailMarkdown(plan: Plan, out: string[]): void {
   const { violations, blocked } = guardrailFindings(plan);
   if (violations.length > 0) {
-    out.push(
-      '',
+    pushBlock(
+      out,
       `#### :no_entry: Guardrail violations: ${violations.length} live rule(s) a guardrail denies`,
-      '',
-      'These rules exist now. sg-reconciler never revokes them: remove them by hand, or narrow them.',
-      '',
-      '| account / region | group | protocol | ports | source | rule | guardrail |',
-      '|---|---|---|---|---|---|---|',
     );
-    for (const { g, v } of violations) {
-      out.push(
-        `| ${unitHeading(g)} | \`${g.group.groupId}\` | ${describeProtocol(v.rule.protocol)} | ${describePorts(v.rule)} | \`${v.rule.source.value}\` | ${v.rule.ruleId ?? ''} | ${md(denialText(v.denial))} |`,
-      );
-    }
+    pushBlock(
+      out,
+      'These rules exist now. sg-reconciler never revokes them: remove them by hand, or narrow them.',
+    );
+    pushBlock(
+      out,
+      ...liveRuleTable(
+        ['account / region', 'group', 'protocol', 'ports', 'source', 'guardrail'],
+        violations.map(({ g, v }) => ({
+          rule: v.rule,
+          cells: [
+            unitHeading(g),
+            `\`${g.group.groupId}\``,
+            describeProtocol(v.rule.protocol),
+            describePorts(v.rule),
+            mdSource(v.rule),
+            md(denialText(v.denial)),
+          ],
+        })),
+      ),
+    );
   }
   if (blocked.length > 0) {
-    out.push(
-      '',
+    pushBlock(
+      out,
       `#### :no_entry: Blocked by guardrails: ${blocked.length} desired rule(s) will not be sent`,
-      '',
+    );
+    pushBlock(
+      out,
       '| account / region | group | protocol | ports | source | policies | guardrail |',
       '|---|---|---|---|---|---|---|',
     );
     for (const { g, b } of blocked) {
       out.push(
-        `| ${unitHeading(g)} | \`${g.group.groupId}\` | ${describeProtocol(b.desired.rule.protocol)} | ${describePorts(b.desired.rule)} | \`${b.desired.rule.source.value}\` | ${md(b.desired.policies.join(', '))} | ${md(denialText(b.denial))} |`,
+        `| ${unitHeading(g)} | \`${g.group.groupId}\` | ${describeProtocol(b.desired.rule.protocol)} | ${describePorts(b.desired.rule)} | ${mdSource(b.desired.rule)} | ${md(b.desired.policies.join(', '))} | ${md(denialText(b.denial))} |`,
       );
     }
   }
-  return out;
 }
 
 function renderMarkdown(result: PassResult): string {
   if (result.status === 'failed') {
     return `### sg-reconciler plan\n\n:x: The plan could not run: \`${result.errorCode}\` ${md(result.error)}\n`;
   }
-  const out: string[] = [
-    '### sg-reconciler plan',
-    '',
-    `**${md(summaryLine(result))}**`,
-    ...guardrailMarkdown(result.plan),
-  ];
+  const out: string[] = ['### sg-reconciler plan'];
+  pushBlock(out, `**${md(summaryLine(result))}**`);
+  guardrailMarkdown(result.plan, out);
   const descriptionsReportedOnly = reportedOnly(result);
   const updates = (g: GroupPlan): readonly DescriptionDrift[] =>
     descriptionsReportedOnly ? [] : g.descriptionDrift;
@@ -394,75 +471,86 @@ function renderMarkdown(result: PassResult): string {
       continue;
     if (unitHeading(g) !== unit) {
       unit = unitHeading(g);
-      out.push('', `#### Account ${g.account}, ${g.region}`);
+      pushBlock(out, `#### Account ${g.account}, ${g.region}`);
     }
-    out.push('', `##### \`${g.group.groupId}\` ${md(g.group.groupName)} (${g.region})`, '');
+    pushBlock(out, `##### \`${g.group.groupId}\` ${md(g.group.groupName)} (${g.region})`);
     if (g.quota.exceeded || g.quota.unknownPrefixLists !== undefined)
-      out.push(`:warning: ${md(quotaText(g))}`, '');
+      pushBlock(out, `:warning: ${md(quotaText(g))}`);
     if (g.missing.length > 0 || updates(g).length > 0) {
-      out.push('| | protocol | ports | source | description | policies |', '|---|---|---|---|---|---|');
+      pushBlock(out, '| | protocol | ports | source | description | policies |', '|---|---|---|---|---|---|');
       for (const d of g.missing) {
         out.push(
-          `| + | ${describeProtocol(d.rule.protocol)} | ${describePorts(d.rule)} | \`${d.rule.source.value}\` | ${md(d.rule.description ?? '')} | ${md(d.policies.join(', '))} |`,
+          `| + | ${describeProtocol(d.rule.protocol)} | ${describePorts(d.rule)} | ${mdSource(d.rule)} | ${mdDescription(d.rule.description)} | ${md(d.policies.join(', '))} |`,
         );
       }
       for (const d of updates(g)) {
         out.push(
-          `| ~ | ${describeProtocol(d.desired.rule.protocol)} | ${describePorts(d.desired.rule)} | \`${d.desired.rule.source.value}\` | ${md(d.live.description ?? '')} → ${md(d.desired.rule.description ?? '')} | ${md(d.desired.policies.join(', '))} |`,
+          `| ~ | ${describeProtocol(d.desired.rule.protocol)} | ${describePorts(d.desired.rule)} | ${mdSource(d.desired.rule)} | ${mdDescription(d.live.description)} → ${mdDescription(d.desired.rule.description)} | ${md(d.desired.policies.join(', '))} |`,
         );
       }
     }
     if (descriptionsReportedOnly && g.descriptionDrift.length > 0) {
-      out.push(...reportedOnlyDescriptions(g));
+      pushBlock(out, ...reportedOnlyDescriptions(g));
     }
     if (g.drift.length > 0) {
-      out.push(
-        '',
+      pushBlock(
+        out,
         `<details><summary>${g.drift.length} drift rule(s): live, not declared by any policy, left alone</summary>`,
-        '',
       );
-      out.push('| protocol | ports | source | description | rule |', '|---|---|---|---|---|');
-      for (const r of g.drift) {
-        out.push(
-          `| ${describeProtocol(r.protocol)} | ${describePorts(r)} | \`${r.source.value}\` | ${md(r.description ?? '')} | ${r.ruleId ?? ''} |`,
-        );
-      }
-      out.push('', '</details>');
+      pushBlock(
+        out,
+        ...liveRuleTable(
+          ['protocol', 'ports', 'source', 'description'],
+          g.drift.map((r) => ({
+            rule: r,
+            cells: [
+              describeProtocol(r.protocol),
+              describePorts(r),
+              mdSource(r),
+              mdDescription(r.description),
+            ],
+          })),
+        ),
+      );
+      pushBlock(out, '</details>');
     }
   }
   const skipped = result.plan.skippedPolicies ?? [];
   if (skipped.length > 0) {
-    out.push('', '#### :x: Skipped policies (not planned: no region)', '');
-    for (const s of skipped) {
-      out.push(`- ${md(s.policy)} at \`${s.file}:${s.line}:${s.column}\` (\`${s.path}\`): ${md(s.error)}`);
-    }
+    pushBlock(out, '#### :x: Skipped policies (not planned: no region)');
+    pushBlock(
+      out,
+      ...skipped.map(
+        (s) => `- ${md(s.policy)} at \`${s.file}:${s.line}:${s.column}\` (\`${s.path}\`): ${md(s.error)}`,
+      ),
+    );
   }
   if (result.plan.unresolved.length > 0) {
-    out.push('', '#### Unresolved targets', '');
-    for (const u of result.plan.unresolved)
-      out.push(`- ${md(u.policy)}: \`${u.target}\` in ${u.region} matched no group`);
+    pushBlock(out, '#### Unresolved targets');
+    pushBlock(out, ...result.plan.unresolved.map((u) => `- ${md(unresolvedText(u))}`));
   }
   if (result.plan.readFailures.length > 0) {
-    out.push('', '#### :x: Failed reads (these groups were not planned)', '');
-    for (const f of result.plan.readFailures)
-      out.push(`- ${f.account ?? ''} ${f.region}: \`${f.errorCode}\` ${md(f.error)}`);
+    pushBlock(out, '#### :x: Failed reads (these groups were not planned)');
+    pushBlock(
+      out,
+      ...result.plan.readFailures.map((f) => `- ${md(unitOf(f))}\`${f.errorCode}\` ${md(f.error)}`),
+    );
   }
   if ((result.plan.accountFailures ?? []).length > 0) {
-    out.push('', '#### :x: Unreachable accounts (their regions were not planned)', '');
-    for (const f of result.plan.accountFailures ?? [])
-      out.push(`- ${f.account}: \`${f.errorCode}\` ${md(f.error)} (${f.regions.join(', ')})`);
+    pushBlock(out, '#### :x: Unreachable accounts (their regions were not planned)');
+    pushBlock(
+      out,
+      ...(result.plan.accountFailures ?? []).map(
+        (f) => `- ${f.account}: \`${f.errorCode}\` ${md(f.error)} (${f.regions.join(', ')})`,
+      ),
+    );
   }
   const listFailures = result.plan.prefixListFailures ?? [];
   if (listFailures.length > 0) {
-    out.push('', '#### :x: Failed prefix-list reads (quota figures may be low)', '');
-    for (const f of listFailures) out.push(`- ${md(prefixListFailureText(f))}`);
+    pushBlock(out, '#### :x: Failed prefix-list reads (quota figures may be low)');
+    pushBlock(out, ...listFailures.map((f) => `- ${md(prefixListFailureText(f))}`));
   }
   return `${out.join('\n')}\n`;
-}
-
-/** A reported-only description's text in Markdown: `(none)` for an empty one, as the text format says. */
-function mdDescription(text: string | undefined): string {
-  return text === undefined || text === '' ? '(none)' : md(text);
 }
 
 /**
@@ -471,14 +559,13 @@ function mdDescription(text: string | undefined): string {
  */
 function reportedOnlyDescriptions(g: GroupPlan): string[] {
   return [
-    '',
     `${g.descriptionDrift.length} description difference(s), **reported only**: not changed without \`--update-descriptions\``,
     '',
     '| protocol | ports | source | live description | policy description | policies |',
     '|---|---|---|---|---|---|',
     ...g.descriptionDrift.map(
       (d) =>
-        `| ${describeProtocol(d.desired.rule.protocol)} | ${describePorts(d.desired.rule)} | \`${d.desired.rule.source.value}\` | ${mdDescription(d.live.description)} | ${mdDescription(d.desired.rule.description)} | ${md(d.desired.policies.join(', '))} |`,
+        `| ${describeProtocol(d.desired.rule.protocol)} | ${describePorts(d.desired.rule)} | ${mdSource(d.desired.rule)} | ${mdDescription(d.live.description)} | ${mdDescription(d.desired.rule.description)} | ${md(d.desired.policies.join(', '))} |`,
     ),
   ];
 }

@@ -246,12 +246,19 @@ export function describeProtocol(protocol: string): string {
 }
 
 /**
+ * A source for people: the network or ID, a group of another account as `account/sg-...` (so the
+ * same group ID in two accounts never reads as one source).
+ */
+export function describeSource(source: RuleSource): string {
+  return source.userId !== undefined ? `${source.userId}/${source.value}` : source.value;
+}
+
+/**
  * A rule in one phrase for people: `tcp 22 from 10.0.0.0/8`, `icmp type 8, all codes from ...`,
  * `all traffic from sg-...`, `protocol 50 from ...` (account-qualified groups as `account/sg-...`).
  */
 export function describeRule(rule: Rule): string {
-  const { source } = rule;
-  const from = source.userId !== undefined ? `${source.userId}/${source.value}` : source.value;
+  const from = describeSource(rule.source);
   if (portKind(rule.protocol) !== 'none') return `${rule.protocol} ${describePorts(rule)} from ${from}`;
   return `${rule.protocol === '-1' ? 'all traffic' : `protocol ${rule.protocol}`} from ${from}`;
 }
