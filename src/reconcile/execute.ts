@@ -9,6 +9,7 @@ import { ruleKey } from '../model/rule.js';
 import type { AuthorizeRequested, DesiredRule, GroupPlan, RuleOutcome } from './types.js';
 import { errorInfo, isAbort, mapBounded, type ErrorInfo } from './support.js';
 import { compareStrings } from '../model/compare.js';
+import { compareRules } from '../model/order.js';
 
 export const DUPLICATE = 'InvalidPermission.Duplicate';
 export const DRY_RUN_OK = 'DryRunOperation';
@@ -389,14 +390,14 @@ function sortOutcomes(outcomes: RuleOutcome[]): RuleOutcome[] {
       compareStrings(a.desired.account, b.desired.account) ||
       compareStrings(a.desired.region, b.desired.region) ||
       compareStrings(a.desired.groupId, b.desired.groupId) ||
-      compareStrings(ruleKey(a.desired.rule), ruleKey(b.desired.rule)),
+      compareRules(a.desired.rule, b.desired.rule),
   );
 }
 
 /**
  * Authorize (or dry-run) the missing rules of every planned group, groups in parallel up to
  * `concurrency`. Quota-exceeded groups fail without a call. Resolves with every missing rule's
- * outcome, sorted by account, region, group and rule key; never rejects for an EC2 error.
+ * outcome, sorted by account, region, group and rule order (model/order.ts); never rejects for an EC2 error.
  */
 export async function executePlan(request: ExecuteRequest): Promise<RuleOutcome[]> {
   const groups = request.groups.filter((g) => g.missing.length > 0);

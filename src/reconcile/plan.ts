@@ -27,6 +27,7 @@ import type {
   Violation,
 } from './types.js';
 import { compareStrings } from '../model/compare.js';
+import { sortByRule } from '../model/order.js';
 
 export const MANAGED_BY_TAG = 'managed-by';
 export const MANAGED_BY_VALUE = 'sg-reconciler';
@@ -177,15 +178,16 @@ function buildDesiredSet(groupId: string, policies: readonly Policy[], context: 
       else if (!entry.policies.includes(policy.name)) entry.policies.push(policy.name);
     }
   }
-  const entries: DesiredEntry[] = [...byKey.entries()]
-    .sort(([a], [b]) => compareStrings(a, b))
-    .map(([key, { rule, policies: names, owner }]) => ({
+  // In rule order (model/order.ts: numbers as numbers), once per set: shared sets are built once.
+  const entries: DesiredEntry[] = sortByRule(byKey.entries(), ([, { rule }]) => rule).map(
+    ([key, { rule, policies: names, owner }]) => ({
       key,
       rule,
       policy: owner.name,
       policies: [...names].sort(compareStrings),
       tags: tagsOf(owner, context),
-    }));
+    }),
+  );
   const bySource = new Map<string, number[]>();
   entries.forEach(({ rule }, index) => {
     const indexes = bySource.get(rule.source.value);
@@ -308,11 +310,9 @@ function combinationOf(names: ReadonlySet<string>, region: RegionContext): Combi
   return combination;
 }
 
-const byKeyOrder = <T>(a: readonly [string, T], b: readonly [string, T]): number =>
-  compareStrings(a[0], b[0]);
-
-function sortedByKey<T>(byKey: ReadonlyMap<string, T> | undefined): readonly T[] {
-  return byKey === undefined ? NONE : [...byKey.entries()].sort(byKeyOrder).map(([, value]) => value);
+/** The rules of a map in rule order (model/order.ts); the shared empty list for none. */
+function sortedByKey(byKey: ReadonlyMap<string, LiveRule> | undefined): readonly LiveRule[] {
+  return byKey === undefined ? NONE : sortByRule(byKey.values(), (rule) => rule);
 }
 
 function planGroup(read: GroupRead, region: RegionContext): GroupPlan {

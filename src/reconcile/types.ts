@@ -65,6 +65,10 @@ export interface GroupPlan {
   readonly group: LiveGroup;
   /** Policies whose targets matched this group (sorted). */
   readonly policies: readonly string[];
+  /**
+   * The group's desired rules. Every rule list of a GroupPlan is in rule order (model/order.ts:
+   * protocol, ports and networks numerically), the order of every plan format and event.
+   */
   readonly desired: readonly DesiredRule[];
   /** Desired rules not live, that no guardrail denies: what apply sends. */
   readonly missing: readonly DesiredRule[];
@@ -320,7 +324,7 @@ export type PassResult =
       readonly durationMs: number;
       readonly plan: Plan;
       readonly counts: PassCounts;
-      /** Apply and dry-run: one outcome per missing rule, sorted by region, group and rule key. */
+      /** Apply and dry-run: one outcome per missing rule, sorted by account, region, group and rule order (model/order.ts). */
       readonly outcomes?: readonly RuleOutcome[];
       /** Apply and dry-run with `--update-descriptions`: one outcome per description drift. */
       readonly descriptionOutcomes?: readonly DescriptionOutcome[];
