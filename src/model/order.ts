@@ -49,14 +49,16 @@ const SOURCE_ORDER: Readonly<Record<SourceKind, number>> = {
   securityGroup: 3,
 };
 
-const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 };
+/** tcp, udp, icmp, icmpv6 first (what people write most), then protocol numbers, then all (-1). */
+const PROTOCOL_RANKS: Readonly<Record<string, number>> = { tcp: 0, udp: 1, icmp: 2, icmpv6: 3 };
 
-/** A canonical protocol's number (-1 = all; 256 for anything unexpected, last). */
-function protocolNumber(protocol: string): number {
-  const named = PROTOCOL_NUMBERS[protocol];
+/** A canonical protocol's place: 0-3 the named ones, 4-259 a protocol number + 4, 260 all, 261 else. */
+function protocolRank(protocol: string): number {
+  const named = PROTOCOL_RANKS[protocol];
   if (named !== undefined) return named;
+  if (protocol === '-1') return 260;
   const n = Number(protocol);
-  return Number.isInteger(n) && n >= -1 && n <= 255 ? n : 256;
+  return /^\d+$/.test(protocol) && n <= 255 ? n + 4 : 261;
 }
 
 /** A port, ICMP type or code (-1..65535) as fixed-width digits that sort numerically. */
@@ -71,12 +73,12 @@ function sourceSortKey(source: RuleSource): string {
 }
 
 /**
- * A string that sorts as the rule does: protocol by number (all, icmp, tcp, udp, ...), then from
- * and to port (or ICMP type and code) numerically, then the source (IPv4 networks, IPv6 networks,
+ * A string that sorts as the rule does: protocol (tcp, udp, icmp, icmpv6, other protocol numbers
+ * numerically, all), then from and to port (or ICMP type and code) numerically, then the source (IPv4 networks, IPv6 networks,
  * prefix lists, security groups; networks numerically). Expects a canonical rule.
  */
 export function ruleSortKey(rule: Rule): string {
-  return `${String(protocolNumber(rule.protocol) + 1).padStart(3, '0')}|${portKey(rule.fromPort)}|${portKey(rule.toPort)}|${sourceSortKey(rule.source)}|${ruleKey(rule)}`;
+  return `${String(protocolRank(rule.protocol)).padStart(3, '0')}|${portKey(rule.fromPort)}|${portKey(rule.toPort)}|${sourceSortKey(rule.source)}|${ruleKey(rule)}`;
 }
 
 /** Orders two canonical rules as ruleSortKey does. */

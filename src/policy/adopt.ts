@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 
 import type { LiveGroup } from '../model/group.js';
 import type { Rule } from '../model/rule.js';
+import { compareRules } from '../model/order.js';
 import { canonicalRule, portKind } from '../model/rule.js';
 import {
   API_VERSION,
@@ -117,32 +118,6 @@ export function policyNames(groups: readonly LiveGroup[]): Map<string, string> {
     }
   }
   return names;
-}
-
-const PROTOCOL_ORDER: Readonly<Record<string, number>> = { tcp: 0, udp: 1, icmp: 2, icmpv6: 3, '-1': 5 };
-const SOURCE_ORDER: Readonly<Record<string, number>> = {
-  cidr: 0,
-  cidrIpv6: 1,
-  prefixList: 2,
-  securityGroup: 3,
-};
-
-function protocolRank(protocol: string): [number, number] {
-  const rank = PROTOCOL_ORDER[protocol];
-  return rank !== undefined ? [rank, 0] : [4, Number(protocol)];
-}
-
-function compareRules(a: Rule, b: Rule): number {
-  const [ra, na] = protocolRank(a.protocol);
-  const [rb, nb] = protocolRank(b.protocol);
-  return (
-    ra - rb ||
-    na - nb ||
-    a.fromPort - b.fromPort ||
-    a.toPort - b.toPort ||
-    (SOURCE_ORDER[a.source.kind] ?? 9) - (SOURCE_ORDER[b.source.kind] ?? 9) ||
-    compare(a.source.value, b.source.value)
-  );
 }
 
 function protocolDocument(protocol: string): string | number {

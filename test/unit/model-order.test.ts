@@ -65,7 +65,7 @@ describe('compareCidrs', () => {
 });
 
 describe('compareRules', () => {
-  it('orders ports numerically and protocols by number (all, icmp, tcp, udp, 50)', () => {
+  it('orders ports numerically; protocols tcp, udp, icmp, icmpv6, numbers, then all', () => {
     const rules: Rule[] = [
       tcp(8080, '10.0.0.0/8'),
       rule('50', undefined, '10.0.0.0/8'),
@@ -77,14 +77,14 @@ describe('compareRules', () => {
       tcp(10000, '10.0.0.0/8'),
     ];
     expect([...rules].sort(compareRules).map((r) => `${r.protocol} ${r.fromPort}-${r.toPort}`)).toEqual([
-      '-1 -1--1',
-      'icmp 8--1',
       'tcp 443-443',
       'tcp 1000-2000',
       'tcp 8080-8080',
       'tcp 10000-10000',
       'udp 53-53',
+      'icmp 8--1',
       '50 -1--1',
+      '-1 -1--1',
     ]);
   });
 

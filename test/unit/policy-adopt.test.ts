@@ -87,6 +87,21 @@ describe('ingress entries', () => {
     ]);
   });
 
+  it('lists sources in numeric network order, as every plan format does (10.0.2.0/24 before 10.0.10.0/24)', () => {
+    const g = group('sg-1', 'web', [
+      tcp(22, '2001:db8::/32'),
+      tcp(22, '10.0.10.0/24'),
+      tcp(22, '100.64.0.0/10'),
+      tcp(22, '10.0.2.0/24'),
+    ]);
+    expect(ingressDocuments(g)[0]?.sources).toEqual([
+      { cidr: '10.0.2.0/24' },
+      { cidr: '10.0.10.0/24' },
+      { cidr: '100.64.0.0/10' },
+      { cidr: '2001:db8::/32' },
+    ]);
+  });
+
   it('writes self, a cross-account group with account, and peering details', () => {
     const g = group('sg-1', 'web', [
       canonicalRule({
