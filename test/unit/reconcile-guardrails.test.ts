@@ -105,8 +105,9 @@ describe('a pass with guardrails', () => {
       const { result, lines } = await pass(world, policies, mode, '2026-11-30');
       const violations = named(lines, 'rule.violation');
       expect(violations.map((v) => [v.guardrail, v.groupId, v.protocol, v.fromPort, v.source])).toEqual([
-        ['no-internet-ssh', 'sg-1', '-1', -1, { kind: 'cidrIpv6', value: '::/0' }],
+        // In rule order (model/order.ts): tcp before all traffic.
         ['no-internet-ssh', 'sg-1', 'tcp', 0, { kind: 'cidr', value: '0.0.0.0/0' }],
+        ['no-internet-ssh', 'sg-1', '-1', -1, { kind: 'cidrIpv6', value: '::/0' }],
       ]);
       // (The fake's DescribeSecurityGroups returns no rule IDs, as EC2's does not; the CLI test sees them.)
       expect(violations.every((v) => v.region === REGION && v.level === 'warn')).toBe(true);
