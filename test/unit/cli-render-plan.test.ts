@@ -103,7 +103,16 @@ describe('renderPlan: an empty description reads the same in every format', () =
 
   it('Markdown says (none) where the live description is empty, never a bare arrow', () => {
     const markdown = renderPlan(result, 'markdown');
-    expect(markdown).toContain('| ~ | tcp | 22 | `10.0.0.0/8` | _(none)_ → ssh | web |');
+    // Without --update-descriptions the drift is in the reported-only table; with it, a `~` change.
+    expect(markdown).toContain('| tcp | 22 | `10.0.0.0/8` | _(none)_ | ssh | web |');
+    const updating = renderPlan(
+      result.status === 'completed'
+        ? { ...result, plan: { ...result.plan, updateDescriptions: true } }
+        : result,
+      'markdown',
+    );
+    expect(updating).toContain('| ~ | tcp | 22 | `10.0.0.0/8` | _(none)_ → ssh | web |');
+    expect(updating).not.toMatch(/\| +→/);
     expect(markdown).toContain('| + | tcp | 443 | `10.0.0.0/8` | _(none)_ | web |');
     expect(markdown).toContain('| tcp | 25 | `10.0.0.0/8` | _(none)_ |');
     expect(markdown).not.toMatch(/\| +→/);

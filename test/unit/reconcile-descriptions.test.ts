@@ -222,7 +222,7 @@ describe('plan formats: description drift is a change only with --update-descrip
     expect(off).toContain(
       '2 description difference(s), **reported only**: not changed without `--update-descriptions`',
     );
-    expect(off).toContain('| tcp | 443 | `0.0.0.0/0` | (none) | public HTTPS | web |');
+    expect(off).toContain('| tcp | 443 | `0.0.0.0/0` | _(none)_ | public HTTPS | web |');
     expect(on).toMatch(
       /^\| ~ \| tcp \| 22 \| `10\.0\.0\.0\/8` \| old ssh text → SSH from the office \| web \|$/m,
     );
