@@ -24,6 +24,7 @@ const HEAD_FIELDS = new Set(['level', 'time', 'msg', 'event', 'runId']);
 const SUMMARISED = new Set([
   'policy.invalid',
   'policy.skipped',
+  'policy.warning',
   'reconcile.completed',
   'target.unresolved',
   'config.invalid',
@@ -118,6 +119,10 @@ function summary(event: string, fields: EventRecord): string {
     case 'policy.invalid':
     case 'policy.skipped':
       return `${text(fields['file'])}:${text(fields['line'])}:${text(fields['column'])}  ${text(fields['path']) || '(document)'}  ${text(fields['error'])}`;
+    case 'policy.warning':
+      return typeof fields['file'] === 'string' && fields['line'] !== undefined
+        ? `${text(fields['file'])}:${text(fields['line'])}:${text(fields['column'])}  ${text(fields['path']) || '(document)'}  ${text(fields['warning'])}`
+        : text(fields['warning']);
     case 'reconcile.completed':
       return completedLine(fields);
     case 'config.invalid':

@@ -6,6 +6,7 @@ import { isatty } from 'node:tty';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { report } from './events.js';
 import { formatEvent } from './log-pretty.js';
+import type { PolicyWarning } from './model/policy.js';
 
 export type { Logger } from 'pino';
 export { EVENT_NAMES, type EventName } from './events.js';
@@ -110,6 +111,20 @@ function prettyDestination(write: (line: string) => void): DestinationStream {
       write(`${text}\n`);
     },
   };
+}
+
+/**
+ * One `policy.warning` event per warning: `warning` (the sentence), plus `file`, `line`, `column`
+ * and `path` when it is about a field; `fields` adds the pass's context (the daemon's runId).
+ */
+export function reportPolicyWarnings(
+  log: Logger,
+  warnings: readonly PolicyWarning[],
+  fields: Readonly<Record<string, unknown>> = {},
+): void {
+  for (const { message, ...where } of warnings) {
+    report(log, 'policy.warning', { ...fields, ...where, warning: message });
+  }
 }
 
 /** One `policy.invalid` event per validation error (validate, plan, apply and every daemon pass). */

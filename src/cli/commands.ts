@@ -7,9 +7,15 @@ import { staticAccountGateway, type AccountGateway, type Ec2PortFactory } from '
 import { openSnapshot, type SnapshotSource } from '../aws/snapshot-port.js';
 import { runDaemon } from '../daemon/index.js';
 import { report } from '../events.js';
-import { createLogger, reportPolicyErrors, resolveLogFormat, type Logger } from '../logging.js';
+import {
+  createLogger,
+  reportPolicyErrors,
+  reportPolicyWarnings,
+  resolveLogFormat,
+  type Logger,
+} from '../logging.js';
 import { accountSelectorErrors, selectorNeeds, type AccountInventory } from '../model/accounts.js';
-import type { Policy, PolicyError, PolicyLoadResult, PolicySetLoad } from '../model/policy.js';
+import type { Policy, PolicyError, PolicyLoadResult, PolicySetLoad, PolicyWarning } from '../model/policy.js';
 import { DEFAULT_SETTLE_MS, describeChanging, loadInventory, loadPolicySet } from '../policy/index.js';
 import { reconcilePass, type InventorySource, type PassDeps, type PassRequest } from '../reconcile/pass.js';
 import type { ApplyOptions, AwsOptions, CommonOptions, PlanOptions, RunOptions } from './config.js';
@@ -26,6 +32,20 @@ export function formatPolicyErrors(errors: readonly PolicyError[]): string {
       e.wholePath === true
         ? `${e.file}: ${e.message}\n`
         : `${e.file}:${e.line}:${e.column}  ${e.path || '(document)'}  ${e.message}\n`,
+    )
+    .join('');
+}
+
+/**
+ * `file:line:column  path  warning: message`, one line per warning about a field; `warning: message`
+ * for one about a file or the whole set (its message names the path).
+ */
+export function formatPolicyWarnings(warnings: readonly PolicyWarning[]): string {
+  return warnings
+    .map(({ file, line, column, path, message }) =>
+      file !== undefined && line !== undefined && column !== undefined
+        ? `${file}:${line}:${column}  ${path || '(document)'}  warning: ${message}\n`
+        : `warning: ${message}\n`,
     )
     .join('');
 }
@@ -84,9 +104,9 @@ export async function loadOrReport(
     humanOut.write(`${result.errors.length} error(s) in ${paths.join(', ')}; nothing was applied\n`);
     return { exitCode: exitCodeFor({ command: 'invalid-input' }) };
   }
-  for (const warning of result.warnings) {
-    report(logger, 'policy.warning', { warning });
-  }
+  const pretty = resolveLogFormat(options.logFormat, events) === 'pretty' && humanOut.isTTY === true;
+  if (!pretty) humanOut.write(formatPolicyWarnings(result.warnings));
+  reportPolicyWarnings(logger, result.warnings);
   return { ...result, digest: loaded.digest, version: loaded.version };
 }
 
@@ -289,8 +309,10 @@ export async function runValidate(options: CommonOptions): Promise<number> {
     accounts === ORGANIZATIONS
       ? '; account selectors are not checked offline with --accounts organizations (plan checks them)'
       : '';
+  // Warnings leave the set valid (exit 0): the policies apply as written.
+  const warned = loaded.warnings.length > 0 ? `, with ${loaded.warnings.length} warning(s)` : '';
   process.stdout.write(
-    `${loaded.policies.length} policies in ${loaded.files.length} files under ${options.policies.join(', ')} are valid${unchecked}\n`,
+    `${loaded.policies.length} policies in ${loaded.files.length} files under ${options.policies.join(', ')} are valid${warned}${unchecked}\n`,
   );
   return exitCodeFor({ command: 'validate', valid: true });
 }

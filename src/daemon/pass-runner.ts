@@ -2,10 +2,10 @@
 // and its classification, and a pass that ignores its abort given up on after a grace period. It
 // owns one pass at a time from the tick to the handled outcome; the process life cycle (start-up,
 // HTTP, signals, stop) is in daemon.ts and only asks it to tick, close, and what is in flight.
-import type { Logger } from '../logging.js';
+import { reportPolicyWarnings, type Logger } from '../logging.js';
 import { report } from '../events.js';
 import type { Guardrail } from '../model/guardrail.js';
-import type { Policy, PolicySetLoad } from '../model/policy.js';
+import type { Policy, PolicySetLoad, PolicyWarning } from '../model/policy.js';
 import type { PassFailure, PassObserver } from '../reconcile/reporter.js';
 import type { PassMode, PassResult, UnsettledRule } from '../reconcile/types.js';
 import type { OutcomeHandler, PassOutcome } from './outcome.js';
@@ -109,7 +109,7 @@ export interface PassRunner {
   /** Starts no more passes (the daemon is stopping); the pass in flight runs on. */
   close(): void;
   /** Reports the policy set's warnings (policy.warning) when they differ from the last reported. */
-  reportWarnings(warnings: readonly string[], fields: object): void;
+  reportWarnings(warnings: readonly PolicyWarning[], fields: Readonly<Record<string, unknown>>): void;
 }
 
 /** What the functions of one pass share. */
@@ -117,7 +117,10 @@ interface RunnerScope {
   readonly options: PassRunnerOptions;
   readonly deps: PassRunnerDeps;
   readonly handle: (outcome: PassOutcome) => void;
-  readonly reportWarnings: (warnings: readonly string[], fields: object) => void;
+  readonly reportWarnings: (
+    warnings: readonly PolicyWarning[],
+    fields: Readonly<Record<string, unknown>>,
+  ) => void;
 }
 
 /** One pass: its id, its abort controller and when it started (ms since the epoch). */
@@ -136,11 +139,14 @@ export function createPassRunner(options: PassRunnerOptions, deps: PassRunnerDep
   // Warnings (a file reached twice through a symlink, ...) are reported when they change, not on
   // every pass: the same set every five minutes would be noise.
   let reportedWarnings: string | undefined;
-  const reportWarnings = (warnings: readonly string[], fields: object): void => {
+  const reportWarnings = (
+    warnings: readonly PolicyWarning[],
+    fields: Readonly<Record<string, unknown>>,
+  ): void => {
     const key = JSON.stringify(warnings);
     if (key === reportedWarnings) return;
     reportedWarnings = key;
-    for (const warning of warnings) report(deps.logger, 'policy.warning', { ...fields, warning });
+    reportPolicyWarnings(deps.logger, warnings, fields);
   };
   const handle = (outcome: PassOutcome): void => {
     try {

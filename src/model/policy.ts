@@ -71,6 +71,20 @@ export interface PolicyError {
   readonly guardrailEntry?: number;
 }
 
+/**
+ * A finding that leaves the set valid (it applies as written) but that its author should see.
+ * About a field of a document, it is located like a PolicyError (`file`, `line`, `column`, `path`)
+ * and says what to write instead; about a file or the whole set, it has `message` alone (which
+ * then names the file or directory itself).
+ */
+export interface PolicyWarning {
+  readonly message: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly column?: number;
+  readonly path?: string;
+}
+
 export type PolicyLoadResult =
   | {
       readonly ok: true;
@@ -78,7 +92,7 @@ export type PolicyLoadResult =
       /** The Guardrail documents of the set; absent when it has none. */
       readonly guardrails?: readonly Guardrail[];
       readonly files: readonly string[];
-      readonly warnings: readonly string[];
+      readonly warnings: readonly PolicyWarning[];
     }
   | { readonly ok: false; readonly errors: readonly PolicyError[]; readonly files: readonly string[] };
 

@@ -2,7 +2,8 @@
 // every desired rule a guardrail denies, with no exception in force for its policy, is an error
 // located at the rule's source, so `validate` fails a pull request before anyone merges it. Pure.
 import { denialOf, type Denial, type Guardrail } from '../model/guardrail.js';
-import type { Policy, PolicyError } from '../model/policy.js';
+import type { Policy, PolicyError, PolicyWarning } from '../model/policy.js';
+import { closest } from './values.js';
 import { describePorts, describeProtocol, type Rule } from '../model/rule.js';
 
 /** One desired rule of a policy with the field path of the source it came from. */
@@ -76,15 +77,30 @@ export function guardrailErrors(
   return errors;
 }
 
-/** Warnings for exceptions that name no IngressPolicy of the set (a typo, or a policy since removed). */
-export function exceptionWarnings(policies: readonly Policy[], guardrails: readonly Guardrail[]): string[] {
-  const names = new Set(policies.map((p) => p.name));
+/**
+ * Warnings for exceptions that name no IngressPolicy of the set (a typo, or a policy since
+ * removed), located at the exception, with the closest policy name when there is one.
+ */
+export function exceptionWarnings(
+  policies: readonly Policy[],
+  guardrails: readonly Guardrail[],
+): PolicyWarning[] {
+  const names = policies.map((p) => p.name);
   return guardrails.flatMap((guardrail) =>
-    guardrail.exceptions
-      .filter((exception) => !names.has(exception.policy))
-      .map(
-        (exception) =>
-          `${exception.position.file}:${exception.position.line}:${exception.position.column}: guardrail ${guardrail.name} has an exception for policy ${exception.policy}, which no IngressPolicy of the set is named`,
-      ),
+    guardrail.exceptions.flatMap((exception, index): PolicyWarning[] => {
+      if (names.includes(exception.policy)) return [];
+      const near = closest(exception.policy, names);
+      return [
+        {
+          ...exception.position,
+          path: `spec.exceptions[${index}]`,
+          message:
+            `guardrail ${guardrail.name} has an exception for policy ${exception.policy}, which no IngressPolicy of the set is named; ` +
+            (near !== undefined
+              ? `did you mean policy: ${near}?`
+              : 'write the name of an IngressPolicy, or remove the exception'),
+        },
+      ];
+    }),
   );
 }

@@ -18,6 +18,7 @@ import type {
   PolicyLoadResult,
   PolicySetChangingReason,
   PolicySetLoad,
+  PolicyWarning,
 } from '../model/policy.js';
 import { collectPolicies, toLoadResult, type PolicyText } from './parse.js';
 import { compareStrings as compare } from '../model/compare.js';
@@ -94,7 +95,7 @@ interface Walk {
   readonly fs: LoaderFs;
   readonly files: Found[];
   readonly errors: PolicyError[];
-  readonly warnings: string[];
+  readonly warnings: PolicyWarning[];
   /** Real paths of the files already found, so a file linked twice is read once. */
   readonly seenFiles: Set<string>;
   readonly seenDirs: Set<string>;
@@ -167,7 +168,7 @@ function enterDirectory(state: Walk, file: string, real: string, ancestors: read
     return false;
   }
   if (state.seenDirs.has(real)) {
-    state.warnings.push(`${file}: skipped, this directory was already read under another path`);
+    state.warnings.push({ message: `${file}: skipped, this directory was already read under another path` });
     return false;
   }
   state.seenDirs.add(real);
@@ -183,7 +184,7 @@ function addFile(state: Walk, found: Found, info: Stats): void {
     return;
   }
   if (state.seenFiles.has(real)) {
-    state.warnings.push(`${file}: skipped, this file was already read under another path`);
+    state.warnings.push({ message: `${file}: skipped, this file was already read under another path` });
     return;
   }
   state.seenFiles.add(real);
@@ -307,7 +308,7 @@ async function addPath(state: Walk, root: Root): Promise<void> {
     return;
   }
   if (state.seenDirs.has(real)) {
-    state.warnings.push(`${path}: skipped, this directory was already read under another path`);
+    state.warnings.push({ message: `${path}: skipped, this directory was already read under another path` });
     return;
   }
   state.seenDirs.add(real);
@@ -315,7 +316,7 @@ async function addPath(state: Walk, root: Root): Promise<void> {
   const filesBefore = state.files.length;
   await walk(state, root, '', real, [real]);
   if (state.files.length === filesBefore && state.errors.length === errorsBefore) {
-    state.warnings.push(`no policy files (*.yaml, *.yml) found below ${path}`);
+    state.warnings.push({ message: `no policy files (*.yaml, *.yml) found below ${path}` });
   }
 }
 

@@ -3,7 +3,13 @@
 // across documents (unique names). Findings are values; nothing here throws or touches the disk.
 import { Composer, isMap, isPair, isSeq, LineCounter, Parser, visit, type Document } from 'yaml';
 import { utcDate, type Guardrail } from '../model/guardrail.js';
-import type { Policy, PolicyError, PolicyLoadResult, SourcePosition } from '../model/policy.js';
+import type {
+  Policy,
+  PolicyError,
+  PolicyLoadResult,
+  PolicyWarning,
+  SourcePosition,
+} from '../model/policy.js';
 import { exceptionWarnings, guardrailErrors, type RuleSite } from './guardrail-check.js';
 import { formatPath, isRecord, issuePath, type Issue, type Segment } from './issue.js';
 import { kindOf } from './kinds/index.js';
@@ -28,7 +34,7 @@ export interface PolicyCollection {
   /** Where each desired rule of `policies` was written, for the guardrail check. */
   sites?: RuleSite[];
   readonly errors: PolicyError[];
-  readonly warnings: string[];
+  readonly warnings: PolicyWarning[];
 }
 
 /** Options of the pure pipeline. */
@@ -283,6 +289,13 @@ function collectDocument(scope: FileScope, document: Document): void {
   if (!claimName(scope, kind.kind, value, () => locate(['metadata', 'name']))) return;
   if (issues.length > 0) return;
   const loaded = kind.normalise(value, scope.file, (segments) => locate(segments));
+  for (const issue of kind.warnings?.(value, loaded) ?? []) {
+    scope.out.warnings.push({
+      ...locate(issue.segments, issue.at),
+      path: issuePath(issue),
+      message: issue.message,
+    });
+  }
   if (loaded.kind === 'Guardrail') {
     (scope.out.guardrails ??= []).push(loaded.guardrail);
     return;
@@ -327,7 +340,7 @@ function collectFile(
     policyDocuments++;
     collectDocument(scope, document);
   }
-  if (policyDocuments === 0) out.warnings.push(`${file}: no policy documents in this file`);
+  if (policyDocuments === 0) out.warnings.push({ message: `${file}: no policy documents in this file` });
 }
 
 /** Reads every file's documents; never throws (an unexpected failure becomes an error at the file). */

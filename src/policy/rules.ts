@@ -4,6 +4,7 @@
 import { describeProtocol, portKind } from '../model/rule.js';
 import { RESERVED_RULE_TAG_KEYS } from './kinds/ingress-policy.js';
 import { isRecord, quote, type Issue, type Segment } from './issue.js';
+import { misplacedSourceMessage } from './sentences.js';
 import {
   GROUP_DESCRIPTION_CHARS,
   MAX_PORT,
@@ -196,7 +197,9 @@ export const cidrIsNetwork: ValidationRule = (document) =>
           {
             segments: at,
             at: 'value',
-            message: `cidr ${quote(cidr)} is not an IPv4 or IPv6 network; write a network in CIDR notation, e.g. 203.0.113.0/24 or 2001:db8::/64`,
+            message:
+              misplacedSourceMessage('cidr', cidr) ??
+              `cidr ${quote(cidr)} is not an IPv4 or IPv6 network; write a network in CIDR notation, e.g. 203.0.113.0/24 or 2001:db8::/64`,
           },
         ];
     }

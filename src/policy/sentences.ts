@@ -2,6 +2,7 @@
 // words, field names from a path, ID formats, and a suggested name.
 import { formatPath, quote, type Segment } from './issue.js';
 import type { MessageContext } from './schema-kit.js';
+import { checkCidr } from './values.js';
 
 /** `"a", "b" or "c"` */
 export function orList(items: readonly string[]): string {
@@ -78,4 +79,65 @@ export function idPattern(format: IdFormat): (context: MessageContext) => string
 /** The generic "does not have the expected format" for a value no annotation explains. */
 export function formatFallback(segments: readonly Segment[], value: unknown): string {
   return `${formatPath(segments)} ${quote(value)} does not have the expected format; see schemas/policy.schema.json`;
+}
+
+/**
+ * A string as a person would write it as a YAML value: plain when it reads back as the same
+ * string (`web`, `web servers`), else double-quoted (`"yes"`, `"a: b"`, `"42"`).
+ */
+export function yamlScalar(value: string): string {
+  const plain =
+    /^[A-Za-z][A-Za-z0-9 ._/-]*$/.test(value) &&
+    !value.endsWith(' ') &&
+    !/^(true|false|yes|no|on|off|y|n|null)$/i.test(value);
+  return plain ? value : JSON.stringify(value);
+}
+
+/**
+ * `111122223333/sg-0fedcba9876543210`, Terraform's spelling of a security group in another account,
+ * split into the account and the group ID (lower case); undefined for anything else.
+ */
+export function crossAccountGroup(value: unknown): { account: string; groupId: string } | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^\s*([0-9]{12})\/(sg-(?:[0-9a-f]{8}|[0-9a-f]{17}))\s*$/i.exec(value);
+  if (match === null) return undefined;
+  return { account: match[1] ?? '', groupId: (match[2] ?? '').toLowerCase() };
+}
+
+export type SourceField = 'cidr' | 'prefixList' | 'securityGroup';
+
+const SOURCE_WHAT: Readonly<Record<SourceField, string>> = {
+  cidr: 'a network',
+  prefixList: 'a prefix list',
+  securityGroup: 'a security group',
+};
+
+/** The source field a value reads as: a group ID or self, a prefix list ID, an IP address or network. */
+function sourceFieldOf(text: string): SourceField | undefined {
+  if (/^sg-[0-9a-f]+$/i.test(text) || text === 'self') return 'securityGroup';
+  if (/^pl-[0-9a-f]+$/i.test(text)) return 'prefixList';
+  const check = checkCidr(text);
+  if (check.ok || check.reason !== 'invalid') return 'cidr';
+  return undefined;
+}
+
+/**
+ * The message for a source value written under the wrong field (`cidr: sg-...`,
+ * `securityGroup: 10.0.0.0/8`, Terraform's `account/sg-...`), saying which field to write it in;
+ * undefined when the value does not read as another kind of source.
+ */
+export function misplacedSourceMessage(field: SourceField, value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const cross = crossAccountGroup(value);
+  if (cross !== undefined) {
+    return (
+      `${field} ${quote(value)} is Terraform's spelling of a security group in another account; ` +
+      `write securityGroup: ${cross.groupId} and account: "${cross.account}"`
+    );
+  }
+  const text = value.trim();
+  const kind = sourceFieldOf(text);
+  if (kind === undefined || kind === field) return undefined;
+  const written = kind === 'cidr' ? text : text.toLowerCase();
+  return `${field} ${quote(value)} is ${SOURCE_WHAT[kind]}, not ${SOURCE_WHAT[field]}; write ${kind}: ${written}`;
 }

@@ -176,6 +176,39 @@ describe('validate on valid policies', () => {
   });
 });
 
+describe('validate with warnings', () => {
+  it('prints a located warning and its event, and still exits 0 (icmp from an IPv6 network)', async () => {
+    const text = edit(
+      edit(VALID, '    - protocol: tcp', '    - protocol: icmp'),
+      '      ports: 22\n',
+      '',
+    ).replace('203.0.113.0/24', '2001:db8::/32');
+    const dir = await policyDir({ 'icmp.yaml': text });
+    const file = join(dir, 'icmp.yaml');
+
+    const result = await runCli(['validate', '--policies', dir], { env: ENV });
+
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const message =
+      'protocol icmp matches IPv4 traffic only, so this rule from the IPv6 network 2001:db8::/32 never matches anything; move this source to a rule with protocol: icmpv6';
+    expect(result.stdout).toBe(
+      `${file}:12:17  spec.ingress[0].sources[0].cidr  warning: ${message}\n` +
+        `1 policies in 1 files under ${dir} are valid, with 1 warning(s)\n`,
+    );
+    expect(eventsNamed(parseEvents(result.stderr), 'policy.warning')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        file,
+        line: 12,
+        column: 17,
+        path: 'spec.ingress[0].sources[0].cidr',
+        warning: message,
+      }),
+    ]);
+    expect(eventsNamed(parseEvents(result.stderr), 'policy.invalid')).toEqual([]);
+  });
+});
+
 interface Mistake {
   readonly title: string;
   readonly text: string;

@@ -448,7 +448,10 @@ describe('daemon passes', () => {
 
   it('reports policy warnings at start-up and again only when they change', async () => {
     const h = harness();
-    const warned = (warnings: string[]): PolicyLoadResult => ({ ...VALID, warnings });
+    const warned = (messages: string[]): PolicyLoadResult => ({
+      ...VALID,
+      warnings: messages.map((message) => ({ message })),
+    });
     h.policies.push(warned(['a.yaml: skipped, this file was already read under another path']));
     h.policies.push(warned(['a.yaml: skipped, this file was already read under another path']));
     h.policies.push(warned([]));

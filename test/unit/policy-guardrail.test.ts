@@ -98,7 +98,27 @@ describe('a denied desired rule', () => {
   it('warns about an exception for a policy the set does not have', () => {
     const result = parsePolicyTexts([{ file: 'g.yaml', text: GUARDRAIL }]);
     expect(result.ok && result.warnings).toEqual([
-      'g.yaml:11:7: guardrail no-internet-ssh has an exception for policy break-glass, which no IngressPolicy of the set is named',
+      {
+        file: 'g.yaml',
+        line: 11,
+        column: 7,
+        path: 'spec.exceptions[0]',
+        message:
+          'guardrail no-internet-ssh has an exception for policy break-glass, which no IngressPolicy of the set is named; write the name of an IngressPolicy, or remove the exception',
+      },
+    ]);
+  });
+
+  it('suggests the closest policy name for an exception that names none of the set', () => {
+    const result = parsePolicyTexts([
+      { file: 'g.yaml', text: GUARDRAIL },
+      { file: 'p.yaml', text: openSsh('break-glas', '10.0.0.0/8') },
+    ]);
+    expect(result.ok && result.warnings).toEqual([
+      expect.objectContaining({
+        path: 'spec.exceptions[0]',
+        message: expect.stringMatching(/; did you mean policy: break-glas\?$/) as unknown,
+      }),
     ]);
   });
 });

@@ -154,7 +154,7 @@ describe('loadPolicies', () => {
 
     expect(names(result)).toEqual(['ssh']);
     expect(result.ok && result.warnings).toEqual([
-      `${join(dir, 'team')}: skipped, this directory was already read under another path`,
+      { message: `${join(dir, 'team')}: skipped, this directory was already read under another path` },
     ]);
   });
 
@@ -248,7 +248,7 @@ describe('loadPolicies', () => {
 
     expect(names(result)).toEqual(['web-http', 'web-https', 'ssh']);
     expect(result.ok && result.warnings).toEqual([
-      `${join(dir, 'web', 'http.yaml')}: skipped, this file was already read under another path`,
+      { message: `${join(dir, 'web', 'http.yaml')}: skipped, this file was already read under another path` },
     ]);
   });
 
@@ -268,7 +268,7 @@ describe('loadPolicies', () => {
       ok: true,
       policies: [],
       files: [],
-      warnings: [`no policy files (*.yaml, *.yml) found below ${dir}`],
+      warnings: [{ message: `no policy files (*.yaml, *.yml) found below ${dir}` }],
     });
   });
 
@@ -279,7 +279,7 @@ describe('loadPolicies', () => {
       ok: true,
       policies: [],
       files: [join(dir, 'empty.yaml')],
-      warnings: [`${join(dir, 'empty.yaml')}: no policy documents in this file`],
+      warnings: [{ message: `${join(dir, 'empty.yaml')}: no policy documents in this file` }],
     });
   });
 

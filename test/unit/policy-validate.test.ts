@@ -160,6 +160,24 @@ describe('targets', () => {
     ]);
   });
 
+  it('points a group name written as groupId to groupName', () => {
+    expectErrors('target-group-name-as-id', [
+      7,
+      16,
+      'spec.targets[0].groupId',
+      'groupId "web" is not a security group ID; did you mean groupName: web? (a name is resolved in the region\'s default VPC)',
+    ]);
+  });
+
+  it("splits Terraform's account/sg-... in a target into the ID and the account selector", () => {
+    expectErrors('target-terraform-cross-account', [
+      7,
+      16,
+      'spec.targets[0].groupId',
+      'groupId "111122223333/sg-0fedcba9876543210" is Terraform\'s spelling of a security group in another account; write groupId: sg-0fedcba9876543210, and select account 111122223333 with spec.accounts: [{id: "111122223333"}]',
+    ]);
+  });
+
   it('rejects a malformed security group ID', () => {
     expectErrors('bad-group-id', [
       7,
@@ -378,6 +396,45 @@ describe('sources', () => {
       'spec.ingress[0].sources[0].securityGroup',
       'securityGroup "web-servers" looks like a group name; EC2 never returns names on read-back, so write the group\'s ID (sg-...) or self',
     ]);
+  });
+
+  it("splits Terraform's account/sg-... in a source into securityGroup and account, not a group name", () => {
+    expectErrors('source-terraform-cross-account', [
+      12,
+      26,
+      'spec.ingress[0].sources[0].securityGroup',
+      'securityGroup "111122223333/sg-0fedcba9876543210" is Terraform\'s spelling of a security group in another account; write securityGroup: sg-0fedcba9876543210 and account: "111122223333"',
+    ]);
+  });
+
+  it('names the field a source value belongs in when it is written in another', () => {
+    expectErrors(
+      'source-value-in-wrong-field',
+      [
+        12,
+        26,
+        'spec.ingress[0].sources[0].securityGroup',
+        'securityGroup "10.0.0.0/8" is a network, not a security group; write cidr: 10.0.0.0/8',
+      ],
+      [
+        13,
+        17,
+        'spec.ingress[0].sources[1].cidr',
+        'cidr "sg-0fedcba9876543210" is a security group, not a network; write securityGroup: sg-0fedcba9876543210',
+      ],
+      [
+        14,
+        23,
+        'spec.ingress[0].sources[2].prefixList',
+        'prefixList "sg-0123456789abcdef0" is a security group, not a prefix list; write securityGroup: sg-0123456789abcdef0',
+      ],
+      [
+        15,
+        26,
+        'spec.ingress[0].sources[3].securityGroup',
+        'securityGroup "pl-0123456789abcdef0" is a prefix list, not a security group; write prefixList: pl-0123456789abcdef0',
+      ],
+    );
   });
 
   it('rejects a malformed prefix list ID', () => {

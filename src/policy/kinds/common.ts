@@ -3,7 +3,15 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { MessageContext } from '../schema-kit.js';
 import { constant, oneOf, stringMap, withMessages } from '../schema-kit.js';
-import { idPattern, nameMessage, type IdFormat } from '../sentences.js';
+import {
+  crossAccountGroup,
+  idMessage,
+  idPattern,
+  lastName,
+  nameMessage,
+  yamlScalar,
+  type IdFormat,
+} from '../sentences.js';
 import {
   PROTOCOL_HINT,
   PROTOCOL_NAMES,
@@ -133,6 +141,30 @@ export function valueAt(document: unknown, segments: readonly Segment[]): unknow
   return value;
 }
 
+/**
+ * A value that is not a security group ID, where one is needed (a target's `groupId`): Terraform's
+ * `account/sg-...` is split into the ID and the account selector; a name (anything that is not an
+ * ID of some kind) is pointed to `groupName`, the opposite of groupName's "is a security group ID".
+ */
+function groupIdMessage({ segments, value }: MessageContext): string {
+  const field = lastName(segments);
+  const cross = crossAccountGroup(value);
+  if (cross !== undefined) {
+    return (
+      `${field} ${quote(value)} is Terraform's spelling of a security group in another account; ` +
+      `write ${field}: ${cross.groupId}, and select account ${cross.account} with spec.accounts: [{id: "${cross.account}"}]`
+    );
+  }
+  if (field === 'groupId' && typeof value === 'string') {
+    const text = value.trim();
+    // sg-12345 is a malformed ID, vpc-... or pl-... another resource's: the ID sentence fits those.
+    if (text !== '' && !/^(sg|vpc|pl|pcx|subnet|eni|i)-[0-9a-f]*$/i.test(text)) {
+      return `groupId ${quote(value)} is not a security group ID; did you mean groupName: ${yamlScalar(text)}? (a name is resolved in the region's default VPC)`;
+    }
+  }
+  return idMessage(field, ID_FORMATS.groupId, value);
+}
+
 /** Definitions shared by the kinds (`#/definitions/<name>`). */
 export const SHARED_DEFINITIONS = {
   region: withMessages(Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]+$' }), {
@@ -145,7 +177,7 @@ export const SHARED_DEFINITIONS = {
     },
   }),
   securityGroupId: withMessages(Type.String({ pattern: '^sg-([0-9a-f]{8}|[0-9a-f]{17})$' }), {
-    pattern: idPattern(ID_FORMATS.groupId),
+    pattern: groupIdMessage,
   }),
   vpcId: withMessages(Type.String({ pattern: '^vpc-([0-9a-f]{8}|[0-9a-f]{17})$' }), {
     pattern: idPattern(ID_FORMATS.vpcId),

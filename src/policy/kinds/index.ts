@@ -9,6 +9,7 @@ import type { Issue, Segment } from '../issue.js';
 import { normalisePolicy } from '../normalise.js';
 import { closest } from '../values.js';
 import { INGRESS_POLICY_RULES } from '../rules.js';
+import { ingressPolicyWarnings } from '../warnings.js';
 import { API_VERSION } from './common.js';
 import {
   GUARDRAIL,
@@ -37,6 +38,11 @@ export interface KindDefinition {
   readonly rules: (document: Record<string, unknown>) => Issue[];
   /** Only called for a document that passed the schema and every rule. */
   readonly normalise: (document: unknown, file: string, locate: Locate) => LoadedDocument;
+  /**
+   * Findings that leave the document valid (see warnings.ts), over the raw document and what it
+   * normalised to; each becomes a located `policy.warning`. Absent: the kind has none.
+   */
+  readonly warnings?: (document: Record<string, unknown>, loaded: LoadedDocument) => Issue[];
 }
 
 /** Every kind, in the order the editor schema lists them; the first is the default. */
@@ -50,6 +56,8 @@ export const KINDS: readonly KindDefinition[] = [
       kind: INGRESS_POLICY,
       policy: normalisePolicy(document as PolicyDocument, file, locate),
     }),
+    warnings: (document, loaded) =>
+      loaded.kind === INGRESS_POLICY ? ingressPolicyWarnings(document, loaded.policy) : [],
   },
   {
     apiVersion: API_VERSION,

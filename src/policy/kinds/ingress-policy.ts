@@ -3,7 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { quote } from '../issue.js';
 import { oneOf, ref, refField, withMessages } from '../schema-kit.js';
-import { idMessage, idPattern, lastName } from '../sentences.js';
+import { idMessage, idPattern, lastName, misplacedSourceMessage } from '../sentences.js';
 import { PROTOCOL_HINT } from '../values.js';
 import { API_VERSION, ID_FORMATS, SHARED_DEFINITIONS, documentSchema, protocolSchema } from './common.js';
 
@@ -252,6 +252,8 @@ function securityGroupMessage(value: unknown): string {
   if (typeof value === 'string') {
     if (value.toLowerCase() === 'self')
       return `securityGroup ${quote(value)} is not valid; write self in lower case`;
+    const misplaced = misplacedSourceMessage('securityGroup', value);
+    if (misplaced !== undefined) return misplaced;
     if (!/^sg-/i.test(value)) {
       return (
         `securityGroup ${quote(value)} looks like a group name; EC2 never returns names on read-back, ` +
@@ -283,7 +285,11 @@ const source = withMessages(
             description: 'A managed prefix list ID, e.g. pl-0123456789abcdef0.',
             pattern: '^pl-([0-9a-f]{8}|[0-9a-f]{17})$',
           }),
-          { pattern: idPattern(ID_FORMATS.prefixList) },
+          {
+            pattern: (context) =>
+              misplacedSourceMessage('prefixList', context.value) ??
+              idPattern(ID_FORMATS.prefixList)(context),
+          },
         ),
       ),
       securityGroup: Type.Optional(
