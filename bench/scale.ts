@@ -14,7 +14,7 @@ import { pino } from 'pino';
 
 import type { Ec2PortFactory } from '../src/aws/port.js';
 import type { Policy } from '../src/model/policy.js';
-import type { Rule } from '../src/model/rule.js';
+import { bindSelf, type Rule } from '../src/model/rule.js';
 import { createLogger, type Logger } from '../src/logging.js';
 import { reconcilePass } from '../src/reconcile/pass.js';
 import { DEFAULT_REGION, fakeWorld, policy, rule, selfRule, type FakeEc2 } from '../test/helpers/fake-ec2.js';
@@ -77,12 +77,6 @@ function teamRules(team: number): Rule[] {
   return rules;
 }
 
-function bind(r: Rule, id: string): Rule {
-  return r.source.kind === 'securityGroup' && r.source.value === 'self'
-    ? { ...r, source: { kind: 'securityGroup', value: id } }
-    : r;
-}
-
 export function buildWorld(groups: number, scenario: Scenario): { world: FakeEc2; policies: Policy[] } {
   const world = fakeWorld().vpc('vpc-0bench', { default: true });
   const rulesByTeam = Array.from({ length: TEAMS }, (_, t) => teamRules(t));
@@ -93,7 +87,7 @@ export function buildWorld(groups: number, scenario: Scenario): { world: FakeEc2
     world.group({ id, name: `app-${i}`, vpcId: 'vpc-0bench', tags: { team: `team-${team}`, env: 'prod' } });
     const wanted = rulesByTeam[team] ?? [];
     const skip = scenario === 'plan-nochange' ? -1 : i % RULES_PER_GROUP;
-    world.rule(id, ...wanted.filter((_, k) => k !== skip).map((r) => bind(r, id)));
+    world.rule(id, ...wanted.filter((_, k) => k !== skip).map((r) => bindSelf(r, id)));
     if (i % PIN_EVERY === 0) pinned.push(id);
   }
   const policies: Policy[] = rulesByTeam.map((rules, t) =>

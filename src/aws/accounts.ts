@@ -129,6 +129,20 @@ function withDeadline<T>(promise: Promise<T>, ms: number, action: string, signal
   });
 }
 
+/** The account and partition of the STS client's credentials (GetCallerIdentity), under the STS deadline. */
+function callerIdentity(sts: STSClient, signal: AbortSignal | undefined): Promise<OwnAccount> {
+  return withDeadline(
+    sts.send(new GetCallerIdentityCommand({})).then((output) => {
+      const account = output.Account ?? '';
+      if (!/^\d{12}$/.test(account)) throw new Error('GetCallerIdentity returned no account ID');
+      return { account, partition: output.Arn?.split(':')[1] || 'aws' };
+    }),
+    STS_TIMEOUT_MS,
+    'GetCallerIdentity',
+    signal,
+  );
+}
+
 /** Access to many accounts from the default credential chain (or `options.credentials`). */
 export function createAccountAccess(options: AccountAccessOptions = {}): AccountAccess {
   const now = options.now ?? Date.now;
@@ -161,16 +175,7 @@ export function createAccountAccess(options: AccountAccessOptions = {}): Account
 
   return {
     ownAccount(signal?: AbortSignal): Promise<OwnAccount> {
-      identity ??= withDeadline(
-        sts.send(new GetCallerIdentityCommand({})).then((output) => {
-          const account = output.Account ?? '';
-          if (!/^\d{12}$/.test(account)) throw new Error('GetCallerIdentity returned no account ID');
-          return { account, partition: output.Arn?.split(':')[1] || 'aws' };
-        }),
-        STS_TIMEOUT_MS,
-        'GetCallerIdentity',
-        signal,
-      );
+      identity ??= callerIdentity(sts, signal);
       const pending = identity;
       // Not kept when it failed: the next pass asks again.
       pending.catch(() => {

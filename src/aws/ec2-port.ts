@@ -3,15 +3,17 @@
 // safe to log. The only place (with permissions.ts) that knows EC2's request and response shapes.
 import {
   AuthorizeSecurityGroupIngressCommand,
-  DescribeManagedPrefixListsCommand,
-  DescribeSecurityGroupRulesCommand,
-  DescribeSecurityGroupsCommand,
   DescribeVpcsCommand,
   EC2Client,
-  GetManagedPrefixListEntriesCommand,
   UpdateSecurityGroupRuleDescriptionsIngressCommand,
+  paginateDescribeManagedPrefixLists,
+  paginateDescribeSecurityGroupRules,
+  paginateDescribeSecurityGroups,
+  paginateGetManagedPrefixListEntries,
   type EC2ClientConfig,
+  type EC2PaginationConfiguration,
   type Filter,
+  type SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createTokenBucket, DEFAULT_WRITES_PER_SECOND, type TokenBucket } from './pacing.js';
@@ -53,9 +55,6 @@ export interface Ec2ClientOptions {
   /** Debug lines per EC2 call (action, region, duration, attempts, error code); never secrets. */
   readonly logger?: Logger | undefined;
 }
-
-/** The one method of EC2Client the port uses, so unit tests can drive it with a fake. */
-export type Ec2Sender = Pick<EC2Client, 'send'>;
 
 const DEFAULT_MAX_ATTEMPTS = 5;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -119,237 +118,288 @@ export function createEc2PortFactory(options: Ec2ClientOptions = {}): Ec2PortFac
   });
 }
 
-/** The port over any sender with EC2Client's `send` (the real client, or a fake in unit tests). */
+/** What the calls of one port share. */
+interface PortScope {
+  readonly region: string;
+  readonly client: EC2Client;
+  readonly logger: Logger | undefined;
+  readonly callTimeoutMs: number;
+}
+
+type Output = { readonly $metadata?: { readonly attempts?: number | undefined } } | undefined;
+
+/**
+ * One EC2 call (or one page of a paginated read), all its SDK attempts bounded by one deadline (a
+ * hung endpoint otherwise costs maxAttempts x requestTimeout): when `callTimeoutMs` passes,
+ * `deadline` is aborted, and the caller has handed its signal to the SDK with the pass's own.
+ * Logs one debug line; rejects with Ec2Error.
+ */
+async function timedCall<T extends Output>(
+  scope: PortScope,
+  action: string,
+  signal: AbortSignal | undefined,
+  deadline: AbortController,
+  send: () => Promise<T>,
+): Promise<T> {
+  const { region, logger, callTimeoutMs } = scope;
+  const started = performance.now();
+  const timer = setTimeout(() => deadline.abort(), callTimeoutMs);
+  try {
+    const output = await send();
+    logger?.debug(
+      { action, region, durationMs: elapsed(started), attempts: output?.$metadata?.attempts },
+      'ec2 call succeeded',
+    );
+    return output;
+  } catch (error) {
+    const mapped =
+      deadline.signal.aborted && signal?.aborted !== true
+        ? new Ec2Error(
+            'TimeoutError',
+            `no answer from EC2 within ${callTimeoutMs} ms, retries included`,
+            action,
+          )
+        : toEc2Error(error, action);
+    logger?.debug(
+      { action, region, durationMs: elapsed(started), errorCode: mapped.code, statusCode: mapped.statusCode },
+      'ec2 call failed',
+    );
+    throw mapped;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The pass's signal and a deadline's, as the one signal the SDK takes. */
+function withDeadline(signal: AbortSignal | undefined, deadline: AbortController): AbortSignal {
+  return signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]);
+}
+
+/** One unpaginated call under its own deadline and the pass's signal. */
+function call<T extends Output>(
+  scope: PortScope,
+  action: string,
+  signal: AbortSignal | undefined,
+  send: (abortSignal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const deadline = new AbortController();
+  return timedCall(scope, action, signal, deadline, () => send(withDeadline(signal, deadline)));
+}
+
+/** The SDK paginators' configuration (EC2PaginationConfiguration) and their trailing `send` options. */
+type Paginate<P> = (
+  config: EC2PaginationConfiguration,
+  options: { readonly abortSignal: AbortSignal },
+) => AsyncIterator<P, unknown>;
+
+/**
+ * Every page of a read, through one of the SDK's paginators (`paginateDescribeSecurityGroups`, ...),
+ * each page a timed call. A paginator hands the same `send` options to every page, so the per-call
+ * deadline cannot be a fresh signal per page: the read gets one deadline controller, re-armed for
+ * each page and aborted only when a page outlives it (which ends the read). The paginator stops on
+ * a missing NextToken; a NextToken EC2 already returned would loop forever, so it fails the read
+ * (`PaginationLoop`) before that page is asked for; a failed read is never taken as "no rules".
+ */
+async function* pages<P extends Output & { readonly NextToken?: string | undefined }>(
+  scope: PortScope,
+  action: string,
+  signal: AbortSignal | undefined,
+  pageSize: number,
+  paginate: Paginate<P>,
+): AsyncGenerator<NonNullable<P>> {
+  const deadline = new AbortController();
+  const iterator = paginate(
+    { client: scope.client, pageSize },
+    { abortSignal: withDeadline(signal, deadline) },
+  );
+  const seen = new Set<string>();
+  for (;;) {
+    const page = await timedCall(scope, action, signal, deadline, async () => {
+      const next = await iterator.next();
+      return next.done === true ? undefined : next.value;
+    });
+    if (page === undefined) return;
+    yield page;
+    const token = page.NextToken;
+    if (token === undefined || token === '') continue;
+    if (seen.has(token)) {
+      throw new Ec2Error('PaginationLoop', 'EC2 returned a NextToken it had already returned', action);
+    }
+    seen.add(token);
+  }
+}
+
+/**
+ * The port over an EC2Client (the real one, or one whose `send` aws-sdk-client-mock stubs in unit
+ * tests: the SDK's paginators insist on an EC2Client). `callTimeoutMs` bounds each call, retries
+ * included; `writes` paces AuthorizeSecurityGroupIngress.
+ */
 export function createEc2Port(
   region: string,
-  client: Ec2Sender,
+  client: EC2Client,
   logger?: Logger,
   callTimeoutMs: number = DEFAULT_CALL_TIMEOUT_MS,
   writes?: TokenBucket,
 ): Ec2Port {
-  /**
-   * One EC2 call, all its SDK attempts bounded by one deadline (a hung endpoint otherwise costs
-   * maxAttempts x requestTimeout), and the pass's own signal.
-   */
-  async function call<T extends { $metadata?: { attempts?: number | undefined } }>(
-    action: string,
-    signal: AbortSignal | undefined,
-    send: (abortSignal: AbortSignal) => Promise<T>,
-  ): Promise<T> {
-    const started = performance.now();
-    const deadline = AbortSignal.timeout(callTimeoutMs);
-    try {
-      const output = await send(signal === undefined ? deadline : AbortSignal.any([signal, deadline]));
-      logger?.debug(
-        { action, region, durationMs: elapsed(started), attempts: output.$metadata?.attempts },
-        'ec2 call succeeded',
-      );
-      return output;
-    } catch (error) {
-      const mapped =
-        deadline.aborted && signal?.aborted !== true
-          ? new Ec2Error(
-              'TimeoutError',
-              `no answer from EC2 within ${callTimeoutMs} ms, retries included`,
-              action,
-            )
-          : toEc2Error(error, action);
-      logger?.debug(
-        {
-          action,
-          region,
-          durationMs: elapsed(started),
-          errorCode: mapped.code,
-          statusCode: mapped.statusCode,
-        },
-        'ec2 call failed',
-      );
-      throw mapped;
-    }
-  }
-
+  const scope: PortScope = { region, client, logger, callTimeoutMs };
   return {
     region,
-
-    async describeSecurityGroups(filters: readonly Ec2Filter[], signal?: AbortSignal): Promise<LiveGroup[]> {
-      const action = 'DescribeSecurityGroups';
-      // A filter with no values matches nothing (values are OR-ed, filters AND-ed); EC2 would reject it.
-      if (filters.some((filter) => filter.values.length === 0)) return [];
-      const groups = new Map<string, LiveGroup>();
-      for (const chunk of chunkFilters(filters)) {
-        await followPages(action, async (nextToken) => {
-          const page = await call(action, signal, (abortSignal) =>
-            client.send(
-              new DescribeSecurityGroupsCommand({
-                ...(chunk.length > 0 ? { Filters: toSdkFilters(chunk) } : {}),
-                MaxResults: SECURITY_GROUPS_PAGE,
-                ...(nextToken !== undefined ? { NextToken: nextToken } : {}),
-              }),
-              { abortSignal },
-            ),
-          );
-          for (const group of page.SecurityGroups ?? []) {
-            const live = liveGroupFromSecurityGroup(group);
-            if (live !== undefined) groups.set(live.groupId, live);
-          }
-          return page.NextToken;
-        });
-      }
-      return [...groups.values()];
-    },
-
-    async describeIngressRules(groupId: string, signal?: AbortSignal): Promise<LiveRule[]> {
-      const action = 'DescribeSecurityGroupRules';
-      const rules: LiveRule[] = [];
-      await followPages(action, async (nextToken) => {
-        const page = await call(action, signal, (abortSignal) =>
-          client.send(
-            new DescribeSecurityGroupRulesCommand({
-              Filters: [{ Name: 'group-id', Values: [groupId] }],
-              MaxResults: SECURITY_GROUP_RULES_PAGE,
-              ...(nextToken !== undefined ? { NextToken: nextToken } : {}),
-            }),
-            { abortSignal },
-          ),
-        );
-        for (const sgr of page.SecurityGroupRules ?? []) {
-          if (sgr.IsEgress === true) continue;
-          const live = liveRuleFromSecurityGroupRule(sgr);
-          if (live !== undefined) rules.push(live);
-        }
-        return page.NextToken;
-      });
-      return rules;
-    },
-
-    async authorizeIngress(request: AuthorizeRequest, signal?: AbortSignal): Promise<LiveRule[]> {
-      // EC2 rejects a call without permissions; an empty batch has nothing to create.
-      if (request.rules.length === 0) return [];
-      await writes?.take(signal);
-      const tags = Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value }));
-      const output = await call('AuthorizeSecurityGroupIngress', signal, (abortSignal) =>
-        client.send(
-          new AuthorizeSecurityGroupIngressCommand({
-            GroupId: request.groupId,
-            IpPermissions: toIpPermissions(request.rules),
-            ...(tags.length > 0
-              ? { TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: tags }] }
-              : {}),
-            ...(request.dryRun ? { DryRun: true } : {}),
-          }),
-          { abortSignal },
-        ),
-      );
-      const created: LiveRule[] = [];
-      for (const sgr of output.SecurityGroupRules ?? []) {
-        if (sgr.IsEgress === true) continue;
-        const live = liveRuleFromSecurityGroupRule(sgr);
-        if (live !== undefined) created.push(live);
-      }
-      return created;
-    },
-
-    async updateIngressDescriptions(request: DescriptionUpdateRequest, signal?: AbortSignal): Promise<void> {
-      if (request.rules.length === 0) return;
-      await writes?.take(signal);
-      // The IpPermissions form selects each rule by its identity, so no rule ID has to be read first
-      // (DescribeSecurityGroups returns none); a permission without Description removes it (EC2).
-      await call('UpdateSecurityGroupRuleDescriptionsIngress', signal, (abortSignal) =>
-        client.send(
-          new UpdateSecurityGroupRuleDescriptionsIngressCommand({
-            GroupId: request.groupId,
-            IpPermissions: toIpPermissions(request.rules),
-            ...(request.dryRun ? { DryRun: true } : {}),
-          }),
-          { abortSignal },
-        ),
-      );
-    },
-
-    async describeDefaultVpcId(signal?: AbortSignal): Promise<string | undefined> {
-      const output = await call('DescribeVpcs', signal, (abortSignal) =>
+    describeSecurityGroups: (filters, signal) => describeSecurityGroups(scope, filters, signal),
+    describeIngressRules: (groupId, signal) => describeIngressRules(scope, groupId, signal),
+    authorizeIngress: (request, signal) => authorizeIngress(scope, writes, request, signal),
+    updateIngressDescriptions: (request, signal) => updateIngressDescriptions(scope, writes, request, signal),
+    describeDefaultVpcId: async (signal) => {
+      const output = await call(scope, 'DescribeVpcs', signal, (abortSignal) =>
         client.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }), {
           abortSignal,
         }),
       );
       return output.Vpcs?.find((vpc) => vpc.VpcId !== undefined)?.VpcId;
     },
-
-    async describePrefixLists(
-      ids: readonly string[],
-      signal?: AbortSignal,
-    ): Promise<Map<string, PrefixListInfo>> {
-      const action = 'DescribeManagedPrefixLists';
-      const result = new Map<string, PrefixListInfo>();
-      const unique = [...new Set(ids)];
-      for (const chunk of chunkValues(unique, MAX_FILTER_VALUES)) {
-        await followPages(action, async (nextToken) => {
-          const page = await call(action, signal, (abortSignal) =>
-            client.send(
-              new DescribeManagedPrefixListsCommand({
-                Filters: [{ Name: 'prefix-list-id', Values: chunk }],
-                MaxResults: PREFIX_LISTS_PAGE,
-                ...(nextToken !== undefined ? { NextToken: nextToken } : {}),
-              }),
-              { abortSignal },
-            ),
-          );
-          for (const list of page.PrefixLists ?? []) {
-            if (list.PrefixListId === undefined) continue;
-            // AWS-managed lists carry no MaxEntries; their entry count is the best weight we can read.
-            const maxEntries = list.MaxEntries ?? (await countEntries(list.PrefixListId, signal));
-            result.set(list.PrefixListId, {
-              maxEntries,
-              addressFamily: addressFamily(list.AddressFamily),
-            });
-          }
-          return page.NextToken;
-        });
-      }
-      return result;
-    },
+    describePrefixLists: (ids, signal) => describePrefixLists(scope, ids, signal),
   };
-
-  async function countEntries(prefixListId: string, signal: AbortSignal | undefined): Promise<number> {
-    const action = 'GetManagedPrefixListEntries';
-    let count = 0;
-    await followPages(action, async (nextToken) => {
-      const page = await call(action, signal, (abortSignal) =>
-        client.send(
-          new GetManagedPrefixListEntriesCommand({
-            PrefixListId: prefixListId,
-            MaxResults: PREFIX_LISTS_PAGE,
-            ...(nextToken !== undefined ? { NextToken: nextToken } : {}),
-          }),
-          { abortSignal },
-        ),
-      );
-      count += page.Entries?.length ?? 0;
-      return page.NextToken;
-    });
-    return Math.max(count, 1);
-  }
 }
 
-/**
- * Runs `fetchPage` until EC2 returns no NextToken. A token EC2 already returned would loop forever,
- * so it fails the read instead (a failed read is never taken as "no rules").
- */
-async function followPages(
-  action: string,
-  fetchPage: (nextToken: string | undefined) => Promise<string | undefined>,
-): Promise<void> {
-  const seen = new Set<string>();
-  let nextToken: string | undefined;
-  do {
-    nextToken = (await fetchPage(nextToken)) || undefined;
-    if (nextToken !== undefined) {
-      if (seen.has(nextToken)) {
-        throw new Ec2Error('PaginationLoop', 'EC2 returned a NextToken it had already returned', action);
+/** Ec2Port.describeSecurityGroups: every page of every filter chunk, groups de-duplicated by ID. */
+async function describeSecurityGroups(
+  scope: PortScope,
+  filters: readonly Ec2Filter[],
+  signal: AbortSignal | undefined,
+): Promise<LiveGroup[]> {
+  // A filter with no values matches nothing (values are OR-ed, filters AND-ed); EC2 would reject it.
+  if (filters.some((filter) => filter.values.length === 0)) return [];
+  const groups = new Map<string, LiveGroup>();
+  for (const chunk of chunkFilters(filters)) {
+    const input = chunk.length > 0 ? { Filters: toSdkFilters(chunk) } : {};
+    const all = pages(scope, 'DescribeSecurityGroups', signal, SECURITY_GROUPS_PAGE, (config, options) =>
+      paginateDescribeSecurityGroups(config, input, options),
+    );
+    for await (const page of all) {
+      for (const group of page.SecurityGroups ?? []) {
+        const live = liveGroupFromSecurityGroup(group);
+        if (live !== undefined) groups.set(live.groupId, live);
       }
-      seen.add(nextToken);
     }
-  } while (nextToken !== undefined);
+  }
+  return [...groups.values()];
+}
+
+/** Ec2Port.describeIngressRules: DescribeSecurityGroupRules for one group, ingress only, every page. */
+async function describeIngressRules(
+  scope: PortScope,
+  groupId: string,
+  signal: AbortSignal | undefined,
+): Promise<LiveRule[]> {
+  const rules: LiveRule[] = [];
+  const input = { Filters: [{ Name: 'group-id', Values: [groupId] }] };
+  const all = pages(
+    scope,
+    'DescribeSecurityGroupRules',
+    signal,
+    SECURITY_GROUP_RULES_PAGE,
+    (config, options) => paginateDescribeSecurityGroupRules(config, input, options),
+  );
+  for await (const page of all) rules.push(...ingressRules(page.SecurityGroupRules));
+  return rules;
+}
+
+/** The ingress rules among DescribeSecurityGroupRules' or AuthorizeSecurityGroupIngress's answer. */
+function ingressRules(rules: readonly SecurityGroupRule[] | undefined): LiveRule[] {
+  const live: LiveRule[] = [];
+  for (const sgr of rules ?? []) {
+    if (sgr.IsEgress === true) continue;
+    const rule = liveRuleFromSecurityGroupRule(sgr);
+    if (rule !== undefined) live.push(rule);
+  }
+  return live;
+}
+
+/** Ec2Port.authorizeIngress: one paced AuthorizeSecurityGroupIngress call for the batch. */
+async function authorizeIngress(
+  scope: PortScope,
+  writes: TokenBucket | undefined,
+  request: AuthorizeRequest,
+  signal: AbortSignal | undefined,
+): Promise<LiveRule[]> {
+  // EC2 rejects a call without permissions; an empty batch has nothing to create.
+  if (request.rules.length === 0) return [];
+  await writes?.take(signal);
+  const tags = Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value }));
+  const output = await call(scope, 'AuthorizeSecurityGroupIngress', signal, (abortSignal) =>
+    scope.client.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: request.groupId,
+        IpPermissions: toIpPermissions(request.rules),
+        ...(tags.length > 0
+          ? { TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: tags }] }
+          : {}),
+        ...(request.dryRun ? { DryRun: true } : {}),
+      }),
+      { abortSignal },
+    ),
+  );
+  return ingressRules(output.SecurityGroupRules);
+}
+
+/** Ec2Port.updateIngressDescriptions: one paced UpdateSecurityGroupRuleDescriptionsIngress call. */
+async function updateIngressDescriptions(
+  scope: PortScope,
+  writes: TokenBucket | undefined,
+  request: DescriptionUpdateRequest,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (request.rules.length === 0) return;
+  await writes?.take(signal);
+  // The IpPermissions form selects each rule by its identity, so no rule ID has to be read first
+  // (DescribeSecurityGroups returns none); a permission without Description removes it (EC2).
+  await call(scope, 'UpdateSecurityGroupRuleDescriptionsIngress', signal, (abortSignal) =>
+    scope.client.send(
+      new UpdateSecurityGroupRuleDescriptionsIngressCommand({
+        GroupId: request.groupId,
+        IpPermissions: toIpPermissions(request.rules),
+        ...(request.dryRun ? { DryRun: true } : {}),
+      }),
+      { abortSignal },
+    ),
+  );
+}
+
+/** Ec2Port.describePrefixLists: the IDs in chunks of 200, every page, AWS-managed lists sized by their entries. */
+async function describePrefixLists(
+  scope: PortScope,
+  ids: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<Map<string, PrefixListInfo>> {
+  const result = new Map<string, PrefixListInfo>();
+  for (const chunk of chunkValues([...new Set(ids)], MAX_FILTER_VALUES)) {
+    const input = { Filters: [{ Name: 'prefix-list-id', Values: chunk }] };
+    const all = pages(scope, 'DescribeManagedPrefixLists', signal, PREFIX_LISTS_PAGE, (config, options) =>
+      paginateDescribeManagedPrefixLists(config, input, options),
+    );
+    for await (const page of all) {
+      for (const list of page.PrefixLists ?? []) {
+        if (list.PrefixListId === undefined) continue;
+        // AWS-managed lists carry no MaxEntries; their entry count is the best weight we can read.
+        const maxEntries = list.MaxEntries ?? (await countEntries(scope, list.PrefixListId, signal));
+        result.set(list.PrefixListId, { maxEntries, addressFamily: addressFamily(list.AddressFamily) });
+      }
+    }
+  }
+  return result;
+}
+
+/** The entries of one prefix list (GetManagedPrefixListEntries, every page); at least 1. */
+async function countEntries(
+  scope: PortScope,
+  prefixListId: string,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  let count = 0;
+  const all = pages(scope, 'GetManagedPrefixListEntries', signal, PREFIX_LISTS_PAGE, (config, options) =>
+    paginateGetManagedPrefixListEntries(config, { PrefixListId: prefixListId }, options),
+  );
+  for await (const page of all) count += page.Entries?.length ?? 0;
+  return Math.max(count, 1);
 }
 
 function chunkValues(values: readonly string[], max: number): string[][] {

@@ -2,6 +2,8 @@
 // AuthorizeSecurityGroupIngress with a token bucket per account and region (documented: 50 tokens,
 // refilled at 5 per second) shared by every tool in the account; a large apply that drains it makes
 // everyone else's writes fail with RequestLimitExceeded. We spend from our own smaller bucket first.
+import { setTimeout as delay } from 'node:timers/promises';
+
 /**
  * The default of --write-rate: below EC2's documented refill for mutating calls per account and
  * region (5/s, 50 held), so a long apply leaves room for every other tool in the account.
@@ -24,19 +26,13 @@ export interface TokenBucket {
   take(signal?: AbortSignal): Promise<void>;
 }
 
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** Waits `ms`; an abort of `signal` ends the wait at once with the signal's reason (not timers' AbortError). */
+async function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, signal === undefined ? {} : { signal });
+  } catch (error) {
+    throw signal?.aborted === true ? signal.reason : error;
+  }
 }
 
 export function createTokenBucket(options: TokenBucketOptions): TokenBucket {

@@ -6,7 +6,7 @@ import type { Ec2Port } from '../aws/port.js';
 import type { AccountInventory } from '../model/accounts.js';
 import { accountRefs, shardOf } from '../model/units.js';
 import { report } from '../events.js';
-import { adoptUnits, parsePolicyTexts, policySchemaId } from '../policy/index.js';
+import { adoptUnits, parsePolicyTexts, policySchemaId, type AdoptedPolicy } from '../policy/index.js';
 import { selectGroups, type GroupSelection } from '../reconcile/import.js';
 import { errorInfo, mapBounded } from '../reconcile/support.js';
 import {
@@ -197,6 +197,104 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Whether the policies import is about to write validate; if not, says so (a bug in sg-reconciler). */
+function validates(policies: readonly AdoptedPolicy[], out: string): boolean {
+  const check = parsePolicyTexts(
+    policies.map((p) => ({ file: join(out, p.fileName), text: new TextEncoder().encode(p.text) })),
+  );
+  if (check.ok) return true;
+  process.stderr.write(formatPolicyErrors(check.errors));
+  process.stderr.write(
+    'sg-reconciler: the imported policies do not validate (a bug in sg-reconciler); nothing was written\n',
+  );
+  return false;
+}
+
+/** Writes each policy file atomically (import.written per file); EXIT_OK, or EXIT_FAILURE when a write fails. */
+async function writePolicies(
+  out: string,
+  targets: readonly { policy: AdoptedPolicy; file: string }[],
+  unitOf: ReadonlyMap<string, ImportUnit>,
+  logger: Logger,
+): Promise<number> {
+  try {
+    await mkdir(out, { recursive: true });
+    for (const { policy, file } of targets) {
+      await writeFileAtomic(file, policy.text);
+      report(logger, 'import.written', {
+        file,
+        policy: policy.name,
+        account: unitOf.get(policy.group.groupId)?.account,
+        region: policy.region,
+        groupId: policy.group.groupId,
+        rules: policy.rules,
+      });
+      process.stdout.write(
+        `wrote ${file}: ${policy.group.groupId} (${policy.group.groupName}) in ${unitName(unitOf.get(policy.group.groupId))}, ${policy.rules} rule(s) in ${policy.entries} ingress entr${policy.entries === 1 ? 'y' : 'ies'}\n`,
+      );
+    }
+    return EXIT_OK;
+  } catch (error) {
+    const reason = fileErrorReason(error);
+    process.stderr.write(`sg-reconciler: cannot write into ${out}: ${reason}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+/** What import did not write a file for (import.skipped), and how many policies it wrote where. */
+function reportSummary(
+  adopted: ReturnType<typeof adoptUnits>,
+  unitOf: ReadonlyMap<string, ImportUnit>,
+  out: string,
+  logger: Logger,
+): void {
+  for (const group of adopted.withoutIngress) {
+    const unit = unitOf.get(group.groupId);
+    report(logger, 'import.skipped', {
+      account: unit?.account,
+      region: unit?.region,
+      groupId: group.groupId,
+      groupName: group.groupName,
+    });
+    process.stdout.write(`no ingress rules, no file: ${group.groupId} (${group.groupName})\n`);
+  }
+  process.stdout.write(
+    `${adopted.policies.length} polic${adopted.policies.length === 1 ? 'y' : 'ies'} written to ${out}` +
+      (adopted.withoutIngress.length > 0
+        ? `; ${adopted.withoutIngress.length} group(s) without ingress rules`
+        : '') +
+      '\n',
+  );
+}
+
+/**
+ * The exit code when the reads cannot be imported (a failed read; a requested group not found, or
+ * nothing selected: refused), else undefined.
+ */
+function checkReads(
+  reads: readonly UnitSelection[],
+  selection: GroupSelection,
+  where: string,
+  refuse: (errorCode: string, error: string) => number,
+): number | undefined {
+  const failed = reads.filter((read) => read.selected === undefined).length;
+  if (failed > 0) {
+    process.stderr.write(`sg-reconciler: ${failed} read(s) failed; nothing was written\n`);
+    return EXIT_FAILURE;
+  }
+  const found = new Set(
+    reads.flatMap((read) => read.selected?.groups ?? []).map((g) => g.groupId.toLowerCase()),
+  );
+  const notFound = selection.all ? [] : [...new Set(selection.groupIds)].filter((id) => !found.has(id));
+  if (notFound.length > 0) {
+    return refuse('GroupNotFound', `no security group ${notFound.join(', ')} in ${where}`);
+  }
+  if (found.size === 0) {
+    return refuse('NothingSelected', `the selection matched no security group in ${where}`);
+  }
+  return undefined;
+}
+
 /**
  * Reads the selected groups (live, or from `--snapshot`) and writes one policy per group with
  * ingress rules into `--out`. Exit 0 written; 1 a read or write failed; 3 no or bad selection,
@@ -239,24 +337,8 @@ export async function runImport(options: ImportOptions): Promise<number> {
   } finally {
     source.destroy();
   }
-  const failed = reads.filter((read) => read.selected === undefined).length;
-  if (failed > 0) {
-    process.stderr.write(`sg-reconciler: ${failed} read(s) failed; nothing was written\n`);
-    return EXIT_FAILURE;
-  }
-  const where = describeUnits(units);
-  const found = new Set(
-    reads.flatMap((read) => read.selected?.groups ?? []).map((g) => g.groupId.toLowerCase()),
-  );
-  const notFound = config.selection.all
-    ? []
-    : [...new Set(config.selection.groupIds)].filter((id) => !found.has(id));
-  if (notFound.length > 0) {
-    return refuse('GroupNotFound', `no security group ${notFound.join(', ')} in ${where}`);
-  }
-  if (found.size === 0) {
-    return refuse('NothingSelected', `the selection matched no security group in ${where}`);
-  }
+  const refused = checkReads(reads, config.selection, describeUnits(units), refuse);
+  if (refused !== undefined) return refused;
 
   const adopted = adoptUnits({
     units: reads.map(({ unit, selected }) => ({
@@ -270,19 +352,7 @@ export async function runImport(options: ImportOptions): Promise<number> {
     reads.flatMap(({ unit, selected }) => (selected?.groups ?? []).map((g) => [g.groupId, unit] as const)),
   );
   // The output must validate: a policy this tool writes and then rejects would be a bug, not the user's.
-  const check = parsePolicyTexts(
-    adopted.policies.map((p) => ({
-      file: join(config.out, p.fileName),
-      text: new TextEncoder().encode(p.text),
-    })),
-  );
-  if (!check.ok) {
-    process.stderr.write(formatPolicyErrors(check.errors));
-    process.stderr.write(
-      'sg-reconciler: the imported policies do not validate (a bug in sg-reconciler); nothing was written\n',
-    );
-    return EXIT_FAILURE;
-  }
+  if (!validates(adopted.policies, config.out)) return EXIT_FAILURE;
 
   const targets = adopted.policies.map((p) => ({ policy: p, file: join(config.out, p.fileName) }));
   if (!config.force) {
@@ -296,43 +366,8 @@ export async function runImport(options: ImportOptions): Promise<number> {
     }
   }
 
-  try {
-    await mkdir(config.out, { recursive: true });
-    for (const { policy, file } of targets) {
-      await writeFileAtomic(file, policy.text);
-      report(logger, 'import.written', {
-        file,
-        policy: policy.name,
-        account: unitOf.get(policy.group.groupId)?.account,
-        region: policy.region,
-        groupId: policy.group.groupId,
-        rules: policy.rules,
-      });
-      process.stdout.write(
-        `wrote ${file}: ${policy.group.groupId} (${policy.group.groupName}) in ${unitName(unitOf.get(policy.group.groupId))}, ${policy.rules} rule(s) in ${policy.entries} ingress entr${policy.entries === 1 ? 'y' : 'ies'}\n`,
-      );
-    }
-  } catch (error) {
-    const reason = fileErrorReason(error);
-    process.stderr.write(`sg-reconciler: cannot write into ${config.out}: ${reason}\n`);
-    return EXIT_FAILURE;
-  }
-  for (const group of adopted.withoutIngress) {
-    const unit = unitOf.get(group.groupId);
-    report(logger, 'import.skipped', {
-      account: unit?.account,
-      region: unit?.region,
-      groupId: group.groupId,
-      groupName: group.groupName,
-    });
-    process.stdout.write(`no ingress rules, no file: ${group.groupId} (${group.groupName})\n`);
-  }
-  process.stdout.write(
-    `${adopted.policies.length} polic${adopted.policies.length === 1 ? 'y' : 'ies'} written to ${config.out}` +
-      (adopted.withoutIngress.length > 0
-        ? `; ${adopted.withoutIngress.length} group(s) without ingress rules`
-        : '') +
-      '\n',
-  );
+  const written = await writePolicies(config.out, targets, unitOf, logger);
+  if (written !== EXIT_OK) return written;
+  reportSummary(adopted, unitOf, config.out, logger);
   return EXIT_OK;
 }

@@ -198,6 +198,41 @@ function optionsOf<T extends CommonOptions>(command: Command): T {
   return { ...options, clock } as unknown as T;
 }
 
+/** `run`, the daemon, with its schedule, listen address, time zone and pass timeout. */
+function addRunCommand(program: Command, onExit: (code: number) => void): void {
+  withWrites(
+    program
+      .command('run')
+      .description('the daemon: reconcile now, then on the schedule, until SIGTERM/SIGINT'),
+  )
+    .addOption(
+      new Option('--schedule <cron>', 'cron expression (seconds field optional)')
+        .env('SGR_SCHEDULE')
+        .argParser(parseSchedule)
+        .default(DEFAULTS.schedule),
+    )
+    .addOption(
+      new Option('--listen <host:port>', 'HTTP address for /healthz, /readyz, /metrics')
+        .env('SGR_LISTEN')
+        .argParser(parseListen)
+        .default(DEFAULTS.listen, `${DEFAULTS.listen.host}:${DEFAULTS.listen.port}`),
+    )
+    .addOption(
+      new Option('--timezone <tz>', 'time zone of the schedule')
+        .env('SGR_TIMEZONE')
+        .argParser(parseTimezone)
+        .default(DEFAULTS.timezone),
+    )
+    .addOption(
+      new Option('--pass-timeout <seconds>', 'abort a pass that runs longer than this')
+        .env('SGR_PASS_TIMEOUT')
+        .argParser((value) => parsePositiveInt('--pass-timeout', value, DEFAULTS.passTimeout))
+        .default(DEFAULTS.passTimeout),
+    )
+    .action(async (_options: unknown, command: Command) => onExit(await runRunCommand(optionsOf(command))));
+}
+
+/** The CLI: every command and option, parsed once; `onExit` receives each command's exit code. */
 export function buildProgram(onExit: (code: number) => void): Command {
   const program = new Command('sg-reconciler')
     .description(
@@ -276,36 +311,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     )
     .action(async (_options: unknown, command: Command) => onExit(await runApply(optionsOf(command))));
 
-  withWrites(
-    program
-      .command('run')
-      .description('the daemon: reconcile now, then on the schedule, until SIGTERM/SIGINT'),
-  )
-    .addOption(
-      new Option('--schedule <cron>', 'cron expression (seconds field optional)')
-        .env('SGR_SCHEDULE')
-        .argParser(parseSchedule)
-        .default(DEFAULTS.schedule),
-    )
-    .addOption(
-      new Option('--listen <host:port>', 'HTTP address for /healthz, /readyz, /metrics')
-        .env('SGR_LISTEN')
-        .argParser(parseListen)
-        .default(DEFAULTS.listen, `${DEFAULTS.listen.host}:${DEFAULTS.listen.port}`),
-    )
-    .addOption(
-      new Option('--timezone <tz>', 'time zone of the schedule')
-        .env('SGR_TIMEZONE')
-        .argParser(parseTimezone)
-        .default(DEFAULTS.timezone),
-    )
-    .addOption(
-      new Option('--pass-timeout <seconds>', 'abort a pass that runs longer than this')
-        .env('SGR_PASS_TIMEOUT')
-        .argParser((value) => parsePositiveInt('--pass-timeout', value, DEFAULTS.passTimeout))
-        .default(DEFAULTS.passTimeout),
-    )
-    .action(async (_options: unknown, command: Command) => onExit(await runRunCommand(optionsOf(command))));
+  addRunCommand(program, onExit);
 
   return program;
 }

@@ -449,6 +449,42 @@ function guardrailMarkdown(plan: Plan, out: string[]): void {
   }
 }
 
+/** The Markdown sections of what the plan could not cover: skipped policies, unresolved targets, failed reads. */
+function markdownFailures(plan: Plan, out: string[]): void {
+  const skipped = plan.skippedPolicies ?? [];
+  if (skipped.length > 0) {
+    pushBlock(out, '#### :x: Skipped policies (not planned: no region)');
+    pushBlock(
+      out,
+      ...skipped.map(
+        (s) => `- ${md(s.policy)} at \`${s.file}:${s.line}:${s.column}\` (\`${s.path}\`): ${md(s.error)}`,
+      ),
+    );
+  }
+  if (plan.unresolved.length > 0) {
+    pushBlock(out, '#### Unresolved targets');
+    pushBlock(out, ...plan.unresolved.map((u) => `- ${md(unresolvedText(u))}`));
+  }
+  if (plan.readFailures.length > 0) {
+    pushBlock(out, '#### :x: Failed reads (these groups were not planned)');
+    pushBlock(out, ...plan.readFailures.map((f) => `- ${md(unitOf(f))}\`${f.errorCode}\` ${md(f.error)}`));
+  }
+  if ((plan.accountFailures ?? []).length > 0) {
+    pushBlock(out, '#### :x: Unreachable accounts (their regions were not planned)');
+    pushBlock(
+      out,
+      ...(plan.accountFailures ?? []).map(
+        (f) => `- ${f.account}: \`${f.errorCode}\` ${md(f.error)} (${f.regions.join(', ')})`,
+      ),
+    );
+  }
+  const listFailures = plan.prefixListFailures ?? [];
+  if (listFailures.length > 0) {
+    pushBlock(out, '#### :x: Failed prefix-list reads (quota figures may be low)');
+    pushBlock(out, ...listFailures.map((f) => `- ${md(prefixListFailureText(f))}`));
+  }
+}
+
 function renderMarkdown(result: PassResult): string {
   if (result.status === 'failed') {
     return `### sg-reconciler plan\n\n:x: The plan could not run: \`${result.errorCode}\` ${md(result.error)}\n`;
@@ -515,41 +551,7 @@ function renderMarkdown(result: PassResult): string {
       pushBlock(out, '</details>');
     }
   }
-  const skipped = result.plan.skippedPolicies ?? [];
-  if (skipped.length > 0) {
-    pushBlock(out, '#### :x: Skipped policies (not planned: no region)');
-    pushBlock(
-      out,
-      ...skipped.map(
-        (s) => `- ${md(s.policy)} at \`${s.file}:${s.line}:${s.column}\` (\`${s.path}\`): ${md(s.error)}`,
-      ),
-    );
-  }
-  if (result.plan.unresolved.length > 0) {
-    pushBlock(out, '#### Unresolved targets');
-    pushBlock(out, ...result.plan.unresolved.map((u) => `- ${md(unresolvedText(u))}`));
-  }
-  if (result.plan.readFailures.length > 0) {
-    pushBlock(out, '#### :x: Failed reads (these groups were not planned)');
-    pushBlock(
-      out,
-      ...result.plan.readFailures.map((f) => `- ${md(unitOf(f))}\`${f.errorCode}\` ${md(f.error)}`),
-    );
-  }
-  if ((result.plan.accountFailures ?? []).length > 0) {
-    pushBlock(out, '#### :x: Unreachable accounts (their regions were not planned)');
-    pushBlock(
-      out,
-      ...(result.plan.accountFailures ?? []).map(
-        (f) => `- ${f.account}: \`${f.errorCode}\` ${md(f.error)} (${f.regions.join(', ')})`,
-      ),
-    );
-  }
-  const listFailures = result.plan.prefixListFailures ?? [];
-  if (listFailures.length > 0) {
-    pushBlock(out, '#### :x: Failed prefix-list reads (quota figures may be low)');
-    pushBlock(out, ...listFailures.map((f) => `- ${md(prefixListFailureText(f))}`));
-  }
+  markdownFailures(result.plan, out);
   return `${out.join('\n')}\n`;
 }
 

@@ -1,5 +1,6 @@
 // `sg-reconciler snapshot --out FILE`: the live state every policy needs, for offline plans.
 import { report } from '../events.js';
+import type { Logger } from '../logging.js';
 import { takeSnapshot } from '../reconcile/snapshot.js';
 import { errorInfo } from '../reconcile/support.js';
 import {
@@ -13,6 +14,32 @@ import {
 import type { SnapshotOptions } from './config.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { fileErrorReason, writeFileAtomic } from './files.js';
+
+/** Says why no snapshot was written: policies without a region, and every failed read. */
+function reportSnapshotFailures(
+  outcome: Extract<Awaited<ReturnType<typeof takeSnapshot>>, { ok: false }>,
+  out: string,
+  logger: Logger,
+): void {
+  if (outcome.noRegion.length > 0) {
+    const error =
+      `policies ${outcome.noRegion.join(', ')} name no region: set spec.region in the policy, ` +
+      'pass --region, or set AWS_REGION';
+    process.stderr.write(`sg-reconciler: ${error}; nothing was written\n`);
+    report(logger, 'snapshot.failed', { errorCode: 'NoRegion', error, file: out });
+  }
+  for (const failure of outcome.failures) {
+    process.stderr.write(
+      `sg-reconciler: read failed: ${failure.account} ${failure.region} ${failure.action} ${failure.errorCode}: ${failure.error}\n`,
+    );
+    report(logger, ['read.failed', 'snapshot'], { ...failure, policies: [], targets: [] });
+  }
+  if (outcome.failures.length > 0) {
+    process.stderr.write(
+      `sg-reconciler: ${outcome.failures.length} read(s) failed; ${out} was not written\n`,
+    );
+  }
+}
 
 /**
  * Reads every region the policies need and writes one snapshot document to `--out`, atomically.
@@ -68,24 +95,7 @@ export async function runSnapshot(options: SnapshotOptions): Promise<number> {
   }
 
   if (!outcome.ok) {
-    if (outcome.noRegion.length > 0) {
-      const error =
-        `policies ${outcome.noRegion.join(', ')} name no region: set spec.region in the policy, ` +
-        'pass --region, or set AWS_REGION';
-      process.stderr.write(`sg-reconciler: ${error}; nothing was written\n`);
-      report(logger, 'snapshot.failed', { errorCode: 'NoRegion', error, file: config.out });
-    }
-    for (const failure of outcome.failures) {
-      process.stderr.write(
-        `sg-reconciler: read failed: ${failure.account} ${failure.region} ${failure.action} ${failure.errorCode}: ${failure.error}\n`,
-      );
-      report(logger, ['read.failed', 'snapshot'], { ...failure, policies: [], targets: [] });
-    }
-    if (outcome.failures.length > 0) {
-      process.stderr.write(
-        `sg-reconciler: ${outcome.failures.length} read(s) failed; ${config.out} was not written\n`,
-      );
-    }
+    reportSnapshotFailures(outcome, config.out, logger);
     return exitCodeFor({ command: 'error' });
   }
 

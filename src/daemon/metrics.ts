@@ -55,12 +55,8 @@ export interface DaemonMetricsOptions {
   readonly defaultMetrics?: boolean;
 }
 
-export function createDaemonMetrics(options: DaemonMetricsOptions = {}): DaemonMetrics {
-  const registry = new Registry();
-  const registers = [registry];
-  const gauge = (name: string, help: string): Gauge =>
-    new Gauge({ name: `${METRIC_PREFIX}${name}`, help, registers });
-
+/** sgr_passes_total (every result series there from the start) and sgr_pass_duration_seconds. */
+function passMetrics(registers: Registry[]): Pick<DaemonMetrics, 'passes' | 'passDuration'> {
   const passes = new Counter({
     name: `${METRIC_PREFIX}passes_total`,
     help: 'Reconcile passes by result: completed, failed (could not run), skipped_overlap, skipped_invalid, skipped_changing.',
@@ -77,8 +73,29 @@ export function createDaemonMetrics(options: DaemonMetricsOptions = {}): DaemonM
     buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
     registers,
   });
+  return { passes, passDuration };
+}
 
+/** DaemonMetrics.accountLabel: the first MAX_ACCOUNT_LABELS accounts by name, then `other`. */
+function accountLabeller(): (account: string) => string {
   const labelled = new Set<string>();
+  return (account) => {
+    if (labelled.has(account) || labelled.size < MAX_ACCOUNT_LABELS) {
+      labelled.add(account);
+      return account;
+    }
+    return OTHER_ACCOUNTS_LABEL;
+  };
+}
+
+/** The daemon's Prometheus metrics in their own registry (served on /metrics). */
+export function createDaemonMetrics(options: DaemonMetricsOptions = {}): DaemonMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const gauge = (name: string, help: string): Gauge =>
+    new Gauge({ name: `${METRIC_PREFIX}${name}`, help, registers });
+  const { passes, passDuration } = passMetrics(registers);
+
   const metrics: DaemonMetrics = {
     registry,
     passes,
@@ -135,13 +152,7 @@ export function createDaemonMetrics(options: DaemonMetricsOptions = {}): DaemonM
       labelNames: ['account'] as const,
       registers,
     }),
-    accountLabel: (account) => {
-      if (labelled.has(account) || labelled.size < MAX_ACCOUNT_LABELS) {
-        labelled.add(account);
-        return account;
-      }
-      return OTHER_ACCOUNTS_LABEL;
-    },
+    accountLabel: accountLabeller(),
   };
 
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });

@@ -23,12 +23,11 @@ export interface PolicyTarget {
 }
 
 /**
- * One desired rule of a policy, before it is bound to a group. `selfSource` marks a rule whose
- * source is the target group itself (`securityGroup: self`); its `rule.source.value` is `self`.
+ * One desired rule of a policy, canonical, before it is bound to a group. A rule whose source is
+ * the target group itself (`securityGroup: self`) has the source value SELF_GROUP (isSelfSource).
  */
 export interface PolicyRule {
   readonly rule: Rule;
-  readonly selfSource: boolean;
   readonly position: SourcePosition;
 }
 

@@ -18,6 +18,26 @@ export interface RuleSource {
 }
 
 /**
+ * The value of a `securityGroup` source that stands for the target group itself (`securityGroup:
+ * self` in a policy). It exists only in policy rules: the planner binds it to each target group
+ * (bindSelf), so EC2 never sees it. The one encoding of `self`.
+ */
+export const SELF_GROUP = 'self';
+
+/** Is this a policy rule's `securityGroup: self` source? */
+export function isSelfSource(source: RuleSource): boolean {
+  return source.kind === 'securityGroup' && source.value === SELF_GROUP;
+}
+
+/** A policy rule bound to `groupId`: a `self` source becomes that group; any other rule is returned as is. */
+export function bindSelf<R extends Rule>(rule: R, groupId: string): R {
+  return isSelfSource(rule.source) ? { ...rule, source: { kind: 'securityGroup', value: groupId } } : rule;
+}
+
+/**
+ * The one rule type from policy to EC2 and back: the policy normaliser produces it, the planner
+ * compares it (by ruleKey), the EC2 port accepts and returns it; it is canonicalised once at each
+ * edge (canonicalRule: the policy in, the EC2 read in), so nothing downstream canonicalises again.
  * A canonical ingress rule without its group. `protocol` is `tcp`, `udp`, `icmp`, `icmpv6`, `-1`
  * (all) or a decimal protocol number; `fromPort`/`toPort` are the port range for tcp/udp, the ICMP
  * type/code for icmp/icmpv6 (-1 = all), and -1/-1 for every protocol that takes no ports.

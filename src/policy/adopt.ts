@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import type { LiveGroup } from '../model/group.js';
 import type { Rule } from '../model/rule.js';
 import { compareRules } from '../model/order.js';
-import { canonicalRule, portKind } from '../model/rule.js';
+import { portKind } from '../model/rule.js';
 import {
   API_VERSION,
   KIND,
@@ -160,7 +160,8 @@ function sourceDocument(rule: Rule, group: LiveGroup): SourceDocument {
  * an entry's description would be inherited by it).
  */
 export function ingressDocuments(group: LiveGroup): IngressRuleDocument[] {
-  const rules = group.rules.map((rule) => canonicalRule(rule)).sort(compareRules);
+  // Canonical already: the EC2 read (or the snapshot) is the edge that canonicalised them.
+  const rules = [...group.rules].sort(compareRules);
   const entries = new Map<string, Rule[]>();
   for (const rule of rules) {
     const key = `${rule.protocol}|${rule.fromPort}|${rule.toPort}`;

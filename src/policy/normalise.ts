@@ -2,7 +2,7 @@
 // rule per (ingress entry x source), targets as selectors, every part with its position.
 // Only called on documents that passed the schema and every rule, so shapes are trusted here.
 import type { Policy, PolicyRule, PolicyTarget, SourcePosition, TargetSelector } from '../model/policy.js';
-import { canonicalCidr, canonicalProtocol, canonicalRule, portKind, type RuleSource } from '../model/rule.js';
+import { canonicalProtocol, canonicalRule, portKind, SELF_GROUP, type RuleSource } from '../model/rule.js';
 import type { AccountSelector, PolicyAccountSelector } from '../model/accounts.js';
 import type {
   AccountSelectorDocument,
@@ -49,12 +49,13 @@ function portsOf(entry: IngressRuleDocument, protocol: string): { fromPort: numb
   }
 }
 
+/** The source as written; canonicalRule masks networks and picks the family (`cidr`/`cidrIpv6`). */
 function ruleSource(source: SourceDocument): RuleSource {
-  if (source.cidr !== undefined) return canonicalCidr(source.cidr);
+  if (source.cidr !== undefined) return { kind: 'cidr', value: source.cidr };
   if (source.prefixList !== undefined) return { kind: 'prefixList', value: source.prefixList };
   return {
     kind: 'securityGroup',
-    value: source.securityGroup ?? 'self',
+    value: source.securityGroup ?? SELF_GROUP,
     ...(source.account !== undefined ? { userId: source.account } : {}),
     ...(source.vpcId !== undefined ? { vpcId: source.vpcId } : {}),
     ...(source.vpcPeeringConnectionId !== undefined
@@ -84,7 +85,6 @@ export function normalisePolicy(document: PolicyDocument, file: string, locate: 
           source: ruleSource(source),
           ...(description !== undefined ? { description } : {}),
         }),
-        selfSource: source.securityGroup === 'self',
         position: locate(['spec', 'ingress', ruleIndex, 'sources', sourceIndex]),
       });
     });

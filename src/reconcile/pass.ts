@@ -472,6 +472,64 @@ function skippedForNoRegion(policies: readonly Policy[], names: readonly string[
   });
 }
 
+/**
+ * The account inventory of the pass (the request's, or discovered through deps.inventory), its
+ * account selectors checked against it; a failure to read it, or selectors it cannot serve (a
+ * configuration error, exit 3, reported as policy errors), is the pass's failure.
+ */
+async function inventoryOf(
+  deps: PassDeps,
+  request: PassRequest,
+  runId: string,
+): Promise<{ readonly inventory: PassRequest['inventory'] } | PassFailure> {
+  let inventory = request.inventory;
+  if (inventory === undefined && deps.inventory !== undefined) {
+    try {
+      inventory = await deps.inventory(request.policies, request.signal);
+    } catch (error) {
+      if (aborted(request.signal))
+        return (request.classifyAbort ?? defaultAbortFailure)(request.signal?.reason);
+      const info = errorInfo(error);
+      return { errorCode: info.errorCode, error: `cannot read the account inventory: ${info.error}` };
+    }
+  }
+  const selectorErrors = accountSelectorErrors(request.policies, inventory);
+  if (selectorErrors.length === 0) return { inventory };
+  // A configuration error (exit 3), not a runtime one: nothing is read or written.
+  reportPolicyErrors(deps.logger.child({ runId }), selectorErrors);
+  return {
+    errorCode: INVALID_ACCOUNT_SELECTORS,
+    error: `${selectorErrors.length} account selector(s) cannot be used: ${selectorErrors[0]?.message ?? ''}`,
+  };
+}
+
+/** The pass's plan: every unit planned (with guardrails), violations' rule IDs filled, account failures attached. */
+async function planPass(
+  deps: PassDeps,
+  request: PassRequest,
+  reads: Parameters<typeof buildPlan>[0]['regions'],
+  failures: ReadonlyMap<string, AccountFailure>,
+  skipped: NonNullable<Plan['skippedPolicies']>,
+): Promise<Plan> {
+  const guardrails = request.guardrails ?? [];
+  const planned = buildPlan({
+    regions: reads,
+    maxRulesPerGroup: request.maxRulesPerGroup,
+    ...(guardrails.length > 0 ? { guardrails: guardrailInput(guardrails, deps.clock) } : {}),
+    ...(request.updateDescriptions === true ? { updateDescriptions: true } : {}),
+  });
+  return {
+    ...(await fillViolationRuleIds(planned, deps.ports, {
+      ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+      ...(request.signal !== undefined ? { signal: request.signal } : {}),
+    })),
+    ...(failures.size > 0
+      ? { accountFailures: [...failures.values()].sort((a, b) => compareStrings(a.account, b.account)) }
+      : {}),
+    ...(skipped.length > 0 ? { skippedPolicies: skipped } : {}),
+  };
+}
+
 /** Run one reconcile pass. Resolves with its result; every failure becomes an event and a result. */
 export async function reconcilePass(deps: PassDeps, request: PassRequest): Promise<PassResult> {
   const now = deps.now ?? Date.now;
@@ -493,25 +551,9 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
     ...(request.policyVersion !== undefined ? { policyVersion: request.policyVersion } : {}),
   });
   try {
-    let inventory = request.inventory;
-    if (inventory === undefined && deps.inventory !== undefined) {
-      try {
-        inventory = await deps.inventory(request.policies, signal);
-      } catch (error) {
-        if (aborted(signal)) return fail(abortFailure());
-        const info = errorInfo(error);
-        return fail({ errorCode: info.errorCode, error: `cannot read the account inventory: ${info.error}` });
-      }
-    }
-    const selectorErrors = accountSelectorErrors(request.policies, inventory);
-    if (selectorErrors.length > 0) {
-      // A configuration error (exit 3), not a runtime one: nothing is read or written.
-      reportPolicyErrors(deps.logger.child({ runId }), selectorErrors);
-      return fail({
-        errorCode: INVALID_ACCOUNT_SELECTORS,
-        error: `${selectorErrors.length} account selector(s) cannot be used: ${selectorErrors[0]?.message ?? ''}`,
-      });
-    }
+    const resolved = await inventoryOf(deps, request, runId);
+    if ('errorCode' in resolved) return fail(resolved);
+    const { inventory } = resolved;
 
     const gateway = deps.accounts ?? staticAccountGateway(LOCAL_ACCOUNT);
     const units = await unitsOf(request, inventory, gateway);
@@ -533,22 +575,7 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
     if (aborted(signal)) return fail(abortFailure());
 
     const guardrails = request.guardrails ?? [];
-    const planned = buildPlan({
-      regions: reads,
-      maxRulesPerGroup: request.maxRulesPerGroup,
-      ...(guardrails.length > 0 ? { guardrails: guardrailInput(guardrails, deps.clock) } : {}),
-      ...(request.updateDescriptions === true ? { updateDescriptions: true } : {}),
-    });
-    const plan: Plan = {
-      ...(await fillViolationRuleIds(planned, deps.ports, {
-        ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-        ...(signal !== undefined ? { signal } : {}),
-      })),
-      ...(failures.size > 0
-        ? { accountFailures: [...failures.values()].sort((a, b) => compareStrings(a.account, b.account)) }
-        : {}),
-      ...(skipped.length > 0 ? { skippedPolicies: skipped } : {}),
-    };
+    const plan = await planPass(deps, request, reads, failures, skipped);
     reporter.planned(plan);
     const [firstFailure] = plan.readFailures;
     if (

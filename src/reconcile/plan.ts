@@ -6,8 +6,10 @@ import type { Denial } from '../model/guardrail.js';
 import type { Policy } from '../model/policy.js';
 import type { LiveRule, Rule } from '../model/rule.js';
 import {
+  bindSelf,
   canonicalRule,
   createCanonicaliser,
+  isSelfSource,
   createCidrCanonicaliser,
   ruleFamilies,
   ruleKey,
@@ -72,9 +74,9 @@ export function ruleTagsFor(policy: Policy): Record<string, string> {
   return { ...policy.ruleTags, [MANAGED_BY_TAG]: MANAGED_BY_VALUE, [POLICY_TAG]: policy.name };
 }
 
-/** A policy rule bound to one group: `self` becomes the group itself; canonical. */
-function bindRule(rule: Rule, selfSource: boolean, groupId: string, canonical: Canonicaliser): Rule {
-  return canonical(selfSource ? { ...rule, source: { kind: 'securityGroup', value: groupId } } : rule);
+/** A policy rule bound to one group: `self` becomes the group itself (bindSelf); canonical. */
+function bindRule(rule: Rule, groupId: string, canonical: Canonicaliser): Rule {
+  return canonical(bindSelf(rule, groupId));
 }
 
 /** One desired rule of a group before it is bound to the group's account, region and ID. */
@@ -171,8 +173,9 @@ function buildDesiredSet(groupId: string, policies: readonly Policy[], context: 
   const byKey = new Map<string, { rule: Rule; policies: string[]; owner: Policy }>();
   for (const policy of policies) {
     for (const policyRule of policy.rules) {
-      const rule = bindRule(policyRule.rule, policyRule.selfSource, groupId, context.canonical);
-      const key = policyRule.selfSource ? ruleKey(rule) : keyOf(rule, context);
+      const self = isSelfSource(policyRule.rule.source);
+      const rule = bindRule(policyRule.rule, groupId, context.canonical);
+      const key = self ? ruleKey(rule) : keyOf(rule, context);
       const entry = byKey.get(key);
       if (entry === undefined) byKey.set(key, { rule, policies: [policy.name], owner: policy });
       else if (!entry.policies.includes(policy.name)) entry.policies.push(policy.name);
@@ -298,7 +301,7 @@ function combinationOf(names: ReadonlySet<string>, region: RegionContext): Combi
       const policy = region.policiesByName.get(name);
       return policy === undefined ? [] : [policy];
     });
-    const self = policies.some((p) => p.rules.some((r) => r.selfSource));
+    const self = policies.some((p) => p.rules.some((r) => isSelfSource(r.rule.source)));
     combination = {
       names: sorted,
       policies,

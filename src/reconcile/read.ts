@@ -154,18 +154,24 @@ function sortedUnique(values: Iterable<string>): string[] {
   return [...new Set(values)].sort();
 }
 
-/** Read everything one region's policies need, with the fewest DescribeSecurityGroups calls. */
-export async function readRegion(input: ReadRegionInput): Promise<RegionRead> {
-  const { region, port, signal } = input;
-  const threshold = input.fullScanThreshold ?? DEFAULT_FULL_SCAN_THRESHOLD;
+/** A region's targets by how they are read: IDs and names in batches, one call per tag selector. */
+interface TargetsByKind {
+  readonly byId: readonly Dependent[];
+  readonly byName: readonly Dependent[];
+  readonly byTags: ReadonlyMap<
+    string,
+    { readonly selector: Extract<TargetSelector, { kind: 'tags' }>; readonly dependents: Dependent[] }
+  >;
+}
 
+function targetsByKind(policies: readonly Policy[]): TargetsByKind {
   const byId: Dependent[] = [];
   const byName: Dependent[] = [];
   const byTags = new Map<
     string,
     { selector: Extract<TargetSelector, { kind: 'tags' }>; dependents: Dependent[] }
   >();
-  for (const policy of input.policies) {
+  for (const policy of policies) {
     for (const target of policy.targets) {
       const dependent: Dependent = { policy: policy.name, selector: target.selector };
       const selector = target.selector;
@@ -179,80 +185,140 @@ export async function readRegion(input: ReadRegionInput): Promise<RegionRead> {
       }
     }
   }
+  return { byId, byName, byTags };
+}
 
+/** The calls one region's read makes: DescribeSecurityGroups with filters, and the default VPC once. */
+interface RegionCalls {
+  describe(filters: readonly Ec2Filter[]): Promise<TaskResult>;
+  defaultVpcId(): Promise<Outcome<string | undefined>>;
+}
+
+function regionCalls(port: Ec2Port, signal: AbortSignal | undefined): RegionCalls {
+  // The default VPC is looked up once, and only when a name target needs it.
+  let defaultVpc: Promise<Outcome<string | undefined>> | undefined;
+  return {
+    defaultVpcId: () => {
+      defaultVpc ??= attempt(() => port.describeDefaultVpcId(signal));
+      return defaultVpc;
+    },
+    describe: async (filters) => {
+      const outcome = await attempt(() => port.describeSecurityGroups(filters, signal));
+      return outcome.ok
+        ? { ok: true, groups: outcome.value, defaultVpc: undefined, calls: 1 }
+        : { ok: false, action: 'DescribeSecurityGroups', failure: outcome.failure };
+    },
+  };
+}
+
+/** Every target at once: one unfiltered read (see DEFAULT_FULL_SCAN_THRESHOLD). */
+function fullScanTask(targets: TargetsByKind, calls: RegionCalls): ReadTask {
+  const { byId, byName, byTags } = targets;
+  return {
+    dependents: [...byId, ...byName, ...[...byTags.values()].flatMap((t) => t.dependents)],
+    run: async () => {
+      const [all, vpc] = await Promise.all([
+        calls.describe([]),
+        byName.length > 0 ? calls.defaultVpcId() : Promise.resolve(undefined),
+      ]);
+      if (!all.ok) return all;
+      return { ...all, defaultVpc: vpc, calls: all.calls + (vpc?.ok === true ? 1 : 0) };
+    },
+  };
+}
+
+/** One task per chunk of IDs, per chunk of names (in the default VPC), per tag selector. */
+function selectorTasks(
+  targets: TargetsByKind,
+  idChunks: readonly string[][],
+  nameChunks: readonly string[][],
+  calls: RegionCalls,
+): ReadTask[] {
+  const tasks: ReadTask[] = [];
+  for (const values of idChunks) {
+    const set = new Set(values);
+    tasks.push({
+      dependents: targets.byId.filter(
+        (d) => d.selector.kind === 'groupId' && set.has(d.selector.groupId.toLowerCase()),
+      ),
+      run: () => calls.describe([literalFilter('group-id', values)]),
+    });
+  }
+  for (const values of nameChunks) {
+    const set = new Set(values);
+    tasks.push({
+      dependents: targets.byName.filter(
+        (d) => d.selector.kind === 'groupName' && set.has(d.selector.groupName),
+      ),
+      run: async () => {
+        const vpc = await calls.defaultVpcId();
+        if (!vpc.ok) return { ok: false, action: 'DescribeVpcs', failure: vpc.failure };
+        // EC2 resolves GroupName in the default VPC only; a region without one resolves no name.
+        if (vpc.value === undefined) return { ok: true, groups: [], defaultVpc: vpc, calls: 1 };
+        const result = await calls.describe([
+          literalFilter('group-name', values),
+          literalFilter('vpc-id', [vpc.value]),
+        ]);
+        return result.ok ? { ...result, defaultVpc: vpc, calls: result.calls + 1 } : result;
+      },
+    });
+  }
+  for (const { selector, dependents } of targets.byTags.values()) {
+    tasks.push({ dependents, run: () => calls.describe(tagFilters(selector)) });
+  }
+  return tasks;
+}
+
+/** Read everything one region's policies need, with the fewest DescribeSecurityGroups calls. */
+export async function readRegion(input: ReadRegionInput): Promise<RegionRead> {
+  const { region } = input;
+  const threshold = input.fullScanThreshold ?? DEFAULT_FULL_SCAN_THRESHOLD;
+  const targets = targetsByKind(input.policies);
   const ids = sortedUnique(
-    byId.map((d) => (d.selector.kind === 'groupId' ? d.selector.groupId.toLowerCase() : '')),
+    targets.byId.map((d) => (d.selector.kind === 'groupId' ? d.selector.groupId.toLowerCase() : '')),
   );
   const names = sortedUnique(
-    byName.map((d) => (d.selector.kind === 'groupName' ? d.selector.groupName : '')),
+    targets.byName.map((d) => (d.selector.kind === 'groupName' ? d.selector.groupName : '')),
   );
   const idChunks = chunk(ids, MAX_FILTER_VALUES);
   const nameChunks = chunk(names, MAX_FILTER_VALUES);
-  const selectorCalls = idChunks.length + nameChunks.length + byTags.size;
-
-  // The default VPC is looked up once, and only when a name target needs it.
-  let defaultVpc: Promise<Outcome<string | undefined>> | undefined;
-  const defaultVpcId = (): Promise<Outcome<string | undefined>> => {
-    defaultVpc ??= attempt(() => port.describeDefaultVpcId(signal));
-    return defaultVpc;
-  };
-
-  const describe = async (filters: readonly Ec2Filter[]): Promise<TaskResult> => {
-    const outcome = await attempt(() => port.describeSecurityGroups(filters, signal));
-    return outcome.ok
-      ? { ok: true, groups: outcome.value, defaultVpc: undefined, calls: 1 }
-      : { ok: false, action: 'DescribeSecurityGroups', failure: outcome.failure };
-  };
-
-  const tasks: ReadTask[] = [];
-  if (selectorCalls > threshold) {
-    // One unfiltered read serves every target; see DEFAULT_FULL_SCAN_THRESHOLD.
-    const dependents = [...byId, ...byName, ...[...byTags.values()].flatMap((t) => t.dependents)];
-    tasks.push({
-      dependents,
-      run: async () => {
-        const [all, vpc] = await Promise.all([
-          describe([]),
-          byName.length > 0 ? defaultVpcId() : Promise.resolve(undefined),
-        ]);
-        if (!all.ok) return all;
-        return { ...all, defaultVpc: vpc, calls: all.calls + (vpc?.ok === true ? 1 : 0) };
-      },
-    });
-  } else {
-    for (const values of idChunks) {
-      const set = new Set(values);
-      tasks.push({
-        dependents: byId.filter(
-          (d) => d.selector.kind === 'groupId' && set.has(d.selector.groupId.toLowerCase()),
-        ),
-        run: () => describe([literalFilter('group-id', values)]),
-      });
-    }
-    for (const values of nameChunks) {
-      const set = new Set(values);
-      tasks.push({
-        dependents: byName.filter((d) => d.selector.kind === 'groupName' && set.has(d.selector.groupName)),
-        run: async () => {
-          const vpc = await defaultVpcId();
-          if (!vpc.ok) return { ok: false, action: 'DescribeVpcs', failure: vpc.failure };
-          // EC2 resolves GroupName in the default VPC only; a region without one resolves no name.
-          if (vpc.value === undefined) return { ok: true, groups: [], defaultVpc: vpc, calls: 1 };
-          const result = await describe([
-            literalFilter('group-name', values),
-            literalFilter('vpc-id', [vpc.value]),
-          ]);
-          return result.ok ? { ...result, defaultVpc: vpc, calls: result.calls + 1 } : result;
-        },
-      });
-    }
-    for (const { selector, dependents } of byTags.values()) {
-      tasks.push({ dependents, run: () => describe(tagFilters(selector)) });
-    }
-  }
+  const selectorCalls = idChunks.length + nameChunks.length + targets.byTags.size;
+  const calls = regionCalls(input.port, input.signal);
+  const tasks =
+    selectorCalls > threshold
+      ? [fullScanTask(targets, calls)]
+      : selectorTasks(targets, idChunks, nameChunks, calls);
 
   const results = await mapBounded(tasks, input.concurrency ?? 4, (task) => task.run());
+  const { groups, unresolved, readFailures, readsSucceeded } = matchResults(region, tasks, results);
+  const { prefixLists, prefixListFailure } = await readPrefixLists(input, groups);
 
+  unresolved.sort((a, b) => compareStrings(a.policy, b.policy) || compareStrings(a.target, b.target));
+  readFailures.sort((a, b) => compareStrings(a.targets.join(), b.targets.join()));
+  return {
+    region,
+    groups: new Map<string, GroupRead>([...groups.entries()].sort(([a], [b]) => compareStrings(a, b))),
+    unresolved,
+    readFailures,
+    prefixLists,
+    prefixListFailure,
+    readsSucceeded,
+  };
+}
+
+/** What the tasks' answers mean for each target: its groups, unresolved, or a failed read. */
+interface MatchedReads {
+  readonly groups: Map<string, { group: LiveGroup; policies: Set<string> }>;
+  readonly unresolved: UnresolvedTarget[];
+  readonly readFailures: ReadFailure[];
+  readonly readsSucceeded: number;
+}
+
+function matchResults(
+  region: string,
+  tasks: readonly ReadTask[],
+  results: readonly (TaskResult | undefined)[],
+): MatchedReads {
   const groups = new Map<string, { group: LiveGroup; policies: Set<string> }>();
   const unresolved: UnresolvedTarget[] = [];
   const readFailures: ReadFailure[] = [];
@@ -287,15 +353,7 @@ export async function readRegion(input: ReadRegionInput): Promise<RegionRead> {
       const matched = candidates(dependent.selector).filter((g) =>
         matchesTarget(dependent.selector, g, defaultVpcId),
       );
-      if (matched.length === 0) {
-        const noDefaultVpc = dependent.selector.kind === 'groupName' && defaultVpcId === undefined;
-        unresolved.push({
-          region,
-          policy: dependent.policy,
-          target: describeTarget(dependent.selector),
-          ...(noDefaultVpc ? { reason: 'the region has no default VPC to resolve group names in' } : {}),
-        });
-      }
+      if (matched.length === 0) unresolved.push(unresolvedTarget(region, dependent, defaultVpcId));
       for (const group of matched) {
         const entry = groups.get(group.groupId) ?? { group, policies: new Set<string>() };
         entry.policies.add(dependent.policy);
@@ -303,19 +361,20 @@ export async function readRegion(input: ReadRegionInput): Promise<RegionRead> {
       }
     }
   });
+  return { groups, unresolved, readFailures, readsSucceeded };
+}
 
-  const { prefixLists, prefixListFailure } = await readPrefixLists(input, groups);
-
-  unresolved.sort((a, b) => compareStrings(a.policy, b.policy) || compareStrings(a.target, b.target));
-  readFailures.sort((a, b) => compareStrings(a.targets.join(), b.targets.join()));
+function unresolvedTarget(
+  region: string,
+  dependent: Dependent,
+  defaultVpcId: string | undefined,
+): UnresolvedTarget {
+  const noDefaultVpc = dependent.selector.kind === 'groupName' && defaultVpcId === undefined;
   return {
     region,
-    groups: new Map<string, GroupRead>([...groups.entries()].sort(([a], [b]) => compareStrings(a, b))),
-    unresolved,
-    readFailures,
-    prefixLists,
-    prefixListFailure,
-    readsSucceeded,
+    policy: dependent.policy,
+    target: describeTarget(dependent.selector),
+    ...(noDefaultVpc ? { reason: 'the region has no default VPC to resolve group names in' } : {}),
   };
 }
 

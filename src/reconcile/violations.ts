@@ -3,7 +3,7 @@
 // has a violation (rare: these are the rules someone must remove by hand) is read once more with
 // DescribeSecurityGroupRules. A failed lookup leaves the IDs unknown; the violation is still reported.
 import type { Ec2PortFactory } from '../aws/port.js';
-import { canonicalRule, ruleKey } from '../model/rule.js';
+import { ruleKey } from '../model/rule.js';
 import { mapBounded } from './support.js';
 import type { GroupPlan, Plan } from './types.js';
 
@@ -16,7 +16,8 @@ async function withIds(
   let ids: Map<string, string | undefined>;
   try {
     const rules = await ports(group.region, group.account).describeIngressRules(group.group.groupId, signal);
-    ids = new Map(rules.map((rule) => [ruleKey(canonicalRule(rule)), rule.ruleId]));
+    // The port returns canonical rules (the EC2 read edge canonicalises).
+    ids = new Map(rules.map((rule) => [ruleKey(rule), rule.ruleId]));
   } catch {
     return group;
   }

@@ -16,7 +16,7 @@ import { Ec2Error, filterPatternMatcher } from '../../src/aws/port.js';
 import type { AccountSelector } from '../../src/model/accounts.js';
 import type { Policy, PolicyRule, TargetSelector } from '../../src/model/policy.js';
 import type { LiveRule, Rule, RuleSource } from '../../src/model/rule.js';
-import { canonicalCidr, canonicalRule, ruleKey } from '../../src/model/rule.js';
+import { canonicalCidr, canonicalRule, ruleKey, SELF_GROUP } from '../../src/model/rule.js';
 
 export const DEFAULT_REGION = 'us-east-1';
 export const DEFAULT_OWNER = '123456789012';
@@ -664,10 +664,10 @@ export interface PolicySpec {
 export function policy(spec: PolicySpec): Policy {
   const file = `policies/${spec.name}.yaml`;
   const position = { file, line: 1, column: 1 };
-  const rules: PolicyRule[] = spec.rules.map((r, i) => {
-    const self = r.source.kind === 'securityGroup' && r.source.value === 'self';
-    return { rule: r, selfSource: self, position: { file, line: 10 + i, column: 7 } };
-  });
+  const rules: PolicyRule[] = spec.rules.map((r, i) => ({
+    rule: r,
+    position: { file, line: 10 + i, column: 7 },
+  }));
   return {
     name: spec.name,
     file,
@@ -703,7 +703,7 @@ export function selfRule(
     protocol,
     fromPort,
     toPort,
-    source: { kind: 'securityGroup', value: 'self' },
+    source: { kind: 'securityGroup', value: SELF_GROUP },
     ...(description !== undefined ? { description } : {}),
   });
 }

@@ -4,7 +4,11 @@ import {
   ListRootsCommand,
   ListTagsForResourceCommand,
   OrganizationsClient,
+  type ListAccountsCommandInput,
+  type ListChildrenCommandInput,
+  type ListTagsForResourceCommandInput,
 } from '@aws-sdk/client-organizations';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import {
   createAccountAccess,
@@ -122,11 +126,13 @@ describe('createAccountAccess', () => {
   });
 });
 
-/** A real client (the SDK's paginators insist on one) whose send() is the fake. */
-function withSend(send: (command: unknown) => Promise<unknown>): OrganizationsSender {
+/** A real client (the SDK's paginators insist on one) whose send() aws-sdk-client-mock stubs. */
+function mockedOrganizations(): {
+  client: OrganizationsSender;
+  organizations: AwsClientStub<OrganizationsClient>;
+} {
   const client = new OrganizationsClient({ region: 'us-east-1' });
-  (client as unknown as { send: typeof send }).send = send;
-  return client;
+  return { client, organizations: mockClient(client) };
 }
 
 describe('discoverOrganization', () => {
@@ -167,32 +173,28 @@ describe('discoverOrganization', () => {
 
   function fakeOrganizations(): { sender: OrganizationsSender; calls: string[] } {
     const calls: string[] = [];
-    const send = (command: unknown): Promise<unknown> => {
-      if (command instanceof ListAccountsCommand) {
-        calls.push('ListAccounts');
-        const p = page(accounts, command.input.NextToken);
-        return Promise.resolve({ Accounts: p.items, NextToken: p.next });
-      }
-      if (command instanceof ListRootsCommand) {
-        calls.push('ListRoots');
-        return Promise.resolve({ Roots: [{ Id: 'r-1' }] });
-      }
-      if (command instanceof ListChildrenCommand) {
-        calls.push('ListChildren');
-        const all = (children[command.input.ParentId ?? ''] ?? []).filter(
-          (c) => c.Type === command.input.ChildType,
-        );
-        const p = page(all, command.input.NextToken);
-        return Promise.resolve({ Children: p.items, NextToken: p.next });
-      }
-      if (command instanceof ListTagsForResourceCommand) {
-        calls.push('ListTagsForResource');
-        const p = page(tags[command.input.ResourceId ?? ''] ?? [], command.input.NextToken);
-        return Promise.resolve({ Tags: p.items, NextToken: p.next });
-      }
-      return Promise.reject(new Error('unexpected command'));
-    };
-    return { sender: withSend(send), calls };
+    const { client, organizations } = mockedOrganizations();
+    organizations.on(ListAccountsCommand).callsFake((input: ListAccountsCommandInput) => {
+      calls.push('ListAccounts');
+      const p = page(accounts, input.NextToken);
+      return { Accounts: p.items, NextToken: p.next };
+    });
+    organizations.on(ListRootsCommand).callsFake(() => {
+      calls.push('ListRoots');
+      return { Roots: [{ Id: 'r-1' }] };
+    });
+    organizations.on(ListChildrenCommand).callsFake((input: ListChildrenCommandInput) => {
+      calls.push('ListChildren');
+      const all = (children[input.ParentId ?? ''] ?? []).filter((c) => c.Type === input.ChildType);
+      const p = page(all, input.NextToken);
+      return { Children: p.items, NextToken: p.next };
+    });
+    organizations.on(ListTagsForResourceCommand).callsFake((input: ListTagsForResourceCommandInput) => {
+      calls.push('ListTagsForResource');
+      const p = page(tags[input.ResourceId ?? ''] ?? [], input.NextToken);
+      return { Tags: p.items, NextToken: p.next };
+    });
+    return { sender: client, calls };
   }
 
   it('lists ACTIVE accounts with their tags and every OU above them (nested OUs)', async () => {
@@ -229,13 +231,12 @@ describe('discoverOrganization', () => {
   });
 
   it('a failed call rejects with the action named', async () => {
-    const sender = withSend(() =>
-      Promise.reject(
-        Object.assign(new Error('You don’t have permissions to access this resource.'), {
-          name: 'AccessDeniedException',
-          $fault: 'client',
-        }),
-      ),
+    const { client: sender, organizations } = mockedOrganizations();
+    organizations.onAnyCommand().rejects(
+      Object.assign(new Error('You don’t have permissions to access this resource.'), {
+        name: 'AccessDeniedException',
+        $fault: 'client',
+      }),
     );
     await expect(discoverOrganization(sender, {})).rejects.toMatchObject({
       code: 'AccessDeniedException',

@@ -1,10 +1,21 @@
-// The SDK port's paging, chunking, request shapes and error mapping, proven with a fake `send` (moto
-// ignores MaxResults/NextToken) and, for transport failures, the real SDK against loopback servers.
+// The SDK port's paging, chunking, request shapes and error mapping, proven with the EC2Client's
+// `send` stubbed by aws-sdk-client-mock (moto ignores MaxResults/NextToken) and, for transport
+// failures, the real SDK against loopback servers.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 
-import { EC2ServiceException } from '@aws-sdk/client-ec2';
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  DescribeManagedPrefixListsCommand,
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  EC2ServiceException,
+  GetManagedPrefixListEntriesCommand,
+} from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import {
@@ -13,7 +24,6 @@ import {
   createEc2PortFactory,
   sanitizeMessage,
   toEc2Error,
-  type Ec2Sender,
 } from '../../src/aws/ec2-port.js';
 import { Ec2Error } from '../../src/aws/port.js';
 import { createLogger } from '../../src/logging.js';
@@ -21,30 +31,43 @@ import { createLogger } from '../../src/logging.js';
 interface SentCommand {
   readonly command: string;
   readonly input: Record<string, unknown>;
-  readonly abortSignal: AbortSignal | undefined;
 }
 
-/** A stand-in for EC2Client: records every command and answers from `respond`. */
-function fakeClient(respond: (command: string, input: Record<string, unknown>) => unknown): {
-  client: Ec2Sender;
+/** The commands the port sends, by the name the tests answer to. */
+const COMMANDS = {
+  AuthorizeSecurityGroupIngressCommand,
+  DescribeManagedPrefixListsCommand,
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeVpcsCommand,
+  GetManagedPrefixListEntriesCommand,
+} as const;
+
+/**
+ * A real EC2Client (the SDK's paginators insist on one) whose `send` aws-sdk-client-mock stubs:
+ * every command is recorded as it was sent and answered from `respond` (a throw is a rejection).
+ */
+function mockedClient(respond: (command: string, input: Record<string, unknown>) => unknown): {
+  client: EC2Client;
   sent: SentCommand[];
+  /** The abort signal each call was sent with, in call order. */
+  signals: () => (AbortSignal | undefined)[];
 } {
+  const client = new EC2Client({ region: 'us-east-1' });
+  const ec2 = mockClient(client);
   const sent: SentCommand[] = [];
-  const fake = {
-    send(
-      command: { input: Record<string, unknown> },
-      options?: { abortSignal?: AbortSignal },
-    ): Promise<unknown> {
-      const name = command.constructor.name;
-      sent.push({ command: name, input: command.input, abortSignal: options?.abortSignal });
-      try {
-        return Promise.resolve(respond(name, command.input));
-      } catch (error) {
-        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-      }
-    },
-  };
-  return { client: fake as unknown as Ec2Sender, sent };
+  for (const [command, Command] of Object.entries(COMMANDS)) {
+    ec2.on(Command as Parameters<typeof ec2.on>[0]).callsFake((input: Record<string, unknown>) => {
+      // A paginator sets NextToken on one input object page after page: record it as sent.
+      sent.push({ command, input: { ...input } });
+      return respond(command, input);
+    });
+  }
+  const signals = (): (AbortSignal | undefined)[] =>
+    ec2
+      .calls()
+      .map((call) => ((call.args as unknown[])[1] as { abortSignal?: AbortSignal } | undefined)?.abortSignal);
+  return { client, sent, signals };
 }
 
 function group(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -73,7 +96,7 @@ describe('describeSecurityGroups', () => {
       t2: { SecurityGroups: [group('sg-2')], NextToken: 't3' },
       t3: { SecurityGroups: [group('sg-3')] },
     };
-    const { client, sent } = fakeClient(
+    const { client, sent } = mockedClient(
       (_, input) => pages[(input['NextToken'] as string | undefined) ?? 'first'],
     );
     const port = createEc2Port('us-east-1', client);
@@ -90,7 +113,7 @@ describe('describeSecurityGroups', () => {
   });
 
   it('expands each group’s ingress permissions and reads its tags', async () => {
-    const { client } = fakeClient(() => ({
+    const { client } = mockedClient(() => ({
       SecurityGroups: [
         group('sg-1', {
           Tags: [{ Key: 'tier', Value: 'web' }],
@@ -126,14 +149,14 @@ describe('describeSecurityGroups', () => {
   });
 
   it('sends no Filters when asked for every group', async () => {
-    const { client, sent } = fakeClient(() => ({ SecurityGroups: [] }));
+    const { client, sent } = mockedClient(() => ({ SecurityGroups: [] }));
     await createEc2Port('us-east-1', client).describeSecurityGroups([]);
     expect(sent.map((s) => s.input)).toEqual([{ MaxResults: 1000 }]);
   });
 
   it('splits a filter of more than 200 values into several calls and de-duplicates the groups', async () => {
     const ids = Array.from({ length: 450 }, (_, i) => `sg-${i.toString(16).padStart(8, '0')}`);
-    const { client, sent } = fakeClient((_, input) => {
+    const { client, sent } = mockedClient((_, input) => {
       const filters = input['Filters'] as { Name: string; Values: string[] }[];
       const values = filters.find((f) => f.Name === 'group-id')?.Values ?? [];
       // Every call also returns the same shared group, as overlapping filters can.
@@ -172,7 +195,7 @@ describe('describeSecurityGroups', () => {
   });
 
   it('makes no call for a filter without values (it can match nothing)', async () => {
-    const { client, sent } = fakeClient(() => ({ SecurityGroups: [group('sg-1')] }));
+    const { client, sent } = mockedClient(() => ({ SecurityGroups: [group('sg-1')] }));
     const groups = await createEc2Port('us-east-1', client).describeSecurityGroups([
       { name: 'group-id', values: [] },
     ]);
@@ -181,7 +204,7 @@ describe('describeSecurityGroups', () => {
   });
 
   it('fails the read when EC2 repeats a NextToken instead of looping forever', async () => {
-    const { client } = fakeClient(() => ({ SecurityGroups: [group('sg-1')], NextToken: 'same' }));
+    const { client } = mockedClient(() => ({ SecurityGroups: [group('sg-1')], NextToken: 'same' }));
     await expect(createEc2Port('us-east-1', client).describeSecurityGroups([])).rejects.toMatchObject({
       name: 'Ec2Error',
       code: 'PaginationLoop',
@@ -190,7 +213,7 @@ describe('describeSecurityGroups', () => {
   });
 
   it('fails the whole read when a later page fails (a partial read is never returned)', async () => {
-    const { client } = fakeClient((_, input) => {
+    const { client } = mockedClient((_, input) => {
       if (input['NextToken'] === undefined) return { SecurityGroups: [group('sg-1')], NextToken: 't2' };
       throw serviceError('RequestLimitExceeded', 'Request limit exceeded.', 503);
     });
@@ -203,33 +226,50 @@ describe('describeSecurityGroups', () => {
 
   it('passes the abort signal to every call', async () => {
     const controller = new AbortController();
-    const { client, sent } = fakeClient((_, input) =>
+    const { client, sent, signals } = mockedClient((_, input) =>
       input['NextToken'] === undefined ? { SecurityGroups: [], NextToken: 'x' } : { SecurityGroups: [] },
     );
     await createEc2Port('us-east-1', client).describeSecurityGroups([], controller.signal);
     expect(sent).toHaveLength(2);
     // Each call gets the pass's signal combined with its own deadline: aborting the pass aborts it.
-    expect(sent.map((s) => s.abortSignal?.aborted)).toEqual([false, false]);
+    expect(signals().map((s) => s?.aborted)).toEqual([false, false]);
     controller.abort();
-    expect(sent.map((s) => s.abortSignal?.aborted)).toEqual([true, true]);
+    expect(signals().map((s) => s?.aborted)).toEqual([true, true]);
   });
 
   it('bounds one call, retries included, by its deadline and reports TimeoutError', async () => {
-    const client: Ec2Sender = {
-      send: ((_command: unknown, options?: { abortSignal?: AbortSignal }) =>
+    const client = new EC2Client({ region: 'us-east-1' });
+    // The stub never answers: only the 200 ms deadline, through the abort signal, can end the call.
+    const ec2 = mockClient(client);
+    (ec2.send as unknown as { callsFake(fn: (...args: unknown[]) => unknown): void }).callsFake(
+      (_command, options) =>
         new Promise((_, reject) => {
-          options?.abortSignal?.addEventListener('abort', () =>
+          (options as { abortSignal?: AbortSignal }).abortSignal?.addEventListener('abort', () =>
             reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
           );
-        })) as unknown as Ec2Sender['send'],
-    };
-    // The fake never answers: only the 200 ms deadline can end the call.
+        }),
+    );
     await expect(
       createEc2Port('us-east-1', client, undefined, 200).describeSecurityGroups([]),
     ).rejects.toMatchObject({
       code: 'TimeoutError',
       action: 'DescribeSecurityGroups',
     });
+  });
+
+  it('bounds each page by its own deadline, not the whole read by one', async () => {
+    // Six pages of 100 ms each under a 400 ms call timeout: 600 ms in all, every page in time.
+    const { client, sent } = mockedClient((_, input) => {
+      const page = Number(input['NextToken'] ?? 0);
+      const answer = {
+        SecurityGroups: [group(`sg-${page}`)],
+        ...(page < 5 ? { NextToken: String(page + 1) } : {}),
+      };
+      return new Promise((resolve) => setTimeout(() => resolve(answer), 100));
+    });
+    const groups = await createEc2Port('us-east-1', client, undefined, 400).describeSecurityGroups([]);
+    expect(groups).toHaveLength(6);
+    expect(sent).toHaveLength(6);
   });
 });
 
@@ -261,7 +301,7 @@ describe('chunkFilters', () => {
 
 describe('describeIngressRules', () => {
   it('pages DescribeSecurityGroupRules for the group, keeps ingress only, and keeps rule IDs', async () => {
-    const { client, sent } = fakeClient((_, input) =>
+    const { client, sent } = mockedClient((_, input) =>
       input['NextToken'] === undefined
         ? {
             SecurityGroupRules: [
@@ -324,7 +364,7 @@ describe('describeIngressRules', () => {
 
 describe('authorizeIngress', () => {
   it('sends one call with grouped permissions, rule tags and DryRun, and maps the created rules', async () => {
-    const { client, sent } = fakeClient(() => ({
+    const { client, sent } = mockedClient(() => ({
       Return: true,
       SecurityGroupRules: [
         {
@@ -400,7 +440,7 @@ describe('authorizeIngress', () => {
   });
 
   it('sends neither TagSpecifications nor DryRun when there are no tags and it is not a dry run', async () => {
-    const { client, sent } = fakeClient(() => ({ Return: true }));
+    const { client, sent } = mockedClient(() => ({ Return: true }));
     const created = await createEc2Port('us-east-1', client).authorizeIngress({
       groupId: 'sg-1',
       rules: [{ protocol: 'udp', fromPort: 53, toPort: 53, source: { kind: 'prefixList', value: 'pl-1' } }],
@@ -417,7 +457,7 @@ describe('authorizeIngress', () => {
   });
 
   it('makes no call for an empty batch', async () => {
-    const { client, sent } = fakeClient(() => ({ Return: true }));
+    const { client, sent } = mockedClient(() => ({ Return: true }));
     const created = await createEc2Port('us-east-1', client).authorizeIngress({
       groupId: 'sg-1',
       rules: [],
@@ -429,7 +469,7 @@ describe('authorizeIngress', () => {
   });
 
   it('rejects with the EC2 error code and the action', async () => {
-    const { client } = fakeClient(() => {
+    const { client } = mockedClient(() => {
       throw serviceError(
         'InvalidPermission.Duplicate',
         'the specified rule "peer: 10.0.0.0/8, TCP, from port: 22, to port: 22, ALLOW" already exists',
@@ -454,7 +494,7 @@ describe('authorizeIngress', () => {
 describe('describeDefaultVpcId and describePrefixLists', () => {
   it('asks DescribeVpcs for the default VPC and returns undefined when there is none', async () => {
     let vpcs: unknown[] = [{ VpcId: 'vpc-default', IsDefault: true }];
-    const { client, sent } = fakeClient(() => ({ Vpcs: vpcs }));
+    const { client, sent } = mockedClient(() => ({ Vpcs: vpcs }));
     const port = createEc2Port('us-east-1', client);
     expect(await port.describeDefaultVpcId()).toBe('vpc-default');
     vpcs = [];
@@ -464,7 +504,7 @@ describe('describeDefaultVpcId and describePrefixLists', () => {
 
   it('chunks the IDs, follows pages, and weighs an AWS-managed list (no MaxEntries) by its entries', async () => {
     const ids = Array.from({ length: 250 }, (_, i) => `pl-${String(i).padStart(17, '0')}`);
-    const { client, sent } = fakeClient((command, input) => {
+    const { client, sent } = mockedClient((command, input) => {
       if (command === 'GetManagedPrefixListEntriesCommand') {
         return input['NextToken'] === undefined
           ? { Entries: [{ Cidr: '52.0.0.0/15' }, { Cidr: '54.0.0.0/16' }], NextToken: 'e2' }
@@ -519,7 +559,7 @@ describe('describeDefaultVpcId and describePrefixLists', () => {
   });
 
   it('makes no call for no IDs', async () => {
-    const { client, sent } = fakeClient(() => ({ PrefixLists: [] }));
+    const { client, sent } = mockedClient(() => ({ PrefixLists: [] }));
     expect((await createEc2Port('us-east-1', client).describePrefixLists([])).size).toBe(0);
     expect(sent).toEqual([]);
   });

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Policy } from '../../src/model/policy.js';
-import { ruleKey } from '../../src/model/rule.js';
+import { isSelfSource, ruleKey } from '../../src/model/rule.js';
 import { parsePolicyTexts } from '../../src/policy/index.js';
 
 const FILE = 'test/fixtures/policies/valid/spec-example.yaml';
@@ -42,7 +42,6 @@ describe('normalisePolicy', () => {
             source: { kind: 'cidr', value: '203.0.113.0/24' },
             description: 'overrides the description of the rule',
           },
-          selfSource: false,
           position: at(20, 11),
         },
         {
@@ -53,7 +52,6 @@ describe('normalisePolicy', () => {
             source: { kind: 'cidrIpv6', value: '2001:db8:1234:1a00::/64' },
             description: 'SSH access from the LA office',
           },
-          selfSource: false,
           position: at(22, 11),
         },
         {
@@ -64,7 +62,6 @@ describe('normalisePolicy', () => {
             source: { kind: 'prefixList', value: 'pl-0123456789abcdef0' },
             description: 'SSH access from the LA office',
           },
-          selfSource: false,
           position: at(23, 11),
         },
         {
@@ -75,12 +72,10 @@ describe('normalisePolicy', () => {
             source: { kind: 'securityGroup', value: 'sg-1a2b3c4d' },
             description: 'SSH access from the LA office',
           },
-          selfSource: false,
           position: at(24, 11),
         },
         {
           rule: { protocol: 'icmp', fromPort: 8, toPort: -1, source: { kind: 'cidr', value: '0.0.0.0/0' } },
-          selfSource: false,
           position: at(28, 11),
         },
         {
@@ -90,7 +85,6 @@ describe('normalisePolicy', () => {
             toPort: -1,
             source: { kind: 'securityGroup', value: 'sg-1a2b3c4d' },
           },
-          selfSource: false,
           position: at(30, 17),
         },
       ],
@@ -103,7 +97,11 @@ describe('normalisePolicy', () => {
     expect(policy?.name).toBe('peered-database');
     expect(policy?.region).toBeUndefined();
     expect(
-      policy?.rules.map((entry) => [ruleKey(entry.rule), entry.rule.description, entry.selfSource]),
+      policy?.rules.map((entry) => [
+        ruleKey(entry.rule),
+        entry.rule.description,
+        isSelfSource(entry.rule.source),
+      ]),
     ).toEqual([
       ['tcp|5432|5433|securityGroup|sg-0123456789abcdef0', 'app tier (peered)', false],
       ['tcp|5432|5433|securityGroup|self', 'Postgres from the peered app VPC', true],
