@@ -97,17 +97,43 @@ export async function loadOrReport(
   }
   const result = loaded.result;
   if (!result.ok) {
-    const pretty = resolveLogFormat(options.logFormat, events) === 'pretty' && humanOut.isTTY === true;
-    if (!pretty) humanOut.write(formatPolicyErrors(result.errors));
-    reportPolicyErrors(logger, result.errors);
-    onInvalid?.(result.errors);
-    humanOut.write(`${result.errors.length} error(s) in ${paths.join(', ')}; nothing was applied\n`);
-    return { exitCode: exitCodeFor({ command: 'invalid-input' }) };
+    const summary = `${result.errors.length} error(s) in ${paths.join(', ')}; nothing was applied`;
+    return reportInvalidPolicies({ options, logger, events, human }, result.errors, summary, onInvalid);
   }
   const pretty = resolveLogFormat(options.logFormat, events) === 'pretty' && humanOut.isTTY === true;
   if (!pretty) humanOut.write(formatPolicyWarnings(result.warnings));
   reportPolicyWarnings(logger, result.warnings);
   return { ...result, digest: loaded.digest, version: loaded.version };
+}
+
+/** Where a command reports: its options, logger, and the streams of its events and human lines. */
+interface ReportTo {
+  readonly options: CommonOptions;
+  readonly logger: Logger;
+  readonly events: Stream;
+  readonly human: Stream;
+}
+
+/**
+ * Invalid policies, reported the one way every command reports them, and exit 3: the located human
+ * lines (`file:line:column  path  message`, left out when the events are already readable lines on
+ * the same terminal), one `policy.invalid` event per error, `onInvalid` (plan's JSON or Markdown
+ * document on stdout), then `summary`.
+ */
+function reportInvalidPolicies(
+  to: ReportTo,
+  errors: readonly PolicyError[],
+  summary: string,
+  onInvalid?: (errors: readonly PolicyError[]) => void,
+  eventsReported = false,
+): { exitCode: number } {
+  const humanOut = to.human === 1 ? process.stdout : process.stderr;
+  const pretty = resolveLogFormat(to.options.logFormat, to.events) === 'pretty' && humanOut.isTTY === true;
+  if (!pretty) humanOut.write(formatPolicyErrors(errors));
+  if (!eventsReported) reportPolicyErrors(to.logger, errors);
+  onInvalid?.(errors);
+  humanOut.write(`${summary}\n`);
+  return { exitCode: exitCodeFor({ command: 'invalid-input' }) };
 }
 
 /** The longest a one-shot command waits for a policy set that is still being written, in ms. */
@@ -231,6 +257,37 @@ export async function inventoryFileOrReport(
   return undefined;
 }
 
+/**
+ * The account inventory of a command, its policies' account selectors checked against it before any
+ * AWS call (SPEC "Accounts and regions"); the one check validate, plan and apply share. An invalid
+ * inventory file, or a selector it cannot serve, is reported like invalid policies and is exit 3
+ * (plan's `onInvalid` document then says `valid: false` with the located errors).
+ * - `--accounts FILE`: every selector must pick at least one of its accounts.
+ * - no `--accounts`: a policy with `spec.accounts` is an error for plan and apply (`selectorsNeedInventory`);
+ *   validate then has nothing to check them against.
+ * - `--accounts organizations`: the organization is known only once the pass has read it; the pass
+ *   checks then (reconcile/pass.ts) and its failure carries the same errors.
+ */
+export async function checkedInventory(
+  to: ReportTo,
+  policies: readonly Policy[],
+  selectorsNeedInventory: boolean,
+  onInvalid?: (errors: readonly PolicyError[]) => void,
+): Promise<{ inventory: AccountInventory | undefined } | { exitCode: number }> {
+  const { accounts } = to.options;
+  const humanOut = to.human === 1 ? process.stdout : process.stderr;
+  const file = await inventoryFileOrReport(accounts, to.logger, humanOut);
+  if (file === undefined) return { exitCode: exitCodeFor({ command: 'invalid-input' }) };
+  if (accounts === ORGANIZATIONS || (accounts === undefined && !selectorsNeedInventory)) return file;
+  const errors = accountSelectorErrors(policies, file.inventory);
+  if (errors.length === 0) return file;
+  const summary =
+    accounts === undefined
+      ? `${errors.length} account selector(s) need an account inventory (--accounts); nothing was applied`
+      : `${errors.length} account selector(s) do not match the inventory ${accounts}; nothing was applied`;
+  return reportInvalidPolicies(to, errors, summary, onInvalid);
+}
+
 /** The request fields every pass of a command shares: inventory, shard, unit concurrency. */
 function unitOptions(
   options: AwsOptions,
@@ -292,18 +349,9 @@ export async function runValidate(options: CommonOptions): Promise<number> {
   const loaded = await loadOrReport(options, logger, 2, 1);
   if ('exitCode' in loaded) return loaded.exitCode;
   const { accounts } = options;
-  if (accounts !== undefined && accounts !== ORGANIZATIONS) {
-    // Offline: every account selector must pick at least one account of the inventory file.
-    const file = await inventoryFileOrReport(accounts, logger, process.stdout);
-    if (file === undefined) return exitCodeFor({ command: 'validate', valid: false });
-    const errors = accountSelectorErrors(loaded.policies, file.inventory);
-    if (errors.length > 0) {
-      process.stdout.write(formatPolicyErrors(errors));
-      process.stdout.write(`${errors.length} account selector(s) do not match the inventory ${accounts}\n`);
-      reportPolicyErrors(logger, errors);
-      return exitCodeFor({ command: 'validate', valid: false });
-    }
-  }
+  // Offline: every account selector must pick at least one account of the inventory file.
+  const file = await checkedInventory({ options, logger, events: 2, human: 1 }, loaded.policies, false);
+  if ('exitCode' in file) return exitCodeFor({ command: 'validate', valid: false });
   // Organizations is an AWS call: its accounts are known only at plan time.
   const unchecked =
     accounts === ORGANIZATIONS
@@ -321,19 +369,14 @@ export async function runPlan(options: PlanOptions): Promise<number> {
   const logger = loggerFor(options, 2);
   // Invalid policies: the report is still one document on stdout (SPEC "Output streams"), so a
   // pull request's plan comment shows the errors.
-  const loaded = await loadOrReport(
-    options,
-    logger,
-    2,
-    2,
-    (errors) => {
-      if (options.format !== 'text') process.stdout.write(renderInvalidPolicies(errors, options.format));
-    },
-    true,
-  );
+  const onInvalid = (errors: readonly PolicyError[]): void => {
+    if (options.format !== 'text') process.stdout.write(renderInvalidPolicies(errors, options.format));
+  };
+  const loaded = await loadOrReport(options, logger, 2, 2, onInvalid, true);
   if ('exitCode' in loaded) return loaded.exitCode;
-  const file = await inventoryFileOrReport(options.accounts, logger, process.stderr);
-  if (file === undefined) return exitCodeFor({ command: 'invalid-input' });
+  const to: ReportTo = { options, logger, events: 2, human: 2 };
+  const file = await checkedInventory(to, loaded.policies, true, onInvalid);
+  if ('exitCode' in file) return file.exitCode;
 
   let access: SdkAccess;
   let region: string | undefined;
@@ -372,7 +415,9 @@ export async function runPlan(options: PlanOptions): Promise<number> {
       updateDescriptions: options.updateDescriptions,
     },
   ).finally(() => access.destroy());
-  process.stdout.write(renderPlan(result, options.format));
+  if (result.status === 'failed' && result.policyErrors !== undefined)
+    reportInvalidPolicies(to, result.policyErrors, `${result.error}; nothing was planned`, onInvalid, true);
+  else process.stdout.write(renderPlan(result, options.format));
   return exitCodeFor({
     command: 'plan',
     result,
@@ -385,8 +430,9 @@ export async function runApply(options: ApplyOptions): Promise<number> {
   const logger = loggerFor(options, 1);
   const loaded = await loadOrReport(options, logger, 1, 2, undefined, true);
   if ('exitCode' in loaded) return loaded.exitCode;
-  const file = await inventoryFileOrReport(options.accounts, logger, process.stderr);
-  if (file === undefined) return exitCodeFor({ command: 'invalid-input' });
+  const to: ReportTo = { options, logger, events: 1, human: 2 };
+  const file = await checkedInventory(to, loaded.policies, true);
+  if ('exitCode' in file) return file.exitCode;
   let region: string | undefined;
   try {
     region = await defaultRegion(options, loaded.policies);
@@ -409,6 +455,8 @@ export async function runApply(options: ApplyOptions): Promise<number> {
       updateDescriptions: options.updateDescriptions,
     },
   ).finally(() => access.destroy());
+  if (result.status === 'failed' && result.policyErrors !== undefined)
+    reportInvalidPolicies(to, result.policyErrors, `${result.error}; nothing was applied`, undefined, true);
   return exitCodeFor({ command: 'apply', result, failOnUnresolved: options.failOnUnresolved });
 }
 

@@ -500,6 +500,7 @@ async function inventoryOf(
   return {
     errorCode: INVALID_ACCOUNT_SELECTORS,
     error: `${selectorErrors.length} account selector(s) cannot be used: ${selectorErrors[0]?.message ?? ''}`,
+    policyErrors: selectorErrors,
   };
 }
 

@@ -5,6 +5,7 @@
 import { report } from '../events.js';
 import type { Logger } from '../logging.js';
 import type { Denial } from '../model/guardrail.js';
+import type { PolicyError } from '../model/policy.js';
 import type { LiveRule, RuleSource } from '../model/rule.js';
 import { QUOTA_EXCEEDED } from './execute.js';
 import type {
@@ -100,6 +101,11 @@ export interface PassObserver {
 export interface PassFailure {
   readonly errorCode: string;
   readonly error: string;
+  /**
+   * InvalidAccountSelectors: the located selectors the inventory cannot serve (already reported as
+   * policy.invalid), so a command can render them as invalid policies.
+   */
+  readonly policyErrors?: readonly PolicyError[];
 }
 
 /** Reports one pass; every method logs its events at once. Create one per pass (it holds the runId). */

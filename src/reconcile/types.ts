@@ -1,5 +1,6 @@
 // The shapes that flow through a reconcile pass: read -> plan (pure) -> execute -> result.
 import type { Denial } from '../model/guardrail.js';
+import type { PolicyError } from '../model/policy.js';
 import type { LiveRule, Rule } from '../model/rule.js';
 import type { LiveGroup, PrefixListInfo } from '../model/group.js';
 
@@ -336,4 +337,6 @@ export type PassResult =
       readonly durationMs: number;
       readonly errorCode: string;
       readonly error: string;
+      /** InvalidAccountSelectors: the located selectors the inventory cannot serve (exit 3). */
+      readonly policyErrors?: readonly PolicyError[];
     };

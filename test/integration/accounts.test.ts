@@ -316,3 +316,139 @@ describe('accounts and regions against moto', () => {
     expect(fine.code).toBe(0);
   }, 60_000);
 });
+
+// Selectors the inventory cannot serve are invalid policies (SPEC "Output streams"): exit 3, the
+// located errors in every plan format, no AWS call, nothing applied.
+describe('account selectors that match no account of the inventory', () => {
+  const SELECTORS = '  accounts: [{ id: "444444444444" }, { name: "prod-*" }, { tags: { env: qa } }]\n';
+
+  async function typoPolicies(): Promise<{ dir: string; accounts: string; file: string }> {
+    const dir = await writePolicies({
+      'prod.yaml': policy('prod-web', `${SELECTORS}  region: us-east-1\n${WEB_RULE}`),
+    });
+    return { dir, accounts: await inventoryFile(dir), file: `${dir}/prod.yaml` };
+  }
+
+  it('plan --format json prints valid: false with each selector located (exit 3), before any AWS call', async () => {
+    const { dir, accounts, file } = await typoPolicies();
+
+    const plan = await cli(['plan', '--policies', dir, '--accounts', accounts, '--format', 'json']);
+
+    expect(plan.code, plan.stderr).toBe(3);
+    expect(JSON.parse(plan.stdout)).toEqual({
+      formatVersion: 1,
+      valid: false,
+      errors: [
+        {
+          file,
+          line: 6,
+          column: 14,
+          path: 'spec.accounts[0]',
+          error: expect.stringContaining('account 444444444444 is not in the inventory') as unknown,
+        },
+        {
+          file,
+          line: 6,
+          column: 58,
+          path: 'spec.accounts[2]',
+          error: expect.stringContaining('matches no account in the inventory') as unknown,
+        },
+      ],
+    });
+    expect(eventsNamed(plan.events, 'policy.invalid')).toHaveLength(2);
+    expect(eventsNamed(plan.events, 'reconcile.started')).toEqual([]);
+    expect(emu.proxy.calls()).toEqual([]);
+  }, 60_000);
+
+  it('plan --format markdown prints the table of located errors (exit 3)', async () => {
+    const { dir, accounts, file } = await typoPolicies();
+
+    const plan = await cli(['plan', '--policies', dir, '--accounts', accounts, '--format', 'markdown']);
+
+    expect(plan.code, plan.stderr).toBe(3);
+    const lines = plan.stdout.split('\n');
+    expect(lines.slice(0, 6)).toEqual([
+      '### sg-reconciler plan',
+      '',
+      ':x: **The policies are invalid: 2 error(s). Nothing was planned.**',
+      '',
+      '| file | line | column | field | error |',
+      '|---|---|---|---|---|',
+    ]);
+    expect(lines[6]).toContain(
+      `| \`${file}\` | 6 | 14 | \`spec.accounts[0]\` | account 444444444444 is not in`,
+    );
+    expect(lines[7]).toContain(`| \`${file}\` | 6 | 58 | \`spec.accounts[2]\` |`);
+    expect(emu.proxy.calls()).toEqual([]);
+  }, 60_000);
+
+  it('plan (text) prints file:line:column, the field and the fix on stderr (exit 3)', async () => {
+    const { dir, accounts, file } = await typoPolicies();
+
+    const plan = await cli(['plan', '--policies', dir, '--accounts', accounts]);
+
+    expect(plan.code).toBe(3);
+    expect(plan.stdout).toBe('');
+    expect(plan.stderr).toContain(
+      `${file}:6:14  spec.accounts[0]  account 444444444444 is not in the inventory ${accounts}; add it to the inventory or correct the ID\n`,
+    );
+    expect(plan.stderr).toContain(`${file}:6:58  spec.accounts[2]  `);
+    expect(plan.stderr).toContain(`2 account selector(s) do not match the inventory ${accounts}`);
+    expect(emu.proxy.calls()).toEqual([]);
+  }, 60_000);
+
+  it('apply applies nothing, reports the located errors and exits 3', async () => {
+    const groups = await webGroups([PROD_A, PROD_B], ['us-east-1']);
+    const { dir, accounts, file } = await typoPolicies();
+
+    const apply = await cli(['apply', '--policies', dir, '--accounts', accounts]);
+
+    expect(apply.code, apply.stdout + apply.stderr).toBe(3);
+    expect(eventsNamed(apply.events, 'policy.invalid')).toEqual([
+      expect.objectContaining({ file, line: 6, column: 14, path: 'spec.accounts[0]' }),
+      expect.objectContaining({ file, line: 6, column: 58, path: 'spec.accounts[2]' }),
+    ]);
+    expect(apply.stderr).toContain(`${file}:6:14  spec.accounts[0]  account 444444444444 is not in`);
+    expect(eventsNamed(apply.events, 'reconcile.started')).toEqual([]);
+    expect(emu.proxy.calls()).toEqual([]);
+    for (const { ec2, groupId } of groups.values()) expect(await listIngressRules(ec2, groupId)).toEqual([]);
+  }, 60_000);
+
+  it('with --accounts organizations, plan --format json checks the selectors against the organization', async () => {
+    const org = new OrganizationsClient({
+      region: 'us-east-1',
+      endpoint: emu.moto.endpoint,
+      credentials: MOTO_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    org.destroy();
+    const dir = await writePolicies({
+      'prod.yaml': policy(
+        'prod-web',
+        `  accounts: [{ id: "444444444444" }]\n  region: us-east-1\n${WEB_RULE}`,
+      ),
+    });
+
+    const plan = await cli(['plan', '--policies', dir, '--accounts', 'organizations', '--format', 'json']);
+
+    expect(plan.code, plan.stderr).toBe(3);
+    expect(JSON.parse(plan.stdout)).toEqual({
+      formatVersion: 1,
+      valid: false,
+      errors: [
+        {
+          file: `${dir}/prod.yaml`,
+          line: 6,
+          column: 14,
+          path: 'spec.accounts[0]',
+          error: expect.stringContaining('account 444444444444 is not in the organization') as unknown,
+        },
+      ],
+    });
+    expect(eventsNamed(plan.events, 'policy.invalid')).toHaveLength(1);
+    const calls = emu.proxy.calls().map((c) => c.action);
+    expect(calls).toContain('ListAccounts');
+    expect(calls.filter((a) => a === 'AssumeRole' || a.startsWith('Describe'))).toEqual([]);
+  }, 60_000);
+});
