@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { staticAccountGateway, type AccountGateway, type Ec2PortFactory } from '../aws/port.js';
 import { openSnapshot, type SnapshotSource } from '../aws/snapshot-port.js';
-import { runDaemon } from '../daemon/index.js';
+import { reportStartFailure, runDaemon } from '../daemon/index.js';
 import { report } from '../events.js';
 import {
   createLogger,
@@ -471,14 +471,22 @@ function internalHttpLimits(): { httpLimits?: { idleTimeoutMs: number } } {
 
 export async function runRunCommand(options: RunOptions): Promise<number> {
   const logger = loggerFor(options, 1);
+  // Like the daemon's own start-up failures, each of these ends with daemon.failed (start-up).
   const file = await inventoryFileOrReport(options.accounts, logger, process.stderr);
-  if (file === undefined) return exitCodeFor({ command: 'invalid-input' });
+  if (file === undefined) {
+    return reportStartFailure(logger, 'invalid-input', {
+      errorCode: 'InvalidInventory',
+      error: `the account inventory ${options.accounts ?? ''} is invalid (policy.invalid events)`,
+    });
+  }
   // The daemon re-reads its policies every pass: resolve the default region once, up front.
   let region: string | undefined;
   try {
     region = await defaultRegion(options);
   } catch (error) {
-    return invalidConfig(logger, error, '--region');
+    invalidConfig(logger, error, '--region');
+    const text = error instanceof Error ? error.message : String(error);
+    return reportStartFailure(logger, 'invalid-input', { errorCode: 'InvalidOption', error: text });
   }
   const access = await sdkAccess(options, region, logger, options.writeRate);
   return runDaemon(

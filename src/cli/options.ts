@@ -73,7 +73,7 @@ export function parseListen(value: string): ListenAddress {
   if (port > 65535) {
     const shown = match[1] !== undefined ? `[${host}]` : host;
     throw new InvalidArgumentError(
-      `--listen "${value}": port ${match[3]} is out of range, a TCP port is 0-65535; write e.g. ${shown}:9464`,
+      `--listen "${value}": the port must be 0-65535 (0 picks a free one); write host:port, e.g. ${shown}:9464`,
     );
   }
   return { host, port };

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { delimiter } from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option, type ErrorOptions } from 'commander';
 import { report } from '../events.js';
 import {
   createLogger,
@@ -43,6 +43,55 @@ import {
 function packageVersion(): string {
   const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
   return (JSON.parse(text) as { version: string }).version;
+}
+
+/**
+ * commander's wording of a value a parser refused: `error: option '<flags>' argument '<value>' is
+ * invalid. <the parser's sentence>`, or `... value '<value>' from env '<VAR>' is invalid. <...>`.
+ */
+const INVALID_VALUE =
+  /^error: option '(--[a-z-]+)[^']*' (?:argument '[\s\S]*'|value '([\s\S]*)' from env '(\w+)') is invalid\. ([\s\S]*)$/;
+
+/**
+ * The message of an option value our parsers (options.ts) refused, said once: their sentence already
+ * names the option and the value, so commander's preamble, which repeats both, is dropped. A value
+ * from the environment is named by its variable (`SGR_LISTEN="localhost:99999": ...`). Messages of
+ * commander's own checks (choices: "Allowed choices are ...") keep commander's wording, which is the
+ * only place they name the option.
+ */
+export function plainInvalidValue(message: string): string {
+  const match = INVALID_VALUE.exec(message);
+  if (match === null) return message;
+  const [, option = '', value, envVar, sentence = ''] = match;
+  if (!sentence.startsWith(option) && !(envVar !== undefined && sentence.startsWith(`${envVar}=`))) {
+    return message;
+  }
+  if (envVar === undefined || sentence.startsWith(`${envVar}=`)) return `error: ${sentence}`;
+  const quoted = `${option} ${JSON.stringify(value)}`;
+  return sentence.startsWith(quoted)
+    ? `error: ${envVar}=${JSON.stringify(value)}${sentence.slice(quoted.length)}`
+    : `error: ${envVar}${sentence.slice(option.length)}`;
+}
+
+/** The option an invalid-value message names: `--listen`, or the option whose variable it names. */
+function optionNamed(program: Command, message: string): string | undefined {
+  const flag = /^error: (?:option ')?(--[a-z-]+)/.exec(message)?.[1];
+  if (flag !== undefined) return flag;
+  const envVar = /^error: ([A-Z][A-Z0-9_]*)[= ]/.exec(message)?.[1];
+  if (envVar === undefined) return undefined;
+  const options = [program, ...program.commands].flatMap((c) => c.options);
+  return options.find((o) => o.envVar === envVar)?.long;
+}
+
+/** commander's Command, with option-value errors said once (plainInvalidValue), subcommands alike. */
+class ProgramCommand extends Command {
+  override createCommand(name?: string): ProgramCommand {
+    return new ProgramCommand(name);
+  }
+
+  override error(message: string, errorOptions?: ErrorOptions): never {
+    return super.error(plainInvalidValue(message), errorOptions);
+  }
 }
 
 const DRY_RUN = 'call AuthorizeSecurityGroupIngress with DryRun=true; change nothing';
@@ -234,7 +283,7 @@ function addRunCommand(program: Command, onExit: (code: number) => void): void {
 
 /** The CLI: every command and option, parsed once; `onExit` receives each command's exit code. */
 export function buildProgram(onExit: (code: number) => void): Command {
-  const program = new Command('sg-reconciler')
+  const program = new ProgramCommand('sg-reconciler')
     .description(
       'Authorize the security-group ingress rules your YAML policies declare and EC2 lacks; never revoke.',
     )
@@ -331,7 +380,7 @@ function rawSetting(argv: readonly string[], flag: string, env: string): string 
  * parser refused), on the stream the command's events go to, at the level and in the format asked
  * for where those could be read.
  */
-function reportInvalidInput(argv: readonly string[], error: CommanderError): void {
+function reportInvalidInput(program: Command, argv: readonly string[], error: CommanderError): void {
   const command = argv.find((arg) => !arg.startsWith('-'));
   const destination = command === 'apply' || command === 'run' ? 1 : 2;
   let level: LogLevel = DEFAULTS.logLevel;
@@ -345,7 +394,7 @@ function reportInvalidInput(argv: readonly string[], error: CommanderError): voi
   // An invalid format (perhaps what is being reported) leaves the default for the stream.
   if ((LOG_FORMATS as readonly (string | undefined)[]).includes(raw)) format = raw as LogFormat;
   const logger = createLogger({ level, destination, format: format ?? 'auto' });
-  const option = /^error: option '(--[a-z-]+)/.exec(error.message)?.[1];
+  const option = optionNamed(program, error.message);
   report(logger, 'config.invalid', {
     errorCode: error.code,
     ...(option !== undefined ? { option } : {}),
@@ -365,7 +414,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       // --help and --version end here with exitCode 0; everything else commander rejects is
       // invalid input: its message is on stderr already, and it is an event too.
       if (error.exitCode === 0) return EXIT_OK;
-      if (error.code !== 'commander.help') reportInvalidInput(argv, error);
+      if (error.code !== 'commander.help') reportInvalidInput(program, argv, error);
       return EXIT_INVALID;
     }
     throw error;

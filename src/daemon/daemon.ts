@@ -235,9 +235,14 @@ function installSignalHandlers(life: Lifecycle): () => void {
 
 /**
  * The graceful stop (the first SIGTERM/SIGINT): no more passes, the one in flight gets
- * `shutdownGraceMs` and is then aborted, the HTTP server drains, daemon.stopped. Idempotent.
+ * `shutdownGraceMs` and is then aborted, the HTTP server drains, daemon.stopped with the `exitCode`
+ * the process ends with (0 after a signal). Idempotent.
  */
-function stopDaemon(life: Lifecycle, reason = 'stop'): Promise<void> {
+function stopDaemon(
+  life: Lifecycle,
+  reason = 'stop',
+  exitCode = exitCodeFor({ command: 'run', end: 'stopped' }),
+): Promise<void> {
   if (life.stopping !== undefined) return life.stopping;
   life.stopping = (async () => {
     const startedAt = life.now();
@@ -263,6 +268,7 @@ function stopDaemon(life: Lifecycle, reason = 'stop'): Promise<void> {
       signal: reason,
       durationMs: Math.max(0, life.now() - startedAt),
       abandonedRunId: abandoned ? pass.runId : undefined,
+      exitCode,
     });
     life.resolveStopped();
   })();
@@ -301,10 +307,28 @@ async function loadSettled(life: Lifecycle): Promise<PolicySetLoad> {
   return set;
 }
 
-/** daemon.failed (start-up) and the exit code of a daemon that could not start. */
+/** Why a daemon could not start: invalid input (policies, options; exit 3) or anything else (exit 1). */
+export type StartFailure = 'invalid-input' | 'start-failed';
+
+/**
+ * The last event of a daemon that could not start (`daemon.failed`, variant start-up, with
+ * `errorCode`, `error` and the `exitCode` it ends with, from exitCodeFor); returns that exit code.
+ * The CLI's start-up checks (inventory file, region) end the same way.
+ */
+export function reportStartFailure(
+  logger: Logger,
+  end: StartFailure,
+  failure: { readonly errorCode: string; readonly error: string },
+  fields: object = {},
+): number {
+  const exitCode = exitCodeFor({ command: 'run', end });
+  report(logger, ['daemon.failed', 'start-up'], { ...failure, ...fields, exitCode });
+  return exitCode;
+}
+
+/** daemon.failed (start-up) and the exit code of a daemon that could not start (exit 1). */
 function startFailed(life: Lifecycle, errorCode: string, error: string, fields: object): number {
-  report(life.logger, ['daemon.failed', 'start-up'], { errorCode, error, ...fields });
-  return exitCodeFor({ command: 'run', end: 'start-failed' });
+  return reportStartFailure(life.logger, 'start-failed', { errorCode, error }, fields);
 }
 
 /** A set that was read and is valid. */
@@ -331,8 +355,17 @@ async function loadAtStartUp(life: Lifecycle): Promise<ValidSet | number> {
     );
   }
   if (!set.result.ok) {
-    reportPolicyErrors(life.logger, set.result.errors);
-    return exitCodeFor({ command: 'run', end: 'invalid-input' });
+    const { errors } = set.result;
+    reportPolicyErrors(life.logger, errors);
+    return reportStartFailure(
+      life.logger,
+      'invalid-input',
+      {
+        errorCode: 'InvalidPolicies',
+        error: `${errors.length} error(s) in the policies (policy.invalid events); fix them and start again`,
+      },
+      { policies: options.policiesDir, errors: errors.length },
+    );
   }
   return { set, loaded: set.result };
 }
@@ -380,9 +413,14 @@ async function runLifecycle(life: Lifecycle): Promise<number> {
     life.job = life.deps.scheduler(options.schedule, options.timezone, () => runner.tick());
   } catch (error) {
     // Validated by the CLI, so this is node-cron disagreeing with itself: stop cleanly, not crash.
-    report(logger, ['daemon.failed', 'schedule'], { errorCode: 'ScheduleFailed', error: message(error) });
-    await stopDaemon(life, 'schedule-failed');
-    return exitCodeFor({ command: 'run', end: 'start-failed' });
+    const exitCode = exitCodeFor({ command: 'run', end: 'start-failed' });
+    report(logger, ['daemon.failed', 'schedule'], {
+      errorCode: 'ScheduleFailed',
+      error: message(error),
+      exitCode,
+    });
+    await stopDaemon(life, 'schedule-failed', exitCode);
+    return exitCode;
   }
   await life.stopped;
   return exitCodeFor({ command: 'run', end: 'stopped' });

@@ -15,6 +15,7 @@ export {
   DEFAULT_SHUTDOWN_GRACE_MS,
   FORCED_EXIT_CODES,
   PassAbortedError,
+  reportStartFailure,
   type Daemon,
   type DaemonDeps,
   type DaemonOptions,

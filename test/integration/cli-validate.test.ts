@@ -632,7 +632,7 @@ describe('options', () => {
       title: 'SGR_MAX_RULES_PER_GROUP=0 (from the environment)',
       args: ['plan'],
       env: { SGR_MAX_RULES_PER_GROUP: '0' },
-      message: /--max-rules-per-group "0" is not a positive whole number/,
+      message: /SGR_MAX_RULES_PER_GROUP="0" is not a positive whole number/,
       event: true,
     },
     {
@@ -662,8 +662,17 @@ describe('options', () => {
     {
       title: 'run --listen localhost:99999 (a port out of range)',
       args: ['run', '--listen', 'localhost:99999'],
+      // Said once: not commander's "option '--listen <host:port>' argument ... is invalid." first.
       message:
-        /--listen "localhost:99999": port 99999 is out of range, a TCP port is 0-65535; write e\.g\. localhost:9464/,
+        /^(?:error: )?--listen "localhost:99999": the port must be 0-65535 \(0 picks a free one\); write host:port, e\.g\. localhost:9464$/m,
+      event: true,
+    },
+    {
+      title: 'SGR_LISTEN=localhost:99999 (from the environment)',
+      args: ['run'],
+      env: { SGR_LISTEN: 'localhost:99999' },
+      message:
+        /^(?:error: )?SGR_LISTEN="localhost:99999": the port must be 0-65535 \(0 picks a free one\); write host:port, e\.g\. localhost:9464$/m,
       event: true,
     },
     {
@@ -673,11 +682,22 @@ describe('options', () => {
       event: true,
     },
     {
+      title: "run --schedule '*/61 * * * *' (a step node-cron would clamp)",
+      args: ['run', '--schedule', '*/61 * * * *', '--listen', '127.0.0.1:0'],
+      message: /the minute step \/61 is larger than the minute range \(0-59\).*write a step from 1 to 59/,
+      event: true,
+    },
+    {
+      title: "run --schedule '0 0 31 2 *' (never fires)",
+      args: ['run', '--schedule', '0 0 31 2 *', '--listen', '127.0.0.1:0'],
+      message: /--schedule "0 0 31 2 \*" never fires: February has no 31st/,
+      event: true,
+    },
+    {
       title: 'SGR_TIMEZONE=Mars/Base (from the environment)',
       args: ['run', '--listen', '127.0.0.1:0'],
       env: { SGR_TIMEZONE: 'Mars/Base' },
-      message:
-        /value 'Mars\/Base' from env 'SGR_TIMEZONE' is invalid\. --timezone "Mars\/Base" is not an IANA time zone/,
+      message: /SGR_TIMEZONE="Mars\/Base" is not an IANA time zone; write e\.g\. UTC/,
       event: true,
     },
     {

@@ -169,7 +169,9 @@ describe('sg-reconciler run', () => {
 
     daemon.child.kill('SIGTERM');
     expect(await daemon.exit).toEqual({ code: 0, signal: null });
-    expect(daemon.events.filter((e) => e.event === 'daemon.stopped')).toHaveLength(1);
+    expect(daemon.events.filter((e) => e.event === 'daemon.stopped')).toEqual([
+      expect.objectContaining({ signal: 'SIGTERM', exitCode: 0 }),
+    ]);
   });
 
   it('skips passes while a policy file is invalid, keeps running, and authorizes again once it is fixed', async () => {
@@ -414,6 +416,50 @@ describe('sg-reconciler run', () => {
       });
       expect(daemon.events.filter(isEvent('daemon.started'))).toEqual([]);
       expect(daemon.events.filter(isEvent('reconcile.started'))).toEqual([]);
+      // The last event says the daemon did not start, after the errors, with the exit code.
+      expect(daemon.events.at(-1)).toMatchObject({
+        event: 'daemon.failed',
+        level: 'error',
+        errorCode: 'InvalidPolicies',
+        errors: invalid.length,
+        exitCode: 3,
+      });
+    });
+
+    it('exits 1 with daemon.failed when the listen address is not one of this host', async () => {
+      const dir = await policiesDir({ 'web.yaml': policyYaml('web', 'sg-0123456789abcdef0', [22]) });
+      const daemon = await startDaemon({
+        policies: dir,
+        // TEST-NET-1 (RFC 5737): never an address of this machine.
+        extraArgs: ['--listen', '192.0.2.1:9464'],
+      });
+      expect((await daemon.exit).code).toBe(1);
+      expect(daemon.events.at(-1)).toMatchObject({
+        event: 'daemon.failed',
+        errorCode: 'EADDRNOTAVAIL',
+        listen: '192.0.2.1:9464',
+        exitCode: 1,
+      });
+      expect(daemon.events.filter(isEvent('daemon.started'))).toEqual([]);
+    });
+
+    it('exits 3 with daemon.failed when the account inventory file is invalid', async () => {
+      const dir = await policiesDir({
+        'web.yaml': policyYaml('web', 'sg-0123456789abcdef0', [22]),
+        'inventory/accounts.yml':
+          'apiVersion: sg-reconciler/v1\nkind: AccountInventory\nspec:\n  acounts: []\n',
+      });
+      const daemon = await startDaemon({
+        policies: join(dir, 'web.yaml'),
+        extraArgs: ['--accounts', join(dir, 'inventory', 'accounts.yml')],
+      });
+      expect((await daemon.exit).code).toBe(3);
+      expect(daemon.events.filter(isEvent('policy.invalid')).length).toBeGreaterThanOrEqual(1);
+      expect(daemon.events.at(-1)).toMatchObject({
+        event: 'daemon.failed',
+        errorCode: 'InvalidInventory',
+        exitCode: 3,
+      });
     });
 
     it('exits 1 with a clear event when the listen port is taken', async () => {
@@ -427,6 +473,7 @@ describe('sg-reconciler run', () => {
       expect(daemon.events.find(isEvent('daemon.failed'))).toMatchObject({
         errorCode: 'EADDRINUSE',
         listen: `127.0.0.1:${port}`,
+        exitCode: 1,
       });
     });
   });

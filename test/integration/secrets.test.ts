@@ -236,13 +236,14 @@ describe('assumed-role credentials never appear in the output either', () => {
 
 describe('a password in --endpoint is never echoed', () => {
   const PASSWORD = 'hunter2passDoNotEcho';
-  const cases: readonly [string, readonly string[], Record<string, string>][] = [
-    ['the flag', ['--endpoint', `http://user:${PASSWORD}@127.0.0.1:1`], {}],
-    ['SGR_ENDPOINT', [], { SGR_ENDPOINT: `http://user:${PASSWORD}@127.0.0.1:1` }],
-    ['a scheme that is not http', ['--endpoint', `ftp://user:${PASSWORD}@127.0.0.1:1`], {}],
-    ['a URL that does not parse', ['--endpoint', `http://AKIA:${PASSWORD}@[::1`], {}],
+  // The message names where the value came from: the flag, or the variable it was read from.
+  const cases: readonly [string, readonly string[], Record<string, string>, string][] = [
+    ['the flag', ['--endpoint', `http://user:${PASSWORD}@127.0.0.1:1`], {}, '--endpoint'],
+    ['SGR_ENDPOINT', [], { SGR_ENDPOINT: `http://user:${PASSWORD}@127.0.0.1:1` }, 'SGR_ENDPOINT'],
+    ['a scheme that is not http', ['--endpoint', `ftp://user:${PASSWORD}@127.0.0.1:1`], {}, '--endpoint'],
+    ['a URL that does not parse', ['--endpoint', `http://AKIA:${PASSWORD}@[::1`], {}, '--endpoint'],
   ];
-  for (const [name, args, env] of cases) {
+  for (const [name, args, env, named] of cases) {
     it(`in the message or the config.invalid event: ${name}`, async () => {
       const dir = await writePolicies({});
       const result = await runCli(['plan', '--policies', dir, ...args], {
@@ -251,7 +252,8 @@ describe('a password in --endpoint is never echoed', () => {
 
       expect(result.code).toBe(3);
       expect(eventsNamed(result.events, 'config.invalid')).toHaveLength(1);
-      expect(result.stderr).toContain('--endpoint');
+      expect(result.stderr).toContain(named);
+      expect(eventsNamed(result.events, 'config.invalid')[0]).toMatchObject({ option: '--endpoint' });
       expect(result.stdout + result.stderr).not.toContain(PASSWORD);
     });
   }

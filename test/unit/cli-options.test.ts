@@ -2,6 +2,7 @@
 // variables alike); each rejection says what is wrong and what to write.
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { plainInvalidValue } from '../../src/cli/program.js';
 import {
   collectPaths,
   DEFAULTS,
@@ -35,13 +36,41 @@ describe('parseListen', () => {
 
   it('says a port above 65535 is out of range, and what to write', () => {
     expect(rejection(() => parseListen('localhost:99999'))).toBe(
-      '--listen "localhost:99999": port 99999 is out of range, a TCP port is 0-65535; write e.g. localhost:9464',
+      '--listen "localhost:99999": the port must be 0-65535 (0 picks a free one); write host:port, e.g. localhost:9464',
     );
-    expect(rejection(() => parseListen('[::1]:70000'))).toContain('write e.g. [::1]:9464');
+    expect(rejection(() => parseListen('[::1]:70000'))).toContain('write host:port, e.g. [::1]:9464');
   });
 
   it.each(['nope', '9464', 'host:port', 'a:b:9464'])('says %j is not host:port', (value) => {
     expect(rejection(() => parseListen(value))).toMatch(/is not host:port; write e\.g\. 0\.0\.0\.0:9464/);
+  });
+});
+
+describe('plainInvalidValue', () => {
+  it("says a refused value once, without commander's preamble that repeats the option and value", () => {
+    expect(
+      plainInvalidValue(
+        `error: option '--listen <host:port>' argument 'localhost:99999' is invalid. --listen "localhost:99999": the port must be 0-65535`,
+      ),
+    ).toBe('error: --listen "localhost:99999": the port must be 0-65535');
+  });
+
+  it('names a value from the environment by its variable', () => {
+    expect(
+      plainInvalidValue(
+        `error: option '--listen <host:port>' value 'localhost:99999' from env 'SGR_LISTEN' is invalid. --listen "localhost:99999": the port must be 0-65535`,
+      ),
+    ).toBe('error: SGR_LISTEN="localhost:99999": the port must be 0-65535');
+    expect(
+      plainInvalidValue(
+        `error: option '--timezone <tz>' value ' ' from env 'SGR_TIMEZONE' is invalid. --timezone is empty: write UTC`,
+      ),
+    ).toBe('error: SGR_TIMEZONE is empty: write UTC');
+  });
+
+  it("keeps commander's wording where it is the only one naming the option (choices)", () => {
+    const choices = `error: option '--format <format>' argument 'xml' is invalid. Allowed choices are text, json, markdown.`;
+    expect(plainInvalidValue(choices)).toBe(choices);
   });
 });
 
@@ -63,7 +92,7 @@ describe('parseSchedule', () => {
 
   it('names the wrong field and the values it takes', () => {
     expect(rejection(() => parseSchedule('61 * * * *'))).toMatch(
-      /the minute field "61" is not valid \(minute takes 0-59, \*, a range a-b, a list a,b or a step \*\/n\); write 5 fields/,
+      /the minute field "61" is not valid \(minute takes 0-59, \*, a range a-b, a list a,b or a step \*\/n; e\.g\. "0 \* \* \* \*"\); write 5 fields/,
     );
   });
 });

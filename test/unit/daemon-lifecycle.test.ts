@@ -291,6 +291,15 @@ describe('daemon start-up', () => {
       }),
       expect.objectContaining({ file: 'office.yaml', line: 9, column: 9, path: 'spec.targets' }),
     ]);
+    // The last event says the daemon did not start, and with which exit code.
+    expect(h.lines.at(-1)).toMatchObject({
+      event: 'daemon.failed',
+      level: 'error',
+      errorCode: 'InvalidPolicies',
+      errors: 2,
+      exitCode: 3,
+      msg: 'the daemon could not start',
+    });
     expect(h.calls).toEqual([]);
     expect(h.daemon.address()).toBeUndefined();
   });
@@ -308,8 +317,10 @@ describe('daemon start-up', () => {
           errorCode: 'EADDRINUSE',
           listen: `127.0.0.1:${port}`,
           error: expect.stringContaining('already in use'),
+          exitCode: 1,
         }),
       ]);
+      expect(h.lines.at(-1)).toMatchObject({ event: 'daemon.failed' });
       expect(h.calls).toEqual([]);
       expect(h.proc.listenerCount('SIGINT')).toBe(0);
     } finally {
@@ -440,7 +451,7 @@ describe('daemon passes', () => {
     expect(await h.exit).toBe(1);
     expect(h.loads).toHaveLength(10);
     expect(events(h.lines, 'daemon.failed')).toEqual([
-      expect.objectContaining({ errorCode: 'PoliciesChanging', policies: '/policies' }),
+      expect.objectContaining({ errorCode: 'PoliciesChanging', policies: '/policies', exitCode: 1 }),
     ]);
     expect(events(h.lines, 'daemon.started')).toEqual([]);
     expect(h.calls).toEqual([]);
@@ -620,7 +631,9 @@ describe('daemon stop', () => {
 
     h.calls[0]?.result.resolve(completed(h.calls[0].context));
     expect(await h.exit).toBe(0);
-    expect(events(h.lines, 'daemon.stopped')).toEqual([expect.objectContaining({ signal: 'SIGTERM' })]);
+    expect(events(h.lines, 'daemon.stopped')).toEqual([
+      expect.objectContaining({ signal: 'SIGTERM', exitCode: 0 }),
+    ]);
     // Closed once stopped.
     await expect(fetch(`http://${address}/healthz`)).rejects.toThrow();
     expect(h.proc.listenerCount('SIGTERM')).toBe(0);
@@ -650,7 +663,9 @@ describe('daemon stop', () => {
     expect(events(h.lines, 'daemon.warning')).toEqual([
       expect.objectContaining({ reason: 'shutdown-grace-expired', runId: 'run-1' }),
     ]);
-    expect(events(h.lines, 'daemon.stopped')).toEqual([expect.objectContaining({ signal: 'SIGINT' })]);
+    expect(events(h.lines, 'daemon.stopped')).toEqual([
+      expect.objectContaining({ signal: 'SIGINT', exitCode: 0 }),
+    ]);
   });
 
   it('on SIGHUP runs a pass now with the policies re-read, logs it, and keeps running', async () => {

@@ -46,6 +46,55 @@ describe('validateSchedule', () => {
   });
 });
 
+describe('validateSchedule: expressions node-cron accepts but nobody means', () => {
+  it.each([
+    [
+      '*/61 * * * *',
+      'the minute step /61 is larger than the minute range (0-59)',
+      'write a step from 1 to 59, e.g. "*/15 * * * *"',
+    ],
+    ['*/90 * * * * *', 'the second step /90 is larger than the second range (0-59)', 'e.g. "*/30 * * * * *"'],
+    ['0 */24 * * *', 'the hour step /24 is larger than the hour range (0-23)', 'e.g. "0 */6 * * *"'],
+    [
+      '0 0 */31 * *',
+      'the day-of-month step /31 is larger than the day-of-month range (1-31)',
+      'e.g. "0 0 */2 * *"',
+    ],
+  ])('rejects the step of %j, larger than its field, and says what to write', (expr, problem, fix) => {
+    const error = validateSchedule(expr);
+    expect(error).toContain(`--schedule "${expr}" is invalid: ${problem}`);
+    expect(error).toContain(fix);
+  });
+
+  it.each(['*/59 * * * *', '0 */23 * * *', '0 0 */30 * *', '0-30/15 * * * *'])(
+    'accepts the step of %j, within its field',
+    (expr) => {
+      expect(validateSchedule(expr)).toBeUndefined();
+    },
+  );
+
+  it('says an expression whose day no month has never fires, and what to write', () => {
+    expect(validateSchedule('0 0 31 2 *')).toBe(
+      '--schedule "0 0 31 2 *" never fires: February has no 31st (at most 29 days); write a day it has, ' +
+        'e.g. "0 0 28 2 *", or L for the last day of the month, e.g. "0 0 L 2 *"',
+    );
+    expect(validateSchedule('0 0 31 4,6 *')).toMatch(
+      /never fires: April and June have no 31st \(at most 30 days\)/,
+    );
+    expect(validateSchedule('0 0 30,31 feb *')).toMatch(/never fires: February has no 30th or 31st/);
+    // Both examples it gives are usable.
+    expect(validateSchedule('0 0 28 2 *')).toBeUndefined();
+    expect(validateSchedule('0 0 L 2 *')).toBeUndefined();
+    expect(validateSchedule('0 0 29 2 *')).toBeUndefined(); // leap years
+  });
+
+  it('says which values the minute takes and gives an example for "61 * * * *"', () => {
+    const error = validateSchedule('61 * * * *');
+    expect(error).toContain('the minute field "61" is not valid (minute takes 0-59');
+    expect(error).toContain('e.g. "0 * * * *"');
+  });
+});
+
 describe('cronLogger', () => {
   it('turns node-cron warnings and errors into daemon.warning events and its chatter into debug lines', () => {
     const { logger, lines } = capture();
