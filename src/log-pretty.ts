@@ -3,7 +3,7 @@
 // CI and log collectors. This changes only how an event is shown, never which events exist or what
 // their fields are: messages stay constant, and the summaries (counts, the rule in words) are built
 // here from the fields.
-import { describeRule, type Rule, type SourceKind } from './model/rule.js';
+import { describeRule, type RuleFields, type SourceKind } from './model/rule.js';
 
 /** One event as pino wrote it (a parsed JSON line). */
 export type EventRecord = Readonly<Record<string, unknown>>;
@@ -40,7 +40,7 @@ function clock(time: unknown): string {
 }
 
 /** The rule an event names, when it names one (rule.* events carry the rule's fields). */
-function ruleOf(fields: EventRecord): Rule | undefined {
+function ruleOf(fields: EventRecord): RuleFields | undefined {
   const { protocol, fromPort, toPort } = fields;
   const source = fields['source'] as { kind?: unknown; value?: unknown; userId?: unknown } | undefined;
   if (typeof protocol !== 'string' || typeof fromPort !== 'number' || typeof toPort !== 'number')
@@ -66,7 +66,7 @@ function unitOf(fields: EventRecord): string | undefined {
 }
 
 /** `sg-0abc (111111111111/us-east-1)  tcp 22 from 10.0.0.0/8  "office"  sgr-0123  [policy]  ...` */
-function ruleLine(event: string, rule: Rule, fields: EventRecord): string {
+function ruleLine(event: string, rule: RuleFields, fields: EventRecord): string {
   const parts: string[] = [];
   if (typeof fields['groupId'] === 'string') {
     const unit = unitOf(fields);

@@ -98,7 +98,7 @@ export function liveRuleFromSecurityGroupRule(sgr: SecurityGroupRule): LiveRule 
 }
 
 /**
- * Canonical rules grouped into the fewest IpPermissions for one AuthorizeSecurityGroupIngress call:
+ * Canonical rules (the Rule type; nothing here canonicalises again) grouped into the fewest IpPermissions for one AuthorizeSecurityGroupIngress call:
  * rules sharing protocol and ports become one permission with several sources, each source keeping
  * its own description. Ports are always explicit (-1/-1 where the protocol takes none: EC2 accepts
  * it and moto 500s without it). A rule repeated in the batch (same identity) is sent once — EC2
@@ -108,8 +108,7 @@ export function liveRuleFromSecurityGroupRule(sgr: SecurityGroupRule): LiveRule 
 export function toIpPermissions(rules: readonly Rule[]): IpPermission[] {
   const permissions = new Map<string, IpPermission>();
   const seen = new Set<string>();
-  for (const input of rules) {
-    const canonical = canonicalRule(input);
+  for (const canonical of rules) {
     const key = ruleKey(canonical);
     if (seen.has(key)) continue;
     seen.add(key);

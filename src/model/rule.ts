@@ -35,14 +35,12 @@ export function bindSelf<R extends Rule>(rule: R, groupId: string): R {
 }
 
 /**
- * The one rule type from policy to EC2 and back: the policy normaliser produces it, the planner
- * compares it (by ruleKey), the EC2 port accepts and returns it; it is canonicalised once at each
- * edge (canonicalRule: the policy in, the EC2 read in), so nothing downstream canonicalises again.
- * A canonical ingress rule without its group. `protocol` is `tcp`, `udp`, `icmp`, `icmpv6`, `-1`
- * (all) or a decimal protocol number; `fromPort`/`toPort` are the port range for tcp/udp, the ICMP
- * type/code for icmp/icmpv6 (-1 = all), and -1/-1 for every protocol that takes no ports.
+ * The fields of an ingress rule without its group, before or after canonicalisation. `protocol` is
+ * `tcp`, `udp`, `icmp`, `icmpv6`, `-1` (all) or a decimal protocol number; `fromPort`/`toPort` are
+ * the port range for tcp/udp, the ICMP type/code for icmp/icmpv6 (-1 = all), and -1/-1 for every
+ * protocol that takes no ports. Only canonicalRule turns these fields into a Rule.
  */
-export interface Rule {
+export interface RuleFields {
   readonly protocol: string;
   readonly fromPort: number;
   readonly toPort: number;
@@ -50,10 +48,25 @@ export interface Rule {
   readonly description?: string | undefined;
 }
 
-/** A rule that exists in a security group, as read back from EC2. */
-export interface LiveRule extends Rule {
-  readonly ruleId?: string | undefined;
+/** The brand only canonicalRule sets: a type-level mark, no property at run time. */
+declare const CANONICAL: unique symbol;
+
+/** The mark of a canonical rule (see Rule). */
+export interface Canonical {
+  readonly [CANONICAL]: true;
 }
+
+/**
+ * The one rule type from policy to EC2 and back: the policy normaliser produces it, the planner
+ * compares it (by ruleKey), the EC2 port accepts and returns it. It is canonicalised once at each
+ * edge (canonicalRule: the policy in, the EC2 read in) and the brand makes the compiler refuse a
+ * rule that did not pass through canonicalRule, so nothing downstream canonicalises again.
+ * Changing the description of a canonical rule keeps it canonical.
+ */
+export type Rule = RuleFields & Canonical;
+
+/** A rule that exists in a security group, as read back from EC2 (canonical). */
+export type LiveRule = Rule & { readonly ruleId?: string | undefined };
 
 const PROTOCOL_NAMES: Readonly<Record<string, string>> = {
   tcp: 'tcp',
@@ -159,8 +172,14 @@ export function canonicalSource(source: RuleSource, cidr: CidrCanonicaliser = ca
   };
 }
 
-/** Canonical rule: protocol, ports (-1/-1 where the protocol takes none) and source; idempotent. */
-export function canonicalRule<R extends Rule>(rule: R, cidr: CidrCanonicaliser = canonicalCidr): R {
+/**
+ * Canonical rule: protocol, ports (-1/-1 where the protocol takes none) and source; idempotent.
+ * The only function that makes a Rule. Throws what canonicalCidr throws for a network it cannot parse.
+ */
+export function canonicalRule<R extends RuleFields>(
+  rule: R,
+  cidr: CidrCanonicaliser = canonicalCidr,
+): R & Canonical {
   const protocol = canonicalProtocol(rule.protocol);
   const kind = portKind(protocol);
   let fromPort = rule.fromPort;
@@ -179,9 +198,9 @@ export function canonicalRule<R extends Rule>(rule: R, cidr: CidrCanonicaliser =
     toPort === rule.toPort &&
     source === rule.source
   ) {
-    return rule;
+    return rule as R & Canonical;
   }
-  return { ...rule, protocol, fromPort, toPort, source };
+  return { ...rule, protocol, fromPort, toPort, source } as R & Canonical;
 }
 
 /**
@@ -196,25 +215,6 @@ export function createCidrCanonicaliser(): CidrCanonicaliser {
       canonical = canonicalCidr(text);
       cidrs.set(text, canonical);
     }
-    return canonical;
-  };
-}
-
-/**
- * canonicalRule with memory, for planning thousands of groups: a rule object seen before (a policy
- * rule shared by every group it targets) is canonicalised once, and each network text is parsed
- * once (through `cidr`, which may be shared with other callers). Owns its caches; make one per
- * plan, not per process.
- */
-export function createCanonicaliser(
-  cidr: CidrCanonicaliser = createCidrCanonicaliser(),
-): <R extends Rule>(rule: R) => R {
-  const rules = new WeakMap<Rule, Rule>();
-  return <R extends Rule>(rule: R): R => {
-    const known = rules.get(rule);
-    if (known !== undefined) return known as R;
-    const canonical = canonicalRule(rule, cidr);
-    rules.set(rule, canonical);
     return canonical;
   };
 }
@@ -248,7 +248,7 @@ export function ruleFamilies(rule: Rule): readonly ('ipv4' | 'ipv6')[] {
  * all codes`, `type 3 code 4`, `all types`); `all` for protocols without ports. EC2's -1 ("all") is
  * never shown as a number, so `icmp 8 -1` does not read as a range `8--1`.
  */
-export function describePorts(rule: Rule): string {
+export function describePorts(rule: RuleFields): string {
   const kind = portKind(rule.protocol);
   if (kind === 'none') return 'all';
   if (kind === 'icmp') {
@@ -277,7 +277,7 @@ export function describeSource(source: RuleSource): string {
  * A rule in one phrase for people: `tcp 22 from 10.0.0.0/8`, `icmp type 8, all codes from ...`,
  * `all traffic from sg-...`, `protocol 50 from ...` (account-qualified groups as `account/sg-...`).
  */
-export function describeRule(rule: Rule): string {
+export function describeRule(rule: RuleFields): string {
   const from = describeSource(rule.source);
   if (portKind(rule.protocol) !== 'none') return `${rule.protocol} ${describePorts(rule)} from ${from}`;
   return `${rule.protocol === '-1' ? 'all traffic' : `protocol ${rule.protocol}`} from ${from}`;

@@ -5,18 +5,8 @@ import type { PrefixListInfo } from '../model/group.js';
 import type { Denial } from '../model/guardrail.js';
 import type { Policy } from '../model/policy.js';
 import type { LiveRule, Rule } from '../model/rule.js';
-import {
-  bindSelf,
-  canonicalRule,
-  createCanonicaliser,
-  isSelfSource,
-  createCidrCanonicaliser,
-  ruleFamilies,
-  ruleKey,
-  type CidrCanonicaliser,
-} from '../model/rule.js';
+import { bindSelf, isSelfSource, ruleFamilies, ruleKey } from '../model/rule.js';
 
-type Canonicaliser = ReturnType<typeof createCanonicaliser>;
 import type {
   BlockedRule,
   DescriptionDrift,
@@ -74,11 +64,6 @@ export function ruleTagsFor(policy: Policy): Record<string, string> {
   return { ...policy.ruleTags, [MANAGED_BY_TAG]: MANAGED_BY_VALUE, [POLICY_TAG]: policy.name };
 }
 
-/** A policy rule bound to one group: `self` becomes the group itself (bindSelf); canonical. */
-function bindRule(rule: Rule, groupId: string, canonical: Canonicaliser): Rule {
-  return canonical(bindSelf(rule, groupId));
-}
-
 /** One desired rule of a group before it is bound to the group's account, region and ID. */
 interface DesiredEntry {
   readonly key: string;
@@ -121,12 +106,10 @@ function indexOf(set: DesiredSet, rule: Rule): number {
 }
 
 /**
- * What one plan shares between its groups: canonical forms, identity keys and tag objects of the
+ * What one plan shares between its groups: identity keys and tag objects of the
  * policies' rules, which every group they target would otherwise rebuild.
  */
 interface PlanContext {
-  readonly canonical: Canonicaliser;
-  readonly cidr: CidrCanonicaliser;
   readonly tags: Map<Policy, Readonly<Record<string, string>>>;
   /** Identity key per canonical rule object (policy rules are shared by every group they target). */
   readonly keys: WeakMap<Rule, string>;
@@ -135,10 +118,7 @@ interface PlanContext {
 }
 
 function planContext(): PlanContext {
-  const cidr = createCidrCanonicaliser();
   return {
-    canonical: createCanonicaliser(cidr),
-    cidr,
     tags: new Map(),
     keys: new WeakMap(),
     quotas: new Map(),
@@ -174,7 +154,8 @@ function buildDesiredSet(groupId: string, policies: readonly Policy[], context: 
   for (const policy of policies) {
     for (const policyRule of policy.rules) {
       const self = isSelfSource(policyRule.rule.source);
-      const rule = bindRule(policyRule.rule, groupId, context.canonical);
+      // Policy rules are canonical (the normaliser made them); a group ID from EC2 is canonical too.
+      const rule = bindSelf(policyRule.rule, groupId);
       const key = self ? ruleKey(rule) : keyOf(rule, context);
       const entry = byKey.get(key);
       if (entry === undefined) byKey.set(key, { rule, policies: [policy.name], owner: policy });
@@ -329,16 +310,13 @@ function planGroup(read: GroupRead, region: RegionContext): GroupPlan {
       ? buildDesiredSet(group.groupId, region.uncertainPolicies, plan)
       : undefined;
 
-  // Ports return canonical rules already; canonicalising again (with the plan's network cache)
-  // keeps a port that does not from causing a perpetual diff. Live rules are fresh objects per
-  // read, so they skip the per-object memo: it would only grow. The first live rule of an identity
-  // is the one compared and reported.
+  // Live rules are canonical (the Rule type: the EC2 read canonicalised them), so they are compared
+  // as they are. The first live rule of an identity is the one compared and reported.
   const current: QuotaSum = { ipv4: 0, ipv6: 0, unknown: undefined };
   const found: (LiveRule | undefined)[] = new Array<LiveRule | undefined>(wanted.entries.length);
   let drift: Map<string, LiveRule> | undefined;
   let live: Map<string, LiveRule> | undefined;
-  for (const raw of group.rules) {
-    const rule = canonicalRule(raw, plan.cidr);
+  for (const rule of group.rules) {
     addWeight(current, rule, prefixLists);
     const index = indexOf(wanted, rule);
     if (index >= 0) found[index] ??= rule;

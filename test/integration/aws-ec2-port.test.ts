@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { createEc2PortFactory } from '../../src/aws/ec2-port.js';
 import { Ec2Error, type Ec2Port } from '../../src/aws/port.js';
-import { ruleKey, type Rule } from '../../src/model/rule.js';
+import { canonicalRule, ruleKey, type Rule, type RuleFields } from '../../src/model/rule.js';
 import {
   authorize,
   createGroup,
@@ -41,13 +41,14 @@ beforeEach(async () => {
   vpc = await defaultVpcId(ec2);
 });
 
-const tcp22 = (cidr: string, description?: string): Rule => ({
-  protocol: 'tcp',
-  fromPort: 22,
-  toPort: 22,
-  source: { kind: 'cidr', value: cidr },
-  ...(description !== undefined ? { description } : {}),
-});
+const tcp22 = (cidr: string, description?: string): Rule =>
+  canonicalRule({
+    protocol: 'tcp',
+    fromPort: 22,
+    toPort: 22,
+    source: { kind: 'cidr', value: cidr },
+    ...(description !== undefined ? { description } : {}),
+  });
 
 describe('describeSecurityGroups against moto', () => {
   it('finds groups by each filter kind', async () => {
@@ -140,28 +141,30 @@ describe('authorizeIngress and describeIngressRules against moto', () => {
   it('authorizes a batch with rule tags; every rule reads back with its rule ID and the tags', async () => {
     const group = await createGroup(ec2, { name: 'web', vpcId: vpc });
     const peer = await createGroup(ec2, { name: 'lb', vpcId: vpc });
-    const rules: Rule[] = [
-      tcp22('10.0.0.0/8', 'ssh a'),
-      tcp22('10.1.0.0/16', 'ssh b'),
-      {
-        protocol: 'tcp',
-        fromPort: 22,
-        toPort: 22,
-        source: { kind: 'cidrIpv6', value: '2001:db8::/64' },
-        description: 'ssh v6',
-      },
-      {
-        protocol: '-1',
-        fromPort: -1,
-        toPort: -1,
-        source: { kind: 'securityGroup', value: peer },
-        description: 'from lb',
-      },
-      { protocol: 'icmp', fromPort: 8, toPort: -1, source: { kind: 'cidr', value: '10.2.0.0/16' } },
-      { protocol: 'icmpv6', fromPort: -1, toPort: -1, source: { kind: 'cidrIpv6', value: '::/0' } },
-      { protocol: '50', fromPort: -1, toPort: -1, source: { kind: 'cidr', value: '10.3.0.0/16' } },
-      { protocol: 'udp', fromPort: 1000, toPort: 2000, source: { kind: 'cidr', value: '10.4.0.0/16' } },
-    ];
+    const rules: Rule[] = (
+      [
+        tcp22('10.0.0.0/8', 'ssh a'),
+        tcp22('10.1.0.0/16', 'ssh b'),
+        {
+          protocol: 'tcp',
+          fromPort: 22,
+          toPort: 22,
+          source: { kind: 'cidrIpv6', value: '2001:db8::/64' },
+          description: 'ssh v6',
+        },
+        {
+          protocol: '-1',
+          fromPort: -1,
+          toPort: -1,
+          source: { kind: 'securityGroup', value: peer },
+          description: 'from lb',
+        },
+        { protocol: 'icmp', fromPort: 8, toPort: -1, source: { kind: 'cidr', value: '10.2.0.0/16' } },
+        { protocol: 'icmpv6', fromPort: -1, toPort: -1, source: { kind: 'cidrIpv6', value: '::/0' } },
+        { protocol: '50', fromPort: -1, toPort: -1, source: { kind: 'cidr', value: '10.3.0.0/16' } },
+        { protocol: 'udp', fromPort: 1000, toPort: 2000, source: { kind: 'cidr', value: '10.4.0.0/16' } },
+      ] as RuleFields[]
+    ).map((r) => canonicalRule(r));
     const tags = { 'managed-by': 'sg-reconciler', 'sg-reconciler/policy': 'office-ssh' };
 
     const created = await port.authorizeIngress({ groupId: group, rules, tags, dryRun: false });

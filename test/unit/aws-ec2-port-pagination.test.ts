@@ -27,6 +27,7 @@ import {
 } from '../../src/aws/ec2-port.js';
 import { Ec2Error } from '../../src/aws/port.js';
 import { createLogger } from '../../src/logging.js';
+import { canonicalRules } from '../helpers/rules.js';
 
 interface SentCommand {
   readonly command: string;
@@ -380,7 +381,7 @@ describe('authorizeIngress', () => {
     }));
     const created = await createEc2Port('us-east-1', client).authorizeIngress({
       groupId: 'sg-1',
-      rules: [
+      rules: canonicalRules([
         {
           protocol: 'tcp',
           fromPort: 22,
@@ -396,7 +397,7 @@ describe('authorizeIngress', () => {
           description: 'b',
         },
         { protocol: 'all', fromPort: -1, toPort: -1, source: { kind: 'securityGroup', value: 'sg-2' } },
-      ],
+      ]),
       tags: { 'managed-by': 'sg-reconciler', 'sg-reconciler/policy': 'office-ssh' },
       dryRun: true,
     });
@@ -443,7 +444,9 @@ describe('authorizeIngress', () => {
     const { client, sent } = mockedClient(() => ({ Return: true }));
     const created = await createEc2Port('us-east-1', client).authorizeIngress({
       groupId: 'sg-1',
-      rules: [{ protocol: 'udp', fromPort: 53, toPort: 53, source: { kind: 'prefixList', value: 'pl-1' } }],
+      rules: canonicalRules([
+        { protocol: 'udp', fromPort: 53, toPort: 53, source: { kind: 'prefixList', value: 'pl-1' } },
+      ]),
       tags: {},
       dryRun: false,
     });
@@ -460,7 +463,7 @@ describe('authorizeIngress', () => {
     const { client, sent } = mockedClient(() => ({ Return: true }));
     const created = await createEc2Port('us-east-1', client).authorizeIngress({
       groupId: 'sg-1',
-      rules: [],
+      rules: canonicalRules([]),
       tags: {},
       dryRun: false,
     });
@@ -478,7 +481,9 @@ describe('authorizeIngress', () => {
     });
     const failure = createEc2Port('us-east-1', client).authorizeIngress({
       groupId: 'sg-1',
-      rules: [{ protocol: 'tcp', fromPort: 22, toPort: 22, source: { kind: 'cidr', value: '10.0.0.0/8' } }],
+      rules: canonicalRules([
+        { protocol: 'tcp', fromPort: 22, toPort: 22, source: { kind: 'cidr', value: '10.0.0.0/8' } },
+      ]),
       tags: {},
       dryRun: false,
     });
@@ -855,7 +860,9 @@ describe('the real SDK transport', () => {
     try {
       const failure = factory('us-east-1').authorizeIngress({
         groupId: 'sg-1',
-        rules: [{ protocol: 'tcp', fromPort: 22, toPort: 22, source: { kind: 'cidr', value: '10.0.0.0/8' } }],
+        rules: canonicalRules([
+          { protocol: 'tcp', fromPort: 22, toPort: 22, source: { kind: 'cidr', value: '10.0.0.0/8' } },
+        ]),
         tags: {},
         dryRun: true,
       });

@@ -9,10 +9,10 @@ import {
   liveRuleFromSecurityGroupRule,
   toIpPermissions,
 } from '../../src/aws/permissions.js';
-import { canonicalRule, ruleKey, type Rule, type RuleSource } from '../../src/model/rule.js';
+import { canonicalRule, ruleKey, type Rule, type RuleFields, type RuleSource } from '../../src/model/rule.js';
 
 describe('expandIpPermission', () => {
-  const cases: { name: string; permission: IpPermission; expected: Rule[] }[] = [
+  const cases: { name: string; permission: IpPermission; expected: RuleFields[] }[] = [
     {
       name: 'a multi-source tcp permission becomes one rule per source, each with its own description',
       permission: {
@@ -258,9 +258,12 @@ describe('liveGroupFromSecurityGroup', () => {
 
 describe('toIpPermissions', () => {
   const cidr = (value: string): RuleSource => ({ kind: 'cidr', value });
+  /** What a write sends: rules canonicalised once at the policy edge (canonicalRule), then grouped. */
+  const send = (rules: readonly RuleFields[]): ReturnType<typeof toIpPermissions> =>
+    toIpPermissions(rules.map((r) => canonicalRule(r)));
 
   it('groups rules sharing protocol and ports into one permission with several sources', () => {
-    const rules: Rule[] = [
+    const rules: RuleFields[] = [
       {
         protocol: 'tcp',
         fromPort: 22,
@@ -297,7 +300,7 @@ describe('toIpPermissions', () => {
         description: 'd',
       },
     ];
-    expect(toIpPermissions(rules)).toEqual([
+    expect(send(rules)).toEqual([
       {
         IpProtocol: 'tcp',
         FromPort: 22,
@@ -321,7 +324,7 @@ describe('toIpPermissions', () => {
 
   const protocolCases: {
     name: string;
-    rule: Rule;
+    rule: RuleFields;
     expected: Pick<IpPermission, 'IpProtocol' | 'FromPort' | 'ToPort'>;
   }[] = [
     {
@@ -352,14 +355,14 @@ describe('toIpPermissions', () => {
   ];
   for (const { name, rule, expected } of protocolCases) {
     it(name, () => {
-      const [permission, ...rest] = toIpPermissions([rule]);
+      const [permission, ...rest] = send([rule]);
       expect(rest).toEqual([]);
       expect(permission).toEqual({ ...expected, IpRanges: [{ CidrIp: '10.0.0.0/8' }] });
     });
   }
 
   it('sends a rule repeated in the batch once, with its first description', () => {
-    const permissions = toIpPermissions([
+    const permissions = send([
       {
         protocol: 'tcp',
         fromPort: 22,
@@ -385,9 +388,9 @@ describe('toIpPermissions', () => {
     ]);
   });
 
-  it('canonicalises sources on the way out (masked IPv4, RFC 5952 IPv6, lower-case IDs)', () => {
+  it('sends canonical sources (masked IPv4, RFC 5952 IPv6, lower-case IDs) as EC2 spells them', () => {
     expect(
-      toIpPermissions([
+      send([
         { protocol: 'tcp', fromPort: 1, toPort: 1, source: { kind: 'cidrIpv6', value: '2001:DB8:0::1/64' } },
         { protocol: 'tcp', fromPort: 1, toPort: 1, source: { kind: 'securityGroup', value: 'SG-ABC' } },
       ]),
@@ -434,7 +437,7 @@ describe('toIpPermissions', () => {
           const canonical = canonicalRule(r);
           if (!expected.has(ruleKey(canonical))) expected.set(ruleKey(canonical), canonical);
         }
-        const roundTripped = expandIpPermissions(toIpPermissions(rules));
+        const roundTripped = expandIpPermissions(send(rules));
         const byKey = new Map(roundTripped.map((r) => [ruleKey(r), r]));
         expect(roundTripped).toHaveLength(expected.size);
         for (const [key, r] of expected) {

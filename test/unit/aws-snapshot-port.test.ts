@@ -10,6 +10,7 @@ import {
   validateSnapshot,
 } from '../../src/aws/snapshot-port.js';
 import { ruleKey } from '../../src/model/rule.js';
+import { canonicalRules } from '../helpers/rules.js';
 
 const FIXTURE_PATH = new URL('../fixtures/snapshots/describe-security-groups.json', import.meta.url);
 const FIXTURE = JSON.parse(readFileSync(FIXTURE_PATH, 'utf8')) as unknown;
@@ -175,7 +176,9 @@ describe('snapshot port: the other reads and the write', () => {
   it('refuses to authorize (SnapshotReadOnly)', async () => {
     const failure = port().authorizeIngress({
       groupId: WEB,
-      rules: [{ protocol: 'tcp', fromPort: 80, toPort: 80, source: { kind: 'cidr', value: '0.0.0.0/0' } }],
+      rules: canonicalRules([
+        { protocol: 'tcp', fromPort: 80, toPort: 80, source: { kind: 'cidr', value: '0.0.0.0/0' } },
+      ]),
       tags: {},
       dryRun: true,
     });
@@ -212,7 +215,7 @@ describe('the sg-reconciler snapshot document', () => {
     vpcId: 'vpc-0a1b2c3d4e5f60718',
     ownerId: '123456789012',
     tags: { tier: 'web', env: 'prod' },
-    rules: [
+    rules: canonicalRules([
       {
         protocol: 'tcp',
         fromPort: 443,
@@ -232,8 +235,8 @@ describe('the sg-reconciler snapshot document', () => {
         toPort: -1,
         source: { kind: 'securityGroup', value: BASTION, userId: '123456789012' },
       },
-    ],
-  } as const;
+    ]),
+  };
   const document = buildSnapshotDocument({
     takenAt: '2026-11-30T06:00:00.000Z',
     credentialsAccount: '123456789012',

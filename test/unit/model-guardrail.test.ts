@@ -13,7 +13,7 @@ import {
   type DenySource,
   type Guardrail,
 } from '../../src/model/guardrail.js';
-import { canonicalCidr, type Rule, type RuleSource } from '../../src/model/rule.js';
+import { canonicalCidr, canonicalRule, type Rule, type RuleSource } from '../../src/model/rule.js';
 
 const AT = { file: 'guardrails.yaml', line: 1, column: 1 };
 
@@ -27,7 +27,7 @@ function entry(from: DenySource, protocol?: string, ports?: [number, number][]):
 }
 
 function rule(protocol: string, fromPort: number, toPort: number, source: RuleSource): Rule {
-  return { protocol, fromPort, toPort, source };
+  return canonicalRule({ protocol, fromPort, toPort, source });
 }
 
 function cidr(text: string): RuleSource {

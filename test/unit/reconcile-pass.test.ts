@@ -525,12 +525,13 @@ describe('reconcilePass: failures', () => {
 
   it('an unexpected exception fails the pass with InternalError instead of throwing', async () => {
     const world = fakeWorld().group({ id: 'sg-1' });
-    const broken = policy({
-      name: 'broken',
-      targets: ['sg-1'],
-      rules: [
-        { protocol: 'tcp', fromPort: 22, toPort: 22, source: { kind: 'cidr', value: 'not-a-network' } },
-      ],
+    const broken = policy({ name: 'broken', targets: ['sg-1'], rules: [tcp(22, '10.0.0.0/8')] });
+    // A bug the planner meets when it builds the rules' tags (rules are canonical by type, so an
+    // invalid network can no longer reach it).
+    Object.defineProperty(broken, 'ruleTags', {
+      get(): never {
+        throw new TypeError('a bug in the planner');
+      },
     });
 
     const { result, lines } = await pass(world, [broken], 'apply');

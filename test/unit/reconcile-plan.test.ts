@@ -2,11 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { LiveGroup, PrefixListInfo } from '../../src/model/group.js';
 import type { Policy } from '../../src/model/policy.js';
-import type { LiveRule, Rule } from '../../src/model/rule.js';
+import type { LiveRule, Rule, RuleFields } from '../../src/model/rule.js';
 import { ruleKey } from '../../src/model/rule.js';
 import { buildPlan, planRegion } from '../../src/reconcile/plan.js';
 import type { GroupRead, ReadFailure, RegionRead } from '../../src/reconcile/types.js';
 import { policy, rule, selfRule, tcp } from '../helpers/fake-ec2.js';
+import { canonicalRules } from '../helpers/rules.js';
 
 const REGION = 'us-east-1';
 
@@ -67,7 +68,8 @@ describe('planRegion: what is missing', () => {
   const cases: {
     name: string;
     desired: Rule[];
-    live: LiveRule[];
+    /** Live rules as EC2 may spell them; the read edge canonicalises them (canonicalRule) as the port does. */
+    live: RuleFields[];
     missing: Rule[];
     drift: Rule[];
     descriptionDrift?: number;
@@ -144,7 +146,7 @@ describe('planRegion: what is missing', () => {
 
   it.each(cases)('$name', ({ desired, live, missing, drift, descriptionDrift }) => {
     const p = policy({ name: 'office', targets: ['sg-1'], rules: desired });
-    const planned = plan1([p], group('sg-1', live));
+    const planned = plan1([p], group('sg-1', canonicalRules(live)));
     expect(keys(planned.missing)).toEqual(keys(missing).sort());
     expect(keys(planned.drift)).toEqual(keys(drift).sort());
     expect(planned.descriptionDrift).toHaveLength(descriptionDrift ?? 0);
