@@ -1,11 +1,11 @@
 // Argument parsing and wiring. Options come from flags, then environment variables, then defaults
 // (commander applies that precedence); each value goes through its parser in options.ts on the way
 // in, so the commands receive typed options. Every outcome becomes an exit code in exit-codes.ts.
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { delimiter } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option, type ErrorOptions } from 'commander';
 import { report } from '../events.js';
+import { packageVersion } from '../version.js';
 import {
   createLogger,
   LOG_FORMATS,
@@ -39,11 +39,6 @@ import {
   parseShard,
   parseTimezone,
 } from './options.js';
-
-function packageVersion(): string {
-  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-  return (JSON.parse(text) as { version: string }).version;
-}
 
 /**
  * commander's wording of a value a parser refused: `error: option '<flags>' argument '<value>' is

@@ -1,6 +1,7 @@
 // The daemon's Prometheus metrics: one Registry per daemon (never prom-client's global one), so two
 // daemons in one process (tests) never share a series. Only the outcome handler writes to them.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { packageVersion } from '../version.js';
 
 export const METRIC_PREFIX = 'sgr_';
 
@@ -26,7 +27,12 @@ export interface DaemonMetrics {
   readonly rulesDescriptionDrift: Gauge;
   readonly groups: Gauge;
   readonly targetsUnresolved: Gauge;
+  /** read.failed (groups) of the last pass that ran, completed or failed outright. */
   readonly readFailures: Gauge;
+  /** read.failed (groups) since the daemon started, every pass that read. */
+  readonly readFailuresTotal: Counter;
+  /** 1, labelled with the version of sg-reconciler and of Node.js (Prometheus' build_info convention). */
+  readonly buildInfo: Gauge<'version' | 'node_version'>;
   readonly lastSuccess: Gauge;
   readonly policySetValid: Gauge;
   readonly passInProgress: Gauge;
@@ -53,6 +59,8 @@ export const OTHER_ACCOUNTS_LABEL = 'other';
 export interface DaemonMetricsOptions {
   /** Collect the process's default metrics (CPU, memory, event loop, GC) too; default true. */
   readonly defaultMetrics?: boolean;
+  /** The `version` label of sgr_build_info; default: the package's version. */
+  readonly version?: string;
 }
 
 /** sgr_passes_total (every result series there from the start) and sgr_pass_duration_seconds. */
@@ -74,6 +82,39 @@ function passMetrics(registers: Registry[]): Pick<DaemonMetrics, 'passes' | 'pas
     registers,
   });
   return { passes, passDuration };
+}
+
+/**
+ * sgr_build_info: always 1, its labels say what runs (`version` of the package, `node_version`), so
+ * a query can join them onto any series. No `revision` label: the package carries no commit.
+ */
+function buildInfo(registers: Registry[], version: string): Gauge<'version' | 'node_version'> {
+  const gauge = new Gauge({
+    name: `${METRIC_PREFIX}build_info`,
+    help: 'Always 1; the labels name the sg-reconciler version and the Node.js version running it.',
+    labelNames: ['version', 'node_version'] as const,
+    registers,
+  });
+  gauge.labels(version, process.versions.node).set(1);
+  return gauge;
+}
+
+/** The read-failure gauge (last pass that ran) and counter (every pass). */
+function readFailureMetrics(
+  registers: Registry[],
+): Pick<DaemonMetrics, 'readFailures' | 'readFailuresTotal'> {
+  return {
+    readFailures: new Gauge({
+      name: `${METRIC_PREFIX}read_failures`,
+      help: 'EC2 reads that failed (read.failed) in the last pass that ran, completed or failed outright; their groups were skipped, nothing written.',
+      registers,
+    }),
+    readFailuresTotal: new Counter({
+      name: `${METRIC_PREFIX}read_failures_total`,
+      help: 'EC2 reads that failed (read.failed), summed over every pass since the daemon started.',
+      registers,
+    }),
+  };
 }
 
 /** DaemonMetrics.accountLabel: the first MAX_ACCOUNT_LABELS accounts by name, then `other`. */
@@ -125,10 +166,8 @@ export function createDaemonMetrics(options: DaemonMetricsOptions = {}): DaemonM
       'targets_unresolved',
       'Policy targets that matched no group in the last completed pass.',
     ),
-    readFailures: gauge(
-      'read_failures',
-      'EC2 reads that failed in the last completed pass (their groups were skipped, nothing written).',
-    ),
+    ...readFailureMetrics(registers),
+    buildInfo: buildInfo(registers, options.version ?? packageVersion()),
     lastSuccess: gauge(
       'last_success_timestamp_seconds',
       'Unix time at which the last completed pass finished (0 until one completes).',

@@ -139,19 +139,27 @@ interface RuleTally {
   observerFor(runId: string): PassObserver;
   unsettled(): readonly UnsettledRule[];
   /** What pass `runId` counted through its observer; forgets the pass. */
-  take(runId: string): { authorized: number; failed: number };
+  take(runId: string): PassTally;
+}
+
+/** What the observer of one pass counted: rule outcomes, and the failed reads of its plan. */
+interface PassTally {
+  authorized: number;
+  failed: number;
+  /** read.failed (groups) of the pass; 0 when it failed before its reads were planned. */
+  readFailures: number;
 }
 
 function createRuleTally(metrics: DaemonMetrics): RuleTally {
   // Rules counted per pass as their outcomes were reported; a completed pass's counts add the rest
   // (a pass that reported no outcomes through the observer, e.g. a test's fake pass).
-  const counted = new Map<string, { authorized: number; failed: number }>();
+  const counted = new Map<string, PassTally>();
   const unsettled = new Map<string, UnsettledRule>();
   const unsettledKey = (o: { desired: RuleOutcome['desired'] }): string =>
     `${o.desired.account}|${o.desired.region}|${o.desired.groupId}|${ruleKey(o.desired.rule)}`;
 
   const observerFor = (runId: string): PassObserver => {
-    const tally = { authorized: 0, failed: 0 };
+    const tally: PassTally = { authorized: 0, failed: 0, readFailures: 0 };
     counted.set(runId, tally);
     return {
       ruleOutcome: (outcome) => {
@@ -170,6 +178,10 @@ function createRuleTally(metrics: DaemonMetrics): RuleTally {
         }
       },
       planned: (plan) => {
+        // Counted when read.failed is reported: a pass that then fails outright (every read
+        // failed, an abort) still shows its failed reads.
+        tally.readFailures = plan.readFailures.length;
+        metrics.readFailuresTotal.inc(plan.readFailures.length);
         // A group read again settles its unsettled rules in this pass: present ones are reported
         // authorized (recoveredAfter), absent ones are simply missing and authorized again.
         const read = new Set(plan.groups.map((g) => `${g.account}|${g.region}|${g.group.groupId}|`));
@@ -184,7 +196,7 @@ function createRuleTally(metrics: DaemonMetrics): RuleTally {
     observerFor,
     unsettled: () => [...unsettled.values()],
     take: (runId) => {
-      const tally = counted.get(runId) ?? { authorized: 0, failed: 0 };
+      const tally = counted.get(runId) ?? { authorized: 0, failed: 0, readFailures: 0 };
       counted.delete(runId);
       return tally;
     },
@@ -196,9 +208,11 @@ function setPolicySetValid(books: Bookkeeping, valid: boolean): void {
   books.metrics.policySetValid.set(valid ? 1 : 0);
 }
 
-function recordFailure(books: Bookkeeping, errorCode: string, durationMs: number): void {
+/** A pass that failed outright: counted, timed, its failed reads shown, and the daemon not ready. */
+function recordFailure(books: Bookkeeping, errorCode: string, durationMs: number, tally: PassTally): void {
   books.metrics.passes.labels('failed').inc();
   books.metrics.passDuration.labels('failed').observe(durationMs / 1000);
+  books.metrics.readFailures.set(tally.readFailures);
   books.state.lastFailure = errorCode;
 }
 
@@ -210,12 +224,12 @@ function handleOutcome(books: Bookkeeping, outcome: PassOutcome): void {
       return recordResult(books, outcome.result);
     case 'crashed': {
       metrics.passInProgress.set(0);
-      books.tally.take(outcome.runId);
+      const tally = books.tally.take(outcome.runId);
       createPassReporter(logger.child({ runId: outcome.runId }), books.mode).failed(
         { errorCode: outcome.errorCode, error: outcome.error },
         outcome.durationMs,
       );
-      recordFailure(books, outcome.errorCode, outcome.durationMs);
+      recordFailure(books, outcome.errorCode, outcome.durationMs, tally);
       return;
     }
     case 'skipped-overlap': {
@@ -263,7 +277,7 @@ function recordResult(books: Bookkeeping, result: PassResult): void {
   setPolicySetValid(books, true);
   const tally = books.tally.take(result.runId);
   if (result.status === 'failed') {
-    recordFailure(books, result.errorCode, result.durationMs);
+    recordFailure(books, result.errorCode, result.durationMs, tally);
     return;
   }
   const { counts } = result;
@@ -278,6 +292,7 @@ function recordResult(books: Bookkeeping, result: PassResult): void {
   metrics.groups.set(counts.groups);
   metrics.targetsUnresolved.set(counts.unresolved);
   metrics.readFailures.set(counts.readFailures);
+  metrics.readFailuresTotal.inc(Math.max(0, counts.readFailures - tally.readFailures));
   // Every guardrail checked has a series (0 when nothing violates it); a removed one goes away.
   metrics.guardrailViolations.reset();
   for (const name of result.plan.guardrails ?? []) metrics.guardrailViolations.labels(name).set(0);

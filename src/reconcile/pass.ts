@@ -540,8 +540,9 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
   const startedAt = now();
   const durationMs = (): number => Math.max(0, now() - startedAt);
   const fail = (failure: PassFailure): PassResult => {
-    reporter.failed(failure);
-    return { status: 'failed', runId, mode, durationMs: durationMs(), ...failure };
+    const duration = durationMs();
+    reporter.failed(failure, duration);
+    return { status: 'failed', runId, mode, durationMs: duration, ...failure };
   };
   const abortFailure = (): PassFailure => (request.classifyAbort ?? defaultAbortFailure)(signal?.reason);
 

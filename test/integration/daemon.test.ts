@@ -1,12 +1,12 @@
 // `sg-reconciler run` end to end: the built CLI as a child process against moto (through a
 // fault-injecting proxy where a pass must be slow), observed through its JSON events on stdout,
 // its HTTP endpoints, its exit code and the rules moto ends up with.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, writePolicies } from '../helpers/cli.js';
+import { CLI, writePolicies, type Event } from '../helpers/cli.js';
 import {
   isEvent,
   killDaemonsAfterEach,
@@ -15,6 +15,7 @@ import {
 } from '../helpers/daemon.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import {
+  authorize,
   createGroup,
   defaultVpcId,
   freePort,
@@ -25,6 +26,9 @@ import {
 
 let moto: MotoServer;
 let vpcId: string;
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(join(CLI, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }
+).version;
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
@@ -88,6 +92,82 @@ function sample(metricsText: string, series: string): number {
   const line = metricsText.split('\n').find((l) => l.startsWith(`${series} `));
   if (line === undefined) throw new Error(`no sample ${series} in:\n${metricsText}`);
   return Number(line.slice(series.length + 1));
+}
+
+/** Every `sgr_` sample of a Prometheus text exposition but the process's default metrics and histogram buckets. */
+function ownSamples(metricsText: string): Record<string, number> {
+  const samples: Record<string, number> = {};
+  for (const line of metricsText.split('\n')) {
+    if (!line.startsWith('sgr_') || /^sgr_(process|nodejs)_/.test(line) || /_bucket\{/.test(line)) continue;
+    const at = line.lastIndexOf(' ');
+    samples[line.slice(0, at)] = Number(line.slice(at + 1));
+  }
+  return samples;
+}
+
+/**
+ * What /metrics must say after the passes whose events are `events` (SPEC "The daemon"): counters
+ * sum the events of every pass, gauges are the last completed pass's reconcile.completed, and
+ * sgr_read_failures counts the read.failed events of the last pass that ran, completed or failed.
+ * Compared whole: a metric this function does not know of fails the test.
+ */
+function expectMetricsToMatchEvents(metricsText: string, events: readonly Event[]): void {
+  const named = (name: string, runId?: unknown): Event[] =>
+    events.filter((e) => e.event === name && (runId === undefined || e['runId'] === runId));
+  const groupReadFailures = (runId?: unknown): number =>
+    named('read.failed', runId).filter((e) => e['action'] !== 'DescribeManagedPrefixLists').length;
+  const completed = named('reconcile.completed');
+  const failed = named('reconcile.failed');
+  const last = completed.at(-1);
+  const lastRan = events.filter((e) => e === last || failed.includes(e)).at(-1);
+  if (last === undefined || lastRan === undefined) throw new Error('no completed pass');
+  const durations = (passes: Event[]): number =>
+    passes.reduce((sum, e) => sum + (e['durationMs'] as number), 0) / 1000;
+  const skipped = (reason: string): number =>
+    named('reconcile.skipped').filter((e) => e['reason'] === reason).length;
+  const violations = new Map<string, number>();
+  for (const v of named('rule.violation', last['runId'])) {
+    violations.set(v['guardrail'] as string, (violations.get(v['guardrail'] as string) ?? 0) + 1);
+  }
+  const expected: Record<string, number> = {
+    'sgr_passes_total{result="completed"}': completed.length,
+    'sgr_passes_total{result="failed"}': failed.length,
+    'sgr_passes_total{result="skipped_overlap"}': skipped('overlap'),
+    'sgr_passes_total{result="skipped_invalid"}': skipped('invalid-policies'),
+    'sgr_passes_total{result="skipped_changing"}': skipped('policies-changing'),
+    'sgr_pass_duration_seconds_count{result="completed"}': completed.length,
+    ...(failed.length > 0 ? { 'sgr_pass_duration_seconds_count{result="failed"}': failed.length } : {}),
+    sgr_rules_authorized_total: named('rule.authorized').length,
+    sgr_rules_failed_total: named('rule.failed').length,
+    sgr_rules_desired: last['desired'] as number,
+    sgr_rules_missing: last['missing'] as number,
+    sgr_rules_drift: last['drift'] as number,
+    sgr_rules_description_drift: last['descriptionDrift'] as number,
+    sgr_groups: last['groups'] as number,
+    sgr_targets_unresolved: last['unresolved'] as number,
+    sgr_units: last['units'] as number,
+    sgr_accounts_failed: last['accountsFailed'] as number,
+    sgr_read_failures: groupReadFailures(lastRan['runId']),
+    sgr_read_failures_total: groupReadFailures(),
+    sgr_policy_set_valid: 1,
+    sgr_pass_in_progress: 0,
+    ...Object.fromEntries(
+      [...violations].map(([name, n]) => [`sgr_guardrail_violations{guardrail="${name}"}`, n]),
+    ),
+    [`sgr_build_info{version="${PACKAGE_VERSION}",node_version="${process.versions.node}"}`]: 1,
+  };
+  const actual = ownSamples(metricsText);
+  // Sums of seconds and a timestamp: compared apart, as numbers close to the events' own.
+  expect(actual['sgr_pass_duration_seconds_sum{result="completed"}']).toBeCloseTo(durations(completed), 6);
+  expect(actual['sgr_pass_duration_seconds_sum{result="failed"}'] ?? 0).toBeCloseTo(durations(failed), 6);
+  expect(actual['sgr_last_success_timestamp_seconds']).toBeCloseTo(
+    Date.parse(last['time'] as string) / 1000,
+    0,
+  );
+  delete actual['sgr_pass_duration_seconds_sum{result="completed"}'];
+  delete actual['sgr_pass_duration_seconds_sum{result="failed"}'];
+  delete actual['sgr_last_success_timestamp_seconds'];
+  expect(actual).toEqual(expected);
 }
 
 async function newGroup(name: string): Promise<string> {
@@ -377,6 +457,104 @@ describe('sg-reconciler run', () => {
       expect(await tcpPorts(groupId)).toEqual([22]);
 
       daemon.child.kill('SIGINT');
+      expect((await daemon.exit).code).toBe(0);
+    });
+  });
+
+  describe('/metrics against the events of the same passes', () => {
+    let proxy: FaultProxy;
+    beforeAll(async () => {
+      proxy = await startFaultProxy(moto.endpoint);
+    });
+    afterAll(async () => {
+      await proxy?.stop();
+    });
+
+    it('every gauge and counter agrees with the events: a pass with changes, one with a failed read, one that failed outright', async () => {
+      const team = `metrics-${Date.now()}`;
+      const web = await newGroup('metrics-web');
+      const tagged = await createGroup(moto.ec2(), { name: `${team}-tagged`, vpcId, tags: { team } });
+      // Live state: an undeclared RDP rule open to the internet (drift, and a guardrail violation),
+      // and a declared rule whose description differs (description drift).
+      await authorize(moto.ec2(), web, [
+        { IpProtocol: 'tcp', FromPort: 3389, ToPort: 3389, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+        {
+          IpProtocol: 'tcp',
+          FromPort: 443,
+          ToPort: 443,
+          IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'old text' }],
+        },
+      ]);
+      const dir = await policiesDir({
+        'web.yaml': policyYaml('web', web, [22, 443]),
+        'tagged.yaml': policyYaml('tagged', 'sg-00000000', [8080]).replace(
+          '    - groupId: sg-00000000',
+          `    - tags: { team: ${team} }\n    - groupName: no-such-group-${team}`,
+        ),
+        'guardrail.yaml': [
+          'apiVersion: sg-reconciler/v1',
+          'kind: Guardrail',
+          'metadata:',
+          '  name: no-internet-rdp',
+          'spec:',
+          '  description: RDP is never open to the internet',
+          '  deny:',
+          '    - protocol: tcp',
+          '      ports: [3389]',
+          '      from: internet',
+          '',
+        ].join('\n'),
+      });
+      // Once a year: the start-up pass, then only the passes SIGHUP asks for.
+      const daemon = await startDaemon({
+        policies: dir,
+        endpoint: proxy.endpoint,
+        extraArgs: ['--schedule', '0 0 1 1 *'],
+      });
+      const pass = async (what: string): Promise<Event> => {
+        const mark = daemon.events.length;
+        if (mark > 0) daemon.child.kill('SIGHUP');
+        return daemon.waitFor(
+          what,
+          (e) => e.event === 'reconcile.completed' || e.event === 'reconcile.failed',
+          20_000,
+          mark,
+        );
+      };
+      const scrape = async (): Promise<string> => (await daemon.get('/metrics')).text;
+
+      // 1. A completed pass with changes: two rules authorized, drift, a violation, an unresolved target.
+      const first = await pass('the start-up pass');
+      expect(first).toMatchObject({ event: 'reconcile.completed', authorized: 2, drift: 1, unresolved: 1 });
+      expect(daemon.events.filter(isEvent('rule.authorized')).map((e) => e['groupId'])).toEqual(
+        expect.arrayContaining([web, tagged]),
+      );
+      expectMetricsToMatchEvents(await scrape(), daemon.events);
+
+      // 2. The read of the tagged target is denied: the pass completes without that group.
+      proxy.addRule({
+        action: 'DescribeSecurityGroups',
+        when: (call) => [...call.params.values()].includes(`tag:team`),
+        fault: { kind: 'error', status: 403, code: 'UnauthorizedOperation' },
+        times: 'always',
+      });
+      const second = await pass('the pass with a failed read');
+      expect(second).toMatchObject({ event: 'reconcile.completed', readFailures: 1, groups: 1 });
+      expectMetricsToMatchEvents(await scrape(), daemon.events);
+
+      // 3. Every read is denied: the pass fails outright, and its failed reads still show.
+      proxy.addRule({
+        action: /^Describe/,
+        fault: { kind: 'error', status: 403, code: 'UnauthorizedOperation' },
+        times: 'always',
+      });
+      const third = await pass('the pass that fails outright');
+      expect(third).toMatchObject({ event: 'reconcile.failed', errorCode: 'UnauthorizedOperation' });
+      const text = await scrape();
+      expectMetricsToMatchEvents(text, daemon.events);
+      expect(sample(text, 'sgr_read_failures')).toBeGreaterThanOrEqual(2);
+
+      daemon.child.kill('SIGTERM');
       expect((await daemon.exit).code).toBe(0);
     });
   });

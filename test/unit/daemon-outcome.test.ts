@@ -1,4 +1,5 @@
 // The outcome handler: the one place that turns a pass's outcome into events, metrics and readiness.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '../../src/logging.js';
 import {
@@ -177,6 +178,51 @@ describe('createOutcomeHandler', () => {
 
     handler.handle({ kind: 'result', result: completed('r3') });
     expect(handler.readiness()).toEqual({ ready: true });
+  });
+
+  it('shows the failed reads of a pass that failed outright, and counts every failed read', async () => {
+    const { handler, metrics } = setup();
+    const readFailure = {
+      region: 'us-east-1',
+      action: 'DescribeSecurityGroups',
+      errorCode: 'UnauthorizedOperation',
+      error: 'denied',
+      policies: ['web'],
+      targets: ['groupId sg-1'],
+    };
+    // A completed pass with one failed read, then a pass whose three reads all failed: the pass
+    // reports read.failed (planned) and then fails outright (reconcile.failed).
+    const first = handler.observerFor('r1');
+    first.planned?.({ groups: [], unresolved: [], readFailures: [readFailure] });
+    handler.handle({ kind: 'result', result: completed('r1', { readFailures: 1 }) });
+    expect(await value(metrics, 'sgr_read_failures')).toBe(1);
+
+    const second = handler.observerFor('r2');
+    second.planned?.({ groups: [], unresolved: [], readFailures: [readFailure, readFailure, readFailure] });
+    handler.handle({ kind: 'result', result: failed('r2', 'UnauthorizedOperation') });
+    expect(await value(metrics, 'sgr_read_failures')).toBe(3);
+    expect(await value(metrics, 'sgr_read_failures_total')).toBe(4);
+
+    // A pass that failed before it read anything had no failed read.
+    handler.observerFor('r3');
+    handler.handle({ kind: 'result', result: failed('r3', 'NoRegion') });
+    expect(await value(metrics, 'sgr_read_failures')).toBe(0);
+    expect(await value(metrics, 'sgr_read_failures_total')).toBe(4);
+  });
+
+  it('exposes sgr_build_info 1 with the version and the Node.js version', async () => {
+    const metrics = createDaemonMetrics({ defaultMetrics: false, version: '9.8.7' });
+    expect(
+      await value(metrics, 'sgr_build_info', { version: '9.8.7', node_version: process.versions.node }),
+    ).toBe(1);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(`sgr_build_info{version="9.8.7",node_version="${process.versions.node}"} 1`);
+    // By default the package's own version.
+    const own = await createDaemonMetrics({ defaultMetrics: false }).registry.metrics();
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(own).toContain(`sgr_build_info{version="${version}",`);
   });
 
   it('reports a pass that threw as reconcile.failed with its runId and counts it as failed', async () => {
