@@ -12,7 +12,7 @@ import type {
 } from '../model/policy.js';
 import { exceptionWarnings, guardrailErrors, type RuleSite } from './guardrail-check.js';
 import { formatPath, isRecord, issuePath, type Issue, type Segment } from './issue.js';
-import { kindOf } from './kinds/index.js';
+import { foreignKind, kindOf } from './kinds/index.js';
 import { rulePaths } from './normalise.js';
 import { schemaIssues } from './messages.js';
 import { kindFieldHomes, kindSchemaErrors } from './schema.js';
@@ -269,6 +269,16 @@ function collectDocument(scope: FileScope, document: Document): void {
       ...scope.position(document.contents?.range?.[0] ?? 0),
       path: '',
       message: `a policy document must be a mapping with apiVersion, kind, metadata and spec, not ${describeShape(value)}`,
+    });
+    return;
+  }
+  const foreign = foreignKind(value);
+  if (foreign !== undefined) {
+    // One error, not the default kind's whole list of missing and unknown fields.
+    scope.out.errors.push({
+      ...scope.position(locateOffset(document, ['kind'], 'value')),
+      path: 'kind',
+      message: foreign,
     });
     return;
   }

@@ -233,6 +233,22 @@ describe('guardrail document errors', () => {
     ]);
   });
 
+  it('an account inventory in the policy directory is one error that says to pass it with --accounts', () => {
+    const inventory =
+      'apiVersion: sg-reconciler/v1\nkind: AccountInventory\naccounts:\n  - id: "111111111111"\n';
+    expect(errorsOf({ 'accounts.yaml': inventory })).toEqual([
+      {
+        file: 'accounts.yaml',
+        line: 2,
+        column: 7,
+        path: 'kind',
+        message:
+          'kind "AccountInventory" is an account inventory, not a policy: pass it with --accounts FILE ' +
+          'and keep it outside the policy directory',
+      },
+    ]);
+  });
+
   it('guardrail names are unique among guardrails, not across kinds', () => {
     const named = (name: string) =>
       guardrail('  deny: [{ protocol: udp, from: any }]\n').replace('name: g', `name: ${name}`);

@@ -10,6 +10,7 @@ import { normalisePolicy } from '../normalise.js';
 import { closest } from '../values.js';
 import { INGRESS_POLICY_RULES } from '../rules.js';
 import { ingressPolicyWarnings } from '../warnings.js';
+import { ACCOUNT_INVENTORY } from './account-inventory.js';
 import { API_VERSION } from './common.js';
 import {
   GUARDRAIL,
@@ -70,6 +71,19 @@ export const KINDS: readonly KindDefinition[] = [
     }),
   },
 ];
+
+/**
+ * Why a document of another place is in the policy directory, in one sentence with what to do, or
+ * undefined when kindOf can check it. Today that is an AccountInventory (passed with `--accounts
+ * FILE`): checked as a policy it would get a list of missing and unknown fields instead.
+ */
+export function foreignKind(document: Record<string, unknown>): string | undefined {
+  if (document.kind !== ACCOUNT_INVENTORY) return undefined;
+  return (
+    `kind "${ACCOUNT_INVENTORY}" is an account inventory, not a policy: pass it with --accounts FILE ` +
+    'and keep it outside the policy directory'
+  );
+}
 
 /**
  * The kind a document declares. A misspelt kind (`Guardrails`) is checked as the kind it is
