@@ -76,7 +76,7 @@ function groupJson(g: GroupPlan, descriptionsReportedOnly: boolean): object {
     groupName: g.group.groupName,
     vpcId: g.group.vpcId ?? null,
     policies: g.policies,
-    desired: g.desired.length,
+    desired: g.desiredCount,
     missing: g.missing.map(desiredJson),
     blocked: g.blocked.map(blockedJson),
     violations: g.violations.map((v) => violationJson(g, v)),

@@ -4,16 +4,20 @@
 import type { LiveRule } from './rule.js';
 
 /**
- * A security group as read back (DescribeSecurityGroups, EC2 API reference "SecurityGroup"), its
- * ingress permissions expanded into canonical one-source rules. `ownerId` is the owning account
- * (12 digits) when EC2 returned it.
+ * A security group as identified in a read (DescribeSecurityGroups, EC2 API reference
+ * "SecurityGroup"): ID, name, VPC, owning account (12 digits, when EC2 returned it) and tags,
+ * without its rules. What a plan keeps of each group it planned.
  */
-export interface LiveGroup {
+export interface GroupInfo {
   readonly groupId: string;
   readonly groupName: string;
   readonly vpcId: string | undefined;
   readonly ownerId: string | undefined;
   readonly tags: Readonly<Record<string, string>>;
+}
+
+/** A security group as read back, its ingress permissions expanded into canonical one-source rules. */
+export interface LiveGroup extends GroupInfo {
   readonly rules: readonly LiveRule[];
 }
 

@@ -14,7 +14,7 @@ import { ruleKey } from '../model/rule.js';
 import { planUnits, unitKey, type OwnAccount, type Shard, type UnitPlan } from '../model/units.js';
 import { updateDescriptions } from './descriptions.js';
 import { executePlan } from './execute.js';
-import { buildPlan, type GuardrailInput } from './plan.js';
+import { createPlanner, type GuardrailInput, type PlannedUnit, type Planner } from './plan.js';
 import { readRegion } from './read.js';
 import { createPassReporter, type PassFailure, type PassObserver, type PassReporter } from './reporter.js';
 import { errorInfo, mapBounded } from './support.js';
@@ -182,7 +182,7 @@ export function countOutcomes(
   const unknown = count((o) => o.status === 'outcome-unknown');
   return {
     groups: plan.groups.length,
-    desired: plan.groups.reduce((n, g) => n + g.desired.length, 0),
+    desired: plan.groups.reduce((n, g) => n + g.desiredCount, 0),
     missing: plan.groups.reduce((n, g) => n + g.missing.length, 0),
     authorized: count((o) => o.status === 'authorized'),
     // Dry-run: a denied rule is one the real apply would fail on, so it counts as failed.
@@ -249,14 +249,57 @@ function accountReacher(
   return { reach, failures };
 }
 
-type UnitRead = { account: string; region: string; policies: readonly Policy[]; read: RegionRead };
+/**
+ * One unit as the pass keeps it once read: its share of the plan, whether any read succeeded, and
+ * the rules of earlier passes found present in it. Its live groups are gone.
+ */
+interface UnitDone {
+  readonly planned: PlannedUnit;
+  readonly readsSucceeded: number;
+  readonly unsettled: readonly PresentUnsettled[];
+}
 
+/** Reads one unit and plans it at once (the read is dropped when this returns). */
+async function readAndPlan(
+  deps: PassDeps,
+  request: PassRequest,
+  unit: UnitPlan['units'][number],
+  planner: Planner,
+  unsettled: UnsettledIndex | undefined,
+): Promise<UnitDone> {
+  const { signal } = request;
+  let read: RegionRead;
+  try {
+    read = await readRegion({
+      region: unit.region,
+      policies: unit.policies,
+      port: deps.ports(unit.region, unit.account),
+      ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+      ...(signal !== undefined ? { signal } : {}),
+    });
+  } catch (error) {
+    read = unreadableRegion(unit.region, unit.policies, error);
+  }
+  const planned = planner.unit({ account: unit.account, region: unit.region, policies: unit.policies, read });
+  return {
+    planned,
+    readsSucceeded: read.readsSucceeded,
+    unsettled: unsettled === undefined ? [] : presentUnsettled(unsettled, unit.account, read, planned),
+  };
+}
+
+/**
+ * Reads and plans every unit, up to --concurrency at once. Each unit is planned as soon as it is
+ * read, while other units wait on EC2, so planning adds no tail after the last read and the pass
+ * never holds every unit's live rules at once.
+ */
 async function readUnits(
   deps: PassDeps,
   request: PassRequest,
   units: UnitPlan,
   reach: (account: string) => Promise<boolean>,
-): Promise<UnitRead[]> {
+  planner: Planner,
+): Promise<UnitDone[]> {
   const { signal } = request;
   const concurrency = request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY;
   // Accounts are reached ahead of their units' reads, up to --concurrency AssumeRole calls at once
@@ -266,24 +309,13 @@ async function readUnits(
   const reachAhead = mapBounded([...units.accounts.keys()], concurrency, (account) =>
     aborted(signal) ? Promise.resolve(false) : reach(account),
   );
+  const unsettled = unsettledIndex(request.unsettled);
   const readAll = mapBounded(units.units, concurrency, async (unit) => {
     if (aborted(signal) || !(await reach(unit.account))) return undefined;
-    let read: RegionRead;
-    try {
-      read = await readRegion({
-        region: unit.region,
-        policies: unit.policies,
-        port: deps.ports(unit.region, unit.account),
-        ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-        ...(signal !== undefined ? { signal } : {}),
-      });
-    } catch (error) {
-      read = unreadableRegion(unit.region, unit.policies, error);
-    }
-    return { account: unit.account, region: unit.region, policies: unit.policies, read };
+    return readAndPlan(deps, request, unit, planner, unsettled);
   });
-  const [reads] = await Promise.all([readAll, reachAhead]);
-  return reads.filter((read) => read !== undefined);
+  const [done] = await Promise.all([readAll, reachAhead]);
+  return done.filter((unit) => unit !== undefined);
 }
 
 const groupKey = (account: string, region: string, groupId: string): string =>
@@ -304,30 +336,64 @@ async function ruleIdsOf(
   }
 }
 
+/** An earlier pass's unsettled rule found present in a group of this pass. */
+interface PresentUnsettled {
+  readonly group: GroupPlan;
+  readonly entry: UnsettledRule;
+}
+
+/** Unsettled rules by the key of their group (groupKey). */
+type UnsettledIndex = ReadonlyMap<string, readonly UnsettledRule[]>;
+
+function unsettledIndex(unsettled: readonly UnsettledRule[] | undefined): UnsettledIndex | undefined {
+  // Most passes have nothing unsettled: nothing to look for in any group read.
+  if (unsettled === undefined || unsettled.length === 0) return undefined;
+  const index = new Map<string, UnsettledRule[]>();
+  for (const entry of unsettled) {
+    const { account, region, groupId } = entry.desired;
+    const key = groupKey(account, region, groupId);
+    index.set(key, [...(index.get(key) ?? []), entry]);
+  }
+  return index;
+}
+
 /**
- * Rules an earlier pass could not settle, now found present in a group this pass read: reported as
+ * The unsettled rules present in the live groups of one unit just read (the plan keeps no live
+ * rules, so this is decided while the unit's read is still in hand), each with its planned group.
+ */
+function presentUnsettled(
+  unsettled: UnsettledIndex,
+  account: string,
+  read: RegionRead,
+  planned: PlannedUnit,
+): PresentUnsettled[] {
+  const present: PresentUnsettled[] = [];
+  for (const group of planned.groups) {
+    const entries = unsettled.get(groupKey(account, group.region, group.group.groupId));
+    const live = entries === undefined ? undefined : read.groups.get(group.group.groupId)?.group.rules;
+    if (entries === undefined || live === undefined) continue;
+    const keys = new Set(live.map((r) => ruleKey(r)));
+    for (const entry of entries) if (keys.has(ruleKey(entry.desired.rule))) present.push({ group, entry });
+  }
+  return present;
+}
+
+/**
+ * Rules an earlier pass could not settle, found present in a group this pass read: reported as
  * authorized with recoveredAfter (they were created by that earlier write). DescribeSecurityGroups
  * returns no rule IDs, so each such group costs one DescribeSecurityGroupRules (a rare path).
  */
 async function settleEarlierWrites(
   deps: PassDeps,
   request: PassRequest,
-  plan: Plan,
+  found: readonly PresentUnsettled[],
   reporter: PassReporter,
 ): Promise<RuleOutcome[]> {
-  // Most passes have nothing unsettled: skip indexing every group of the plan.
-  if (request.unsettled === undefined || request.unsettled.length === 0) return [];
-  const groups = new Map(
-    plan.groups.map((g) => [groupKey(g.account, g.region, g.group.groupId), g] as const),
-  );
+  // In the order the earlier pass left them, whatever order the units were read in.
+  const order = new Map((request.unsettled ?? []).map((entry, index) => [entry, index] as const));
+  const sorted = [...found].sort((a, b) => (order.get(a.entry) ?? 0) - (order.get(b.entry) ?? 0));
   const present = new Map<GroupPlan, UnsettledRule[]>();
-  for (const entry of request.unsettled) {
-    const { account, region, groupId, rule } = entry.desired;
-    const group = groups.get(groupKey(account, region, groupId));
-    const key = ruleKey(rule);
-    if (group === undefined || !group.group.rules.some((r) => ruleKey(r) === key)) continue;
-    present.set(group, [...(present.get(group) ?? []), entry]);
-  }
+  for (const { group, entry } of sorted) present.set(group, [...(present.get(group) ?? []), entry]);
   const settled: RuleOutcome[] = [];
   for (const [group, entries] of present) {
     const ids = await ruleIdsOf(deps, group, request.signal);
@@ -504,21 +570,24 @@ async function inventoryOf(
   };
 }
 
-/** The pass's plan: every unit planned (with guardrails), violations' rule IDs filled, account failures attached. */
-async function planPass(
-  deps: PassDeps,
-  request: PassRequest,
-  reads: Parameters<typeof buildPlan>[0]['regions'],
-  failures: ReadonlyMap<string, AccountFailure>,
-  skipped: NonNullable<Plan['skippedPolicies']>,
-): Promise<Plan> {
+/** The pass's planner: the request's rule quota, guardrails (bound to today) and description mode. */
+function plannerFor(deps: PassDeps, request: PassRequest): Planner {
   const guardrails = request.guardrails ?? [];
-  const planned = buildPlan({
-    regions: reads,
+  return createPlanner({
     maxRulesPerGroup: request.maxRulesPerGroup,
     ...(guardrails.length > 0 ? { guardrails: guardrailInput(guardrails, deps.clock) } : {}),
     ...(request.updateDescriptions === true ? { updateDescriptions: true } : {}),
   });
+}
+
+/** The pass's plan: every planned unit assembled, violations' rule IDs filled, account failures attached. */
+async function planPass(
+  deps: PassDeps,
+  request: PassRequest,
+  planned: Plan,
+  failures: ReadonlyMap<string, AccountFailure>,
+  skipped: NonNullable<Plan['skippedPolicies']>,
+): Promise<Plan> {
   return {
     ...(await fillViolationRuleIds(planned, deps.ports, {
       ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
@@ -529,6 +598,31 @@ async function planPass(
       : {}),
     ...(skipped.length > 0 ? { skippedPolicies: skipped } : {}),
   };
+}
+
+/** No policy can run at all (none names a region): the pass did not run, rather than "ran and found nothing". */
+function noRegion(policies: readonly string[]): PassFailure {
+  return {
+    errorCode: 'NoRegion',
+    error:
+      `policies ${policies.join(', ')} name no region: set spec.region in the policy, ` +
+      'pass --region, or set AWS_REGION',
+  };
+}
+
+/**
+ * The pass's failure when nothing could be read at all (every read failed, no account failed): the
+ * pass did not run, rather than "ran and found nothing".
+ */
+function nothingRead(
+  plan: Plan,
+  done: readonly UnitDone[],
+  failures: ReadonlyMap<string, AccountFailure>,
+): PassFailure | undefined {
+  const [first] = plan.readFailures;
+  if (first === undefined || failures.size > 0 || done.some((unit) => unit.readsSucceeded > 0))
+    return undefined;
+  return { errorCode: first.errorCode, error: first.error };
 }
 
 /** Run one reconcile pass. Resolves with its result; every failure becomes an event and a result. */
@@ -563,32 +657,29 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
     if (!('units' in units)) return fail(units);
     const skipped = skippedForNoRegion(request.policies, units.noRegion);
     reporter.skipped(skipped);
-    if (units.units.length === 0 && skipped.length > 0) {
-      // No policy can run at all: the pass did not run, rather than "ran and found nothing".
-      return fail({
-        errorCode: 'NoRegion',
-        error:
-          `policies ${units.noRegion.join(', ')} name no region: set spec.region in the policy, ` +
-          'pass --region, or set AWS_REGION',
-      });
-    }
+    if (units.units.length === 0 && skipped.length > 0) return fail(noRegion(units.noRegion));
     const { reach, failures } = accountReacher(gateway, units, reporter, signal);
-    const reads = await readUnits(deps, request, units, reach);
+    const planner = plannerFor(deps, request);
+    const done = await readUnits(deps, request, units, reach, planner);
     if (aborted(signal)) return fail(abortFailure());
 
     const guardrails = request.guardrails ?? [];
-    const plan = await planPass(deps, request, reads, failures, skipped);
+    const plan = await planPass(
+      deps,
+      request,
+      planner.plan(done.map((unit) => unit.planned)),
+      failures,
+      skipped,
+    );
     reporter.planned(plan);
-    const [firstFailure] = plan.readFailures;
-    if (
-      firstFailure !== undefined &&
-      reads.every((r) => r.read.readsSucceeded === 0) &&
-      failures.size === 0
-    ) {
-      // Nothing could be read at all: the pass did not run, rather than "ran and found nothing".
-      return fail({ errorCode: firstFailure.errorCode, error: firstFailure.error });
-    }
-    const settled = await settleEarlierWrites(deps, request, plan, reporter);
+    const unread = nothingRead(plan, done, failures);
+    if (unread !== undefined) return fail(unread);
+    const settled = await settleEarlierWrites(
+      deps,
+      request,
+      done.flatMap((unit) => unit.unsettled),
+      reporter,
+    );
     const outcomes = await execute(deps, request, plan, reporter);
     if (aborted(signal)) return fail(abortFailure());
     const descriptionOutcomes = await updateDescriptionsOf(deps, request, plan, reporter);

@@ -1,12 +1,11 @@
 // The planner: desired rules x live groups -> what is missing, what drifted, and whether the
 // missing rules fit the per-group quota. Pure: it imports types and the rule model only (no AWS,
 // no file system, no logger), so it can be driven with generated cases in milliseconds.
-import type { PrefixListInfo } from '../model/group.js';
+import type { GroupInfo, LiveGroup, PrefixListInfo } from '../model/group.js';
 import type { Denial } from '../model/guardrail.js';
 import type { Policy } from '../model/policy.js';
 import type { LiveRule, Rule } from '../model/rule.js';
 import { bindSelf, isSelfSource, ruleFamilies, ruleKey } from '../model/rule.js';
-
 import type {
   BlockedRule,
   DescriptionDrift,
@@ -14,8 +13,11 @@ import type {
   GroupPlan,
   GroupRead,
   Plan,
+  PrefixListReadFailure,
   QuotaProjection,
+  ReadFailure,
   RegionRead,
+  UnresolvedTarget,
   Violation,
 } from './types.js';
 import { compareStrings } from '../model/compare.js';
@@ -115,6 +117,12 @@ interface PlanContext {
   readonly keys: WeakMap<Rule, string>;
   /** Quota projections without unsized prefix lists, by their counts. */
   readonly quotas: Map<string, QuotaProjection>;
+  /**
+   * Combinations by their names joined with a newline, across the plan's units: every unit of a
+   * pass holds the same Policy objects, so a combination's desired set is built once per pass, not
+   * once per (account, region). Checked against each unit's policies before it is reused.
+   */
+  readonly combinations: Map<string, Combination>;
 }
 
 function planContext(): PlanContext {
@@ -122,6 +130,7 @@ function planContext(): PlanContext {
     tags: new Map(),
     keys: new WeakMap(),
     quotas: new Map(),
+    combinations: new Map(),
   };
 }
 
@@ -268,7 +277,7 @@ interface RegionContext {
   readonly guard: Guard;
   readonly guarded: boolean;
   readonly plan: PlanContext;
-  /** Combinations of this region by their names joined with a newline. */
+  /** Combinations of this region by their names joined with a newline (checked, see PlanContext). */
   readonly combinations: Map<string, Combination>;
 }
 
@@ -282,16 +291,25 @@ function combinationOf(names: ReadonlySet<string>, region: RegionContext): Combi
       const policy = region.policiesByName.get(name);
       return policy === undefined ? [] : [policy];
     });
-    const self = policies.some((p) => p.rules.some((r) => isSelfSource(r.rule.source)));
-    combination = {
-      names: sorted,
-      policies,
-      // Any group ID will do for a set without `self` rules.
-      shared: self ? undefined : buildDesiredSet('', policies, region.plan),
-    };
+    const known = region.plan.combinations.get(id);
+    if (known !== undefined && samePolicies(known.policies, policies)) combination = known;
+    else {
+      const self = policies.some((p) => p.rules.some((r) => isSelfSource(r.rule.source)));
+      combination = {
+        names: sorted,
+        policies,
+        // Any group ID will do for a set without `self` rules.
+        shared: self ? undefined : buildDesiredSet('', policies, region.plan),
+      };
+      region.plan.combinations.set(id, combination);
+    }
     region.combinations.set(id, combination);
   }
   return combination;
+}
+
+function samePolicies(a: readonly Policy[], b: readonly Policy[]): boolean {
+  return a.length === b.length && a.every((policy, i) => policy === b[i]);
 }
 
 /** The rules of a map in rule order (model/order.ts); the shared empty list for none. */
@@ -299,25 +317,54 @@ function sortedByKey(byKey: ReadonlyMap<string, LiveRule> | undefined): readonly
   return byKey === undefined ? NONE : sortByRule(byKey.values(), (rule) => rule);
 }
 
-function planGroup(read: GroupRead, region: RegionContext): GroupPlan {
-  const { group } = read;
-  const { account, plan, guard, prefixLists } = region;
-  const combination = combinationOf(read.policies, region);
-  const wanted = combination.shared ?? buildDesiredSet(group.groupId, combination.policies, plan);
-  // A policy whose targets could not be read may well target this group: its rules are not drift.
-  const uncertain =
-    region.uncertainPolicies.length > 0
-      ? buildDesiredSet(group.groupId, region.uncertainPolicies, plan)
-      : undefined;
+/** A desired rule of `entry` bound to one group. */
+function desiredRule(account: string, region: string, groupId: string, entry: DesiredEntry): DesiredRule {
+  return {
+    account,
+    region,
+    groupId,
+    rule: entry.rule,
+    policy: entry.policy,
+    policies: entry.policies,
+    tags: entry.tags,
+  };
+}
 
+/** What a plan keeps of a live group: everything but its rules (see GroupPlan.group). */
+function groupInfo(group: LiveGroup): GroupInfo {
+  return {
+    groupId: group.groupId,
+    groupName: group.groupName,
+    vpcId: group.vpcId,
+    ownerId: group.ownerId,
+    tags: group.tags,
+  };
+}
+
+/** Live rules of one group measured against its desired set. */
+interface LiveMatch {
+  /** Per desired entry, the first live rule of its identity. */
+  readonly found: readonly (LiveRule | undefined)[];
+  readonly drift: ReadonlyMap<string, LiveRule> | undefined;
+  /** Every live rule by identity (guarded plans only: guardrails judge them all). */
+  readonly live: ReadonlyMap<string, LiveRule> | undefined;
+  readonly current: QuotaSum;
+}
+
+function matchLive(
+  rules: readonly LiveRule[],
+  wanted: DesiredSet,
+  uncertain: DesiredSet | undefined,
+  region: RegionContext,
+): LiveMatch {
   // Live rules are canonical (the Rule type: the EC2 read canonicalised them), so they are compared
   // as they are. The first live rule of an identity is the one compared and reported.
   const current: QuotaSum = { ipv4: 0, ipv6: 0, unknown: undefined };
-  const found: (LiveRule | undefined)[] = new Array<LiveRule | undefined>(wanted.entries.length);
+  const found = new Array<LiveRule | undefined>(wanted.entries.length);
   let drift: Map<string, LiveRule> | undefined;
   let live: Map<string, LiveRule> | undefined;
-  for (const rule of group.rules) {
-    addWeight(current, rule, prefixLists);
+  for (const rule of rules) {
+    addWeight(current, rule, region.prefixLists);
     const index = indexOf(wanted, rule);
     if (index >= 0) found[index] ??= rule;
     else if (uncertain === undefined || indexOf(uncertain, rule) < 0) {
@@ -331,31 +378,40 @@ function planGroup(read: GroupRead, region: RegionContext): GroupPlan {
       if (!live.has(key)) live.set(key, rule);
     }
   }
+  return { found, drift, live, current };
+}
 
-  const desired = new Array<DesiredRule>(wanted.entries.length);
+function planGroup(read: GroupRead, region: RegionContext): GroupPlan {
+  const { group } = read;
+  const { account, plan, guard, prefixLists } = region;
+  const combination = combinationOf(read.policies, region);
+  const wanted = combination.shared ?? buildDesiredSet(group.groupId, combination.policies, plan);
+  // A policy whose targets could not be read may well target this group: its rules are not drift.
+  const uncertain =
+    region.uncertainPolicies.length > 0
+      ? buildDesiredSet(group.groupId, region.uncertainPolicies, plan)
+      : undefined;
+  const { found, drift, live, current } = matchLive(group.rules, wanted, uncertain, region);
+
+  // A DesiredRule is built here only for a rule that is missing or whose description drifted; the
+  // others only when someone reads `desired` (PlannedGroup).
+  let built: Map<number, DesiredRule> | undefined;
   let missing: DesiredRule[] | undefined;
   let blocked: BlockedRule[] | undefined;
   let descriptionDrift: DescriptionDrift[] | undefined;
   const added: QuotaSum = { ipv4: 0, ipv6: 0, unknown: undefined };
   wanted.entries.forEach((entry, index) => {
-    const rule: DesiredRule = {
-      account,
-      region: region.region,
-      groupId: group.groupId,
-      rule: entry.rule,
-      policy: entry.policy,
-      policies: entry.policies,
-      tags: entry.tags,
-    };
-    desired[index] = rule;
     const existing = found[index];
+    if (existing !== undefined && sameDescription(existing.description, entry.rule.description)) return;
+    const rule = desiredRule(account, region.region, group.groupId, entry);
+    (built ??= new Map()).set(index, rule);
     if (existing === undefined) {
       const denial = guard(rule.rule, rule.policies);
       if (denial === undefined) {
         (missing ??= []).push(rule);
         addWeight(added, rule.rule, prefixLists);
       } else (blocked ??= []).push({ desired: rule, denial });
-    } else if (!sameDescription(existing.description, rule.rule.description)) {
+    } else {
       (descriptionDrift ??= []).push({ desired: rule, live: existing });
     }
   });
@@ -367,19 +423,87 @@ function planGroup(read: GroupRead, region: RegionContext): GroupPlan {
     if (denial !== undefined) (violations ??= []).push({ rule, denial });
   }
 
-  return {
-    account,
-    region: region.region,
-    group,
-    policies: combination.names,
-    desired,
-    missing: missing ?? NONE,
-    blocked: blocked ?? NONE,
-    violations: violations ?? NONE,
-    drift: sortedByKey(drift),
-    descriptionDrift: descriptionDrift ?? NONE,
-    quota: projectQuota(current, added, region.limit, plan.quotas),
-  };
+  return new PlannedGroup(
+    {
+      account,
+      region: region.region,
+      group: groupInfo(group),
+      policies: combination.names,
+      missing: missing ?? NONE,
+      blocked: blocked ?? NONE,
+      violations: violations ?? NONE,
+      drift: sortedByKey(drift),
+      descriptionDrift: descriptionDrift ?? NONE,
+      quota: projectQuota(current, added, region.limit, plan.quotas),
+    },
+    wanted.entries,
+    built,
+  );
+}
+
+/**
+ * A GroupPlan whose `desired` list is built on its first read (see GroupPlan.desired) from the
+ * desired entries bound to the group, reusing the DesiredRule objects already built for missing,
+ * blocked and drifting rules (so `missing` holds the very objects of `desired`). A class, so the
+ * getter is shared on the prototype and each plan stays a small fast-mode object: a getter per
+ * object literal gives every group its own hidden class and dictionary properties, ~800 bytes each.
+ */
+class PlannedGroup implements GroupPlan {
+  readonly account: string;
+  readonly region: string;
+  readonly group: GroupInfo;
+  readonly policies: readonly string[];
+  readonly desiredCount: number;
+  readonly missing: readonly DesiredRule[];
+  readonly blocked: readonly BlockedRule[];
+  readonly violations: readonly Violation[];
+  readonly drift: readonly LiveRule[];
+  readonly descriptionDrift: readonly DescriptionDrift[];
+  readonly quota: QuotaProjection;
+  readonly #entries: readonly DesiredEntry[];
+  readonly #built: ReadonlyMap<number, DesiredRule> | undefined;
+  #desired: readonly DesiredRule[] | undefined;
+
+  constructor(
+    fields: Omit<GroupPlan, 'desired' | 'desiredCount'>,
+    entries: readonly DesiredEntry[],
+    built: ReadonlyMap<number, DesiredRule> | undefined,
+  ) {
+    this.account = fields.account;
+    this.region = fields.region;
+    this.group = fields.group;
+    this.policies = fields.policies;
+    this.desiredCount = entries.length;
+    this.missing = fields.missing;
+    this.blocked = fields.blocked;
+    this.violations = fields.violations;
+    this.drift = fields.drift;
+    this.descriptionDrift = fields.descriptionDrift;
+    this.quota = fields.quota;
+    this.#entries = entries;
+    this.#built = built;
+  }
+
+  get desired(): readonly DesiredRule[] {
+    this.#desired ??= this.#entries.map(
+      (entry, index) =>
+        this.#built?.get(index) ?? desiredRule(this.account, this.region, this.group.groupId, entry),
+    );
+    return this.#desired;
+  }
+
+  /** The same group with other violations (e.g. their rule IDs filled in). */
+  withViolations(violations: readonly Violation[]): PlannedGroup {
+    return new PlannedGroup({ ...this, violations }, this.#entries, this.#built);
+  }
+}
+
+/**
+ * `group` with its violations replaced. A planned group keeps its lazily built `desired` list (an
+ * object spread would drop the getter); any other GroupPlan is copied.
+ */
+export function withViolations(group: GroupPlan, violations: readonly Violation[]): GroupPlan {
+  return group instanceof PlannedGroup ? group.withViolations(violations) : { ...group, violations };
 }
 
 /** Plan every group read in one region, sorted by group ID. */
@@ -403,19 +527,22 @@ function planRegionIn(input: PlanRegionInput, plan: PlanContext): GroupPlan[] {
     plan,
     combinations: new Map(),
   };
-  return [...input.read.groups.values()]
-    .map((read) => planGroup(read, region))
-    .sort((a, b) => compareStrings(a.group.groupId, b.group.groupId));
+  const groups: GroupPlan[] = [];
+  for (const read of input.read.groups.values()) groups.push(planGroup(read, region));
+  return groups.sort((a, b) => compareStrings(a.group.groupId, b.group.groupId));
+}
+
+/** One (account, region) unit as read: its policies and what read.ts returned. */
+export interface UnitRead {
+  readonly account: string;
+  readonly region: string;
+  readonly policies: readonly Policy[];
+  readonly read: RegionRead;
 }
 
 export interface BuildPlanInput {
   /** One entry per (account, region) unit. */
-  readonly regions: readonly {
-    readonly account: string;
-    readonly region: string;
-    readonly policies: readonly Policy[];
-    readonly read: RegionRead;
-  }[];
+  readonly regions: readonly UnitRead[];
   readonly maxRulesPerGroup: number;
   readonly guardrails?: GuardrailInput;
   /** `--update-descriptions`: description drift is a change of this pass, not only a report. */
@@ -423,38 +550,81 @@ export interface BuildPlanInput {
 }
 
 /**
+ * One unit's share of the plan: its groups (sorted by group ID), unresolved targets, failed reads
+ * and failed prefix-list read, each carrying the unit's account. Holds no live rule but those the
+ * plan reports (drift, description drift, violations).
+ */
+export interface PlannedUnit {
+  readonly account: string;
+  readonly region: string;
+  readonly groups: readonly GroupPlan[];
+  readonly unresolved: readonly UnresolvedTarget[];
+  readonly readFailures: readonly ReadFailure[];
+  readonly prefixListFailure: PrefixListReadFailure | undefined;
+}
+
+/**
+ * A pass's planner: `unit` plans one unit as soon as it has been read, so the caller can drop that
+ * unit's live groups at once (a pass over 1,000 units then never holds every live rule it read);
+ * `plan` assembles the pass's plan from every planned unit. Units share the planner's caches
+ * (identity keys, tag objects, desired sets, quota projections). Pure, like buildPlan.
+ */
+export interface Planner {
+  unit(read: UnitRead): PlannedUnit;
+  plan(units: readonly PlannedUnit[]): Plan;
+}
+
+export function createPlanner(options: Omit<BuildPlanInput, 'regions'>): Planner {
+  const context = planContext();
+  const { guardrails, maxRulesPerGroup } = options;
+  return {
+    unit: ({ account, region, policies, read }) => ({
+      account,
+      region,
+      groups: planRegionIn(
+        {
+          account,
+          region,
+          policies,
+          read,
+          maxRulesPerGroup,
+          ...(guardrails !== undefined ? { guardrails } : {}),
+        },
+        context,
+      ),
+      unresolved: read.unresolved.map((u) => ({ account, ...u })),
+      readFailures: read.readFailures.map((f) => ({ account, ...f })),
+      prefixListFailure:
+        read.prefixListFailure === undefined ? undefined : { account, ...read.prefixListFailure },
+    }),
+    plan: (units) => assemblePlan(units, options),
+  };
+}
+
+/** The pass's plan from its planned units, sorted by account, then region. */
+function assemblePlan(units: readonly PlannedUnit[], options: Omit<BuildPlanInput, 'regions'>): Plan {
+  const sorted = [...units].sort(
+    (a, b) => compareStrings(a.account, b.account) || compareStrings(a.region, b.region),
+  );
+  const prefixListFailures = sorted.flatMap((u) =>
+    u.prefixListFailure === undefined ? [] : [u.prefixListFailure],
+  );
+  const { guardrails } = options;
+  return {
+    groups: sorted.flatMap((u) => u.groups),
+    ...(options.updateDescriptions === true ? { updateDescriptions: true } : {}),
+    unresolved: sorted.flatMap((u) => u.unresolved),
+    readFailures: sorted.flatMap((u) => u.readFailures),
+    ...(prefixListFailures.length > 0 ? { prefixListFailures } : {}),
+    ...(guardrails !== undefined && guardrails.names.length > 0 ? { guardrails: guardrails.names } : {}),
+  };
+}
+
+/**
  * The whole pass's plan: every unit's groups, unresolved targets and failed reads, sorted by
  * account, then region; each unresolved target and failed read carries its unit's account.
  */
 export function buildPlan(input: BuildPlanInput): Plan {
-  const regions = [...input.regions].sort(
-    (a, b) => compareStrings(a.account, b.account) || compareStrings(a.region, b.region),
-  );
-  const context = planContext();
-  const groups = regions.flatMap(({ account, region, policies, read }) =>
-    planRegionIn(
-      {
-        account,
-        region,
-        policies,
-        read,
-        maxRulesPerGroup: input.maxRulesPerGroup,
-        ...(input.guardrails !== undefined ? { guardrails: input.guardrails } : {}),
-      },
-      context,
-    ),
-  );
-  const prefixListFailures = regions.flatMap(({ account, read }) =>
-    read.prefixListFailure === undefined ? [] : [{ account, ...read.prefixListFailure }],
-  );
-  return {
-    groups,
-    ...(input.updateDescriptions === true ? { updateDescriptions: true } : {}),
-    unresolved: regions.flatMap(({ account, read }) => read.unresolved.map((u) => ({ account, ...u }))),
-    readFailures: regions.flatMap(({ account, read }) => read.readFailures.map((f) => ({ account, ...f }))),
-    ...(prefixListFailures.length > 0 ? { prefixListFailures } : {}),
-    ...(input.guardrails !== undefined && input.guardrails.names.length > 0
-      ? { guardrails: input.guardrails.names }
-      : {}),
-  };
+  const planner = createPlanner(input);
+  return planner.plan(input.regions.map((unit) => planner.unit(unit)));
 }

@@ -2,7 +2,7 @@
 import type { Denial } from '../model/guardrail.js';
 import type { PolicyError } from '../model/policy.js';
 import type { LiveRule, Rule } from '../model/rule.js';
-import type { LiveGroup, PrefixListInfo } from '../model/group.js';
+import type { GroupInfo, LiveGroup, PrefixListInfo } from '../model/group.js';
 
 export type PassMode = 'plan' | 'apply' | 'dry-run';
 
@@ -63,14 +63,22 @@ export interface GroupPlan {
   /** The account of the group (12 digits). */
   readonly account: string;
   readonly region: string;
-  readonly group: LiveGroup;
+  /**
+   * The group, without its live rules: a plan keeps of those only what it found (drift,
+   * description drift, violations), so a pass never holds every rule it read at once.
+   */
+  readonly group: GroupInfo;
   /** Policies whose targets matched this group (sorted). */
   readonly policies: readonly string[];
   /**
    * The group's desired rules. Every rule list of a GroupPlan is in rule order (model/order.ts:
-   * protocol, ports and networks numerically), the order of every plan format and event.
+   * protocol, ports and networks numerically), the order of every plan format and event. The
+   * planner builds this list on first read (a getter): a pass that only counts it (most passes, and
+   * every no-change one) allocates no DesiredRule per present rule.
    */
   readonly desired: readonly DesiredRule[];
+  /** `desired.length`, known without building `desired`. */
+  readonly desiredCount: number;
   /** Desired rules not live, that no guardrail denies: what apply sends. */
   readonly missing: readonly DesiredRule[];
   /** Desired rules not live that a guardrail denies: never sent. */

@@ -4,6 +4,7 @@
 // DescribeSecurityGroupRules. A failed lookup leaves the IDs unknown; the violation is still reported.
 import type { Ec2PortFactory } from '../aws/port.js';
 import { ruleKey } from '../model/rule.js';
+import { withViolations } from './plan.js';
 import { mapBounded } from './support.js';
 import type { GroupPlan, Plan } from './types.js';
 
@@ -21,13 +22,13 @@ async function withIds(
   } catch {
     return group;
   }
-  return {
-    ...group,
-    violations: group.violations.map((v) => {
+  return withViolations(
+    group,
+    group.violations.map((v) => {
       const ruleId = v.rule.ruleId ?? ids.get(ruleKey(v.rule));
       return ruleId === undefined ? v : { ...v, rule: { ...v.rule, ruleId } };
     }),
-  };
+  );
 }
 
 /** The plan with the rule IDs of its violations filled in where EC2 gives them. */
