@@ -61,6 +61,8 @@ export interface ApplyOptions extends WriteOptions {
 }
 
 export interface RunOptions extends WriteOptions {
+  /** Set the policy's description on declared rules whose live description differs, every pass. */
+  readonly updateDescriptions: boolean;
   readonly schedule: string;
   readonly listen: ListenAddress;
   readonly timezone: string;

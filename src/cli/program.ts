@@ -268,6 +268,11 @@ function addRunCommand(program: Command, onExit: (code: number) => void): void {
         .default(DEFAULTS.timezone),
     )
     .addOption(
+      updateDescriptionsOption(
+        'every pass sets the policy description on declared rules whose live description differs (UpdateSecurityGroupRuleDescriptionsIngress; access unchanged)',
+      ),
+    )
+    .addOption(
       new Option('--pass-timeout <seconds>', 'abort a pass that runs longer than this')
         .env('SGR_PASS_TIMEOUT')
         .argParser((value) => parsePositiveInt('--pass-timeout', value, DEFAULTS.passTimeout))

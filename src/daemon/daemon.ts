@@ -53,6 +53,8 @@ export interface DaemonOptions {
   readonly listen: { readonly host: string; readonly port: number };
   readonly mode: PassMode;
   readonly passTimeoutSeconds: number;
+  /** `--update-descriptions` (reported on daemon.started; the passes are bound to it by runDaemon). */
+  readonly updateDescriptions?: boolean;
   /** How long a stop waits for the pass in flight before aborting it. */
   readonly shutdownGraceMs?: number;
   /** How long an aborted pass (timeout or stop) may take to settle before the daemon gives up on it. */
@@ -406,6 +408,7 @@ async function runLifecycle(life: Lifecycle): Promise<number> {
     policies: options.policiesDir,
     policyFiles: start.loaded.files.length,
     passTimeoutSeconds: options.passTimeoutSeconds,
+    updateDescriptions: options.updateDescriptions === true,
   });
 
   runner.tick(start.set);

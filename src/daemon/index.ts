@@ -34,6 +34,8 @@ export interface DaemonConfig {
   readonly region: string | undefined;
   readonly maxRulesPerGroup: number;
   readonly dryRun: boolean;
+  /** `--update-descriptions`: every pass sets the policy's description where the live one differs. */
+  readonly updateDescriptions?: boolean;
   readonly schedule: string;
   readonly listen: { readonly host: string; readonly port: number };
   readonly timezone: string;
@@ -91,6 +93,7 @@ export function runDaemon(config: DaemonConfig, deps: RunDaemonDeps): Promise<nu
         policyVersion: context.policyVersion,
         classifyAbort: context.classifyAbort,
         unsettled: context.unsettled,
+        ...(config.updateDescriptions === true ? { updateDescriptions: true } : {}),
         ...deps.unitOptions,
       },
     );
@@ -102,6 +105,7 @@ export function runDaemon(config: DaemonConfig, deps: RunDaemonDeps): Promise<nu
       listen: config.listen,
       mode: config.dryRun ? 'dry-run' : 'apply',
       passTimeoutSeconds: config.passTimeoutSeconds,
+      ...(config.updateDescriptions === true ? { updateDescriptions: true } : {}),
       ...(deps.shutdownGraceMs !== undefined ? { shutdownGraceMs: deps.shutdownGraceMs } : {}),
       ...(deps.abortGraceMs !== undefined ? { abortGraceMs: deps.abortGraceMs } : {}),
       ...(deps.httpLimits !== undefined ? { httpLimits: deps.httpLimits } : {}),

@@ -21,6 +21,10 @@ export interface DaemonMetrics {
   readonly passDuration: Histogram<'result'>;
   readonly rulesAuthorized: Counter;
   readonly rulesFailed: Counter;
+  /** rule.description_updated (`--update-descriptions`) since the daemon started. */
+  readonly descriptionsUpdated: Counter;
+  /** rule.description_update_failed, and dry-run updates EC2 would deny, since the daemon started. */
+  readonly descriptionUpdatesFailed: Counter;
   readonly rulesDesired: Gauge;
   readonly rulesMissing: Gauge;
   readonly rulesDrift: Gauge;
@@ -99,6 +103,24 @@ function buildInfo(registers: Registry[], version: string): Gauge<'version' | 'n
   return gauge;
 }
 
+/** The `--update-descriptions` counters. */
+function descriptionMetrics(
+  registers: Registry[],
+): Pick<DaemonMetrics, 'descriptionsUpdated' | 'descriptionUpdatesFailed'> {
+  return {
+    descriptionsUpdated: new Counter({
+      name: `${METRIC_PREFIX}rule_descriptions_updated_total`,
+      help: 'Rule descriptions set to the policy description (--update-descriptions; access unchanged) since the daemon started.',
+      registers,
+    }),
+    descriptionUpdatesFailed: new Counter({
+      name: `${METRIC_PREFIX}rule_descriptions_update_failed_total`,
+      help: 'Rule descriptions --update-descriptions could not set (in a dry run: would be denied), summed over passes.',
+      registers,
+    }),
+  };
+}
+
 /** The read-failure gauge (last pass that ran) and counter (every pass). */
 function readFailureMetrics(
   registers: Registry[],
@@ -167,6 +189,7 @@ export function createDaemonMetrics(options: DaemonMetricsOptions = {}): DaemonM
       'Policy targets that matched no group in the last completed pass.',
     ),
     ...readFailureMetrics(registers),
+    ...descriptionMetrics(registers),
     buildInfo: buildInfo(registers, options.version ?? packageVersion()),
     lastSuccess: gauge(
       'last_success_timestamp_seconds',

@@ -177,6 +177,13 @@ function createRuleTally(metrics: DaemonMetrics): RuleTally {
           unsettled.delete(unsettledKey(outcome));
         }
       },
+      descriptionOutcome: (outcome) => {
+        if (outcome.status === 'updated') metrics.descriptionsUpdated.inc();
+        // Dry-run: an update EC2 would deny is one the real pass would fail on (as for rules).
+        if (outcome.status === 'failed' || (outcome.status === 'dry-run' && !outcome.permitted)) {
+          metrics.descriptionUpdatesFailed.inc();
+        }
+      },
       planned: (plan) => {
         // Counted when read.failed is reported: a pass that then fails outright (every read
         // failed, an abort) still shows its failed reads.

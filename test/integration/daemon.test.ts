@@ -139,6 +139,8 @@ function expectMetricsToMatchEvents(metricsText: string, events: readonly Event[
     ...(failed.length > 0 ? { 'sgr_pass_duration_seconds_count{result="failed"}': failed.length } : {}),
     sgr_rules_authorized_total: named('rule.authorized').length,
     sgr_rules_failed_total: named('rule.failed').length,
+    sgr_rule_descriptions_updated_total: named('rule.description_updated').length,
+    sgr_rule_descriptions_update_failed_total: named('rule.description_update_failed').length,
     sgr_rules_desired: last['desired'] as number,
     sgr_rules_missing: last['missing'] as number,
     sgr_rules_drift: last['drift'] as number,
@@ -554,6 +556,100 @@ describe('sg-reconciler run', () => {
       expectMetricsToMatchEvents(text, daemon.events);
       expect(sample(text, 'sgr_read_failures')).toBeGreaterThanOrEqual(2);
 
+      daemon.child.kill('SIGTERM');
+      expect((await daemon.exit).code).toBe(0);
+    });
+  });
+
+  describe('--update-descriptions', () => {
+    let proxy: FaultProxy;
+    beforeAll(async () => {
+      proxy = await startFaultProxy(moto.endpoint);
+    });
+    afterAll(async () => {
+      await proxy?.stop();
+    });
+
+    it('SGR_UPDATE_DESCRIPTIONS=true: the daemon sets the policy description, retries one that failed, and counts both', async () => {
+      const groupId = await newGroup('describe');
+      await authorize(moto.ec2(), groupId, [
+        {
+          IpProtocol: 'tcp',
+          FromPort: 22,
+          ToPort: 22,
+          IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'old ssh text' }],
+        },
+      ]);
+      const dir = await policiesDir({ 'web.yaml': policyYaml('web', groupId, [22]) });
+      // The first update is refused; the next pass (SIGHUP) updates it.
+      proxy.addRule({
+        action: 'UpdateSecurityGroupRuleDescriptionsIngress',
+        fault: { kind: 'error', status: 403, code: 'UnauthorizedOperation' },
+      });
+      const daemon = await startDaemon({
+        policies: dir,
+        endpoint: proxy.endpoint,
+        extraArgs: ['--schedule', '0 0 1 1 *'],
+        env: { SGR_UPDATE_DESCRIPTIONS: 'true' },
+      });
+      expect(await daemon.waitFor('daemon.started', isEvent('daemon.started'))).toMatchObject({
+        updateDescriptions: true,
+      });
+      const first = await daemon.waitFor('the first pass', isEvent('reconcile.completed'));
+      expect(first).toMatchObject({ descriptionDrift: 1, descriptionUpdates: 1, descriptionsFailed: 1 });
+      expect(daemon.events.filter(isEvent('rule.description_update_failed'))).toEqual([
+        expect.objectContaining({
+          groupId,
+          live: 'old ssh text',
+          desired: 'web port 22',
+          errorCode: 'UnauthorizedOperation',
+        }),
+      ]);
+      expectMetricsToMatchEvents((await daemon.get('/metrics')).text, daemon.events);
+
+      const mark = daemon.events.length;
+      daemon.child.kill('SIGHUP');
+      const updated = await daemon.waitFor(
+        'rule.description_updated',
+        isEvent('rule.description_updated'),
+        15_000,
+        mark,
+      );
+      expect(updated).toMatchObject({ groupId, live: 'old ssh text', desired: 'web port 22', fromPort: 22 });
+      const second = await daemon.waitFor('the second pass', isEvent('reconcile.completed'), 15_000, mark);
+      expect(second).toMatchObject({ descriptionsUpdated: 1, descriptionsFailed: 0 });
+      const rules = await listIngressRules(moto.ec2(), groupId);
+      expect(rules.map((r) => [r.FromPort, r.Description])).toEqual([[22, 'web port 22']]);
+      const text = (await daemon.get('/metrics')).text;
+      expectMetricsToMatchEvents(text, daemon.events);
+      expect(sample(text, 'sgr_rule_descriptions_updated_total')).toBe(1);
+      expect(sample(text, 'sgr_rule_descriptions_update_failed_total')).toBe(1);
+
+      daemon.child.kill('SIGTERM');
+      expect((await daemon.exit).code).toBe(0);
+    });
+
+    it('without it, the daemon reports description drift only and changes nothing', async () => {
+      const groupId = await newGroup('describe-off');
+      await authorize(moto.ec2(), groupId, [
+        {
+          IpProtocol: 'tcp',
+          FromPort: 22,
+          ToPort: 22,
+          IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'old ssh text' }],
+        },
+      ]);
+      const dir = await policiesDir({ 'web.yaml': policyYaml('web', groupId, [22]) });
+      const daemon = await startDaemon({ policies: dir, extraArgs: ['--schedule', '0 0 1 1 *'] });
+      const first = await daemon.waitFor('the first pass', isEvent('reconcile.completed'));
+      expect(first).toMatchObject({ descriptionDrift: 1 });
+      expect(daemon.events.filter(isEvent('rule.description_drift'))).toEqual([
+        expect.objectContaining({ groupId, live: 'old ssh text', reportedOnly: true }),
+      ]);
+      expect(daemon.events.filter(isEvent('rule.description_updated'))).toEqual([]);
+      expect((await listIngressRules(moto.ec2(), groupId)).map((r) => r.Description)).toEqual([
+        'old ssh text',
+      ]);
       daemon.child.kill('SIGTERM');
       expect((await daemon.exit).code).toBe(0);
     });
