@@ -4,6 +4,7 @@
 // their fields are: messages stay constant, and the summaries (counts, the rule in words) are built
 // here from the fields.
 import { describeRule, type RuleFields, type SourceKind } from './model/rule.js';
+import { counted } from './text.js';
 
 /** One event as pino wrote it (a parsed JSON line). */
 export type EventRecord = Readonly<Record<string, unknown>>;
@@ -91,21 +92,21 @@ function ruleLine(event: string, rule: RuleFields, fields: EventRecord): string 
 /** The counts of a completed pass in words: what reconcile.completed's constant message leaves out. */
 function completedLine(fields: EventRecord): string {
   const parts = [
-    `${count(fields['groups'])} groups`,
-    `${count(fields['desired'])} desired rules`,
+    counted(count(fields['groups']), 'group'),
+    counted(count(fields['desired']), 'desired rule'),
     `${count(fields['missing'])} missing`,
   ];
   if (fields['mode'] !== 'plan')
     parts.push(`${count(fields['authorized'])} authorized`, `${count(fields['failed'])} failed`);
   parts.push(`${count(fields['drift'])} drift`, `${count(fields['descriptionDrift'])} description drift`);
   if (typeof fields['descriptionsUpdated'] === 'number')
-    parts.push(`${count(fields['descriptionsUpdated'])} descriptions updated`);
+    parts.push(`${counted(count(fields['descriptionsUpdated']), 'description')} updated`);
   if (count(fields['descriptionsFailed']) > 0)
-    parts.push(`${count(fields['descriptionsFailed'])} description updates failed`);
-  if (count(fields['unresolved']) > 0) parts.push(`${count(fields['unresolved'])} unresolved targets`);
-  if (count(fields['readFailures']) > 0) parts.push(`${count(fields['readFailures'])} failed reads`);
+    parts.push(`${counted(count(fields['descriptionsFailed']), 'description update')} failed`);
+  if (count(fields['unresolved']) > 0) parts.push(counted(count(fields['unresolved']), 'unresolved target'));
+  if (count(fields['readFailures']) > 0) parts.push(counted(count(fields['readFailures']), 'failed read'));
   if (count(fields['policiesSkipped']) > 0)
-    parts.push(`${count(fields['policiesSkipped'])} policies skipped`);
+    parts.push(`${counted(count(fields['policiesSkipped']), 'policy', 'policies')} skipped`);
   const seconds =
     typeof fields['durationMs'] === 'number' ? ` in ${(fields['durationMs'] / 1000).toFixed(1)} s` : '';
   return `${text(fields['mode'])}: ${parts.join(', ')}${seconds}`;

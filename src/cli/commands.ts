@@ -22,6 +22,7 @@ import type { ApplyOptions, AwsOptions, CommonOptions, PlanOptions, RunOptions }
 import { exitCodeFor } from './exit-codes.js';
 import { ORGANIZATIONS, parseRegion } from './options.js';
 import { renderInvalidPolicies, renderPlan } from './render-plan.js';
+import { counted } from '../text.js';
 
 type Stream = 1 | 2;
 
@@ -97,7 +98,7 @@ export async function loadOrReport(
   }
   const result = loaded.result;
   if (!result.ok) {
-    const summary = `${result.errors.length} error(s) in ${paths.join(', ')}; nothing was applied`;
+    const summary = `${counted(result.errors.length, 'error')} in ${paths.join(', ')}; nothing was applied`;
     return reportInvalidPolicies({ options, logger, events, human }, result.errors, summary, onInvalid);
   }
   const pretty = resolveLogFormat(options.logFormat, events) === 'pretty' && humanOut.isTTY === true;
@@ -252,7 +253,7 @@ export async function inventoryFileOrReport(
   const result = await loadInventory(accounts);
   if (result.ok) return { inventory: result.inventory };
   humanOut.write(formatPolicyErrors(result.errors));
-  humanOut.write(`${result.errors.length} error(s) in the account inventory ${accounts}\n`);
+  humanOut.write(`${counted(result.errors.length, 'error')} in the account inventory ${accounts}\n`);
   reportPolicyErrors(logger, result.errors);
   return undefined;
 }
@@ -283,8 +284,8 @@ export async function checkedInventory(
   if (errors.length === 0) return file;
   const summary =
     accounts === undefined
-      ? `${errors.length} account selector(s) need an account inventory (--accounts); nothing was applied`
-      : `${errors.length} account selector(s) do not match the inventory ${accounts}; nothing was applied`;
+      ? `${counted(errors.length, 'account selector')} ${errors.length === 1 ? 'needs' : 'need'} an account inventory (--accounts); nothing was applied`
+      : `${counted(errors.length, 'account selector')} ${errors.length === 1 ? 'does' : 'do'} not match the inventory ${accounts}; nothing was applied`;
   return reportInvalidPolicies(to, errors, summary, onInvalid);
 }
 
@@ -358,9 +359,9 @@ export async function runValidate(options: CommonOptions): Promise<number> {
       ? '; account selectors are not checked offline with --accounts organizations (plan checks them)'
       : '';
   // Warnings leave the set valid (exit 0): the policies apply as written.
-  const warned = loaded.warnings.length > 0 ? `, with ${loaded.warnings.length} warning(s)` : '';
+  const warned = loaded.warnings.length > 0 ? `, with ${counted(loaded.warnings.length, 'warning')}` : '';
   process.stdout.write(
-    `${loaded.policies.length} policies in ${loaded.files.length} files under ${options.policies.join(', ')} are valid${warned}${unchecked}\n`,
+    `${counted(loaded.policies.length, 'policy', 'policies')} in ${counted(loaded.files.length, 'file')} under ${options.policies.join(', ')} ${loaded.policies.length === 1 ? 'is' : 'are'} valid${warned}${unchecked}\n`,
   );
   return exitCodeFor({ command: 'validate', valid: true });
 }

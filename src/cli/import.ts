@@ -23,6 +23,7 @@ import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, exitCodeFor } from './exit-codes.j
 import type { Logger } from '../logging.js';
 import type { SelectedGroups } from '../reconcile/import.js';
 import { fileErrorReason, writeFileAtomic } from './files.js';
+import { counted } from '../text.js';
 
 /**
  * --group-id, --tag and --all as one selection; throws an Error saying what to write when they are
@@ -230,7 +231,7 @@ async function writePolicies(
         rules: policy.rules,
       });
       process.stdout.write(
-        `wrote ${file}: ${policy.group.groupId} (${policy.group.groupName}) in ${unitName(unitOf.get(policy.group.groupId))}, ${policy.rules} rule(s) in ${policy.entries} ingress entr${policy.entries === 1 ? 'y' : 'ies'}\n`,
+        `wrote ${file}: ${policy.group.groupId} (${policy.group.groupName}) in ${unitName(unitOf.get(policy.group.groupId))}, ${counted(policy.rules, 'rule')} in ${counted(policy.entries, 'ingress entry', 'ingress entries')}\n`,
       );
     }
     return EXIT_OK;
@@ -261,7 +262,7 @@ function reportSummary(
   process.stdout.write(
     `${adopted.policies.length} polic${adopted.policies.length === 1 ? 'y' : 'ies'} written to ${out}` +
       (adopted.withoutIngress.length > 0
-        ? `; ${adopted.withoutIngress.length} group(s) without ingress rules`
+        ? `; ${counted(adopted.withoutIngress.length, 'group')} without ingress rules`
         : '') +
       '\n',
   );
@@ -279,7 +280,7 @@ function checkReads(
 ): number | undefined {
   const failed = reads.filter((read) => read.selected === undefined).length;
   if (failed > 0) {
-    process.stderr.write(`sg-reconciler: ${failed} read(s) failed; nothing was written\n`);
+    process.stderr.write(`sg-reconciler: ${counted(failed, 'read')} failed; nothing was written\n`);
     return EXIT_FAILURE;
   }
   const found = new Set(
@@ -361,7 +362,7 @@ export async function runImport(options: ImportOptions): Promise<number> {
     if (existing.length > 0) {
       return refuse(
         'WouldOverwrite',
-        `${existing.join(', ')} already exist(s); pass --force to overwrite, or choose another --out`,
+        `${existing.join(', ')} already ${existing.length === 1 ? 'exists' : 'exist'}; pass --force to overwrite, or choose another --out`,
       );
     }
   }

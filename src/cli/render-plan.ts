@@ -21,6 +21,7 @@ import type {
   UnresolvedTarget,
   Violation,
 } from '../reconcile/types.js';
+import { counted } from '../text.js';
 
 export const PLAN_FORMATS = ['text', 'json', 'markdown'] as const;
 export type PlanFormat = (typeof PLAN_FORMATS)[number];
@@ -210,23 +211,25 @@ function table(rows: readonly (readonly string[])[], indent: string): string {
 function summaryLine(result: Extract<PassResult, { status: 'completed' }>): string {
   const c = result.counts;
   return (
-    `${c.missing} rule(s) to authorize in ${result.plan.groups.filter((g) => g.missing.length > 0).length} group(s)` +
-    ` (${c.groups} group(s), ${c.desired} desired rule(s))` +
+    `${counted(c.missing, 'rule')} to authorize in ${counted(result.plan.groups.filter((g) => g.missing.length > 0).length, 'group')}` +
+    ` (${counted(c.groups, 'group')}, ${counted(c.desired, 'desired rule')})` +
     (reportedOnly(result)
       ? `; ${c.drift} drift, ${c.descriptionDrift} description drift (reported only)`
-      : `; ${c.descriptionUpdates ?? 0} description(s) to update; ${c.drift} drift`) +
-    (c.unresolved > 0 ? `, ${c.unresolved} unresolved target(s)` : '') +
-    ((c.policiesSkipped ?? 0) > 0 ? `, ${c.policiesSkipped} SKIPPED polic(ies) without a region` : '') +
+      : `; ${counted(c.descriptionUpdates ?? 0, 'description')} to update; ${c.drift} drift`) +
+    (c.unresolved > 0 ? `, ${counted(c.unresolved, 'unresolved target')}` : '') +
+    ((c.policiesSkipped ?? 0) > 0
+      ? `, ${counted(c.policiesSkipped ?? 0, 'SKIPPED policy', 'SKIPPED policies')} without a region`
+      : '') +
     (countOf(result.plan, 'violations') > 0
-      ? `, ${countOf(result.plan, 'violations')} GUARDRAIL VIOLATION(S)`
+      ? `, ${counted(countOf(result.plan, 'violations'), 'GUARDRAIL VIOLATION')}`
       : '') +
     (countOf(result.plan, 'blocked') > 0
       ? `, ${countOf(result.plan, 'blocked')} BLOCKED by guardrails`
       : '') +
-    (c.readFailures > 0 ? `, ${c.readFailures} failed read(s)` : '') +
-    ((c.accountsFailed ?? 0) > 0 ? `, ${c.accountsFailed} unreachable account(s)` : '') +
+    (c.readFailures > 0 ? `, ${counted(c.readFailures, 'failed read')}` : '') +
+    ((c.accountsFailed ?? 0) > 0 ? `, ${counted(c.accountsFailed ?? 0, 'unreachable account')}` : '') +
     ((result.plan.prefixListFailures?.length ?? 0) > 0
-      ? `, ${result.plan.prefixListFailures?.length} failed prefix-list read(s)`
+      ? `, ${counted(result.plan.prefixListFailures?.length ?? 0, 'failed prefix-list read')}`
       : '')
   );
 }
@@ -258,7 +261,7 @@ function guardrailText(plan: Plan, out: string[]): void {
   if (violations.length > 0) {
     pushBlock(
       out,
-      `!!! GUARDRAIL VIOLATIONS: ${violations.length} live rule(s) that a guardrail denies (left in place: sg-reconciler never revokes; remove them by hand)`,
+      `!!! GUARDRAIL VIOLATIONS: ${counted(violations.length, 'live rule')} that a guardrail denies (left in place: sg-reconciler never revokes; remove them by hand)`,
       table(
         violations.map(({ g, v }) => [
           unitHeading(g),
@@ -276,7 +279,7 @@ function guardrailText(plan: Plan, out: string[]): void {
   if (blocked.length > 0) {
     pushBlock(
       out,
-      `!!! BLOCKED BY GUARDRAILS: ${blocked.length} desired rule(s) that will not be sent to EC2`,
+      `!!! BLOCKED BY GUARDRAILS: ${counted(blocked.length, 'desired rule')} that will not be sent to EC2`,
       table(
         blocked.map(({ g, b }) => [
           unitHeading(g),
@@ -407,7 +410,7 @@ function guardrailMarkdown(plan: Plan, out: string[]): void {
   if (violations.length > 0) {
     pushBlock(
       out,
-      `#### :no_entry: Guardrail violations: ${violations.length} live rule(s) a guardrail denies`,
+      `#### :no_entry: Guardrail violations: ${counted(violations.length, 'live rule')} a guardrail denies`,
     );
     pushBlock(
       out,
@@ -434,7 +437,7 @@ function guardrailMarkdown(plan: Plan, out: string[]): void {
   if (blocked.length > 0) {
     pushBlock(
       out,
-      `#### :no_entry: Blocked by guardrails: ${blocked.length} desired rule(s) will not be sent`,
+      `#### :no_entry: Blocked by guardrails: ${counted(blocked.length, 'desired rule')} will not be sent`,
     );
     pushBlock(
       out,
@@ -531,7 +534,7 @@ function renderMarkdown(result: PassResult): string {
     if (g.drift.length > 0) {
       pushBlock(
         out,
-        `<details><summary>${g.drift.length} drift rule(s): live, not declared by any policy, left alone</summary>`,
+        `<details><summary>${counted(g.drift.length, 'drift rule')}: live, not declared by any policy, left alone</summary>`,
       );
       pushBlock(
         out,
@@ -561,7 +564,7 @@ function renderMarkdown(result: PassResult): string {
  */
 function reportedOnlyDescriptions(g: GroupPlan): string[] {
   return [
-    `${g.descriptionDrift.length} description difference(s), **reported only**: not changed without \`--update-descriptions\``,
+    `${counted(g.descriptionDrift.length, 'description difference')}, **reported only**: not changed without \`--update-descriptions\``,
     '',
     '| protocol | ports | source | live description | policy description | policies |',
     '|---|---|---|---|---|---|',
@@ -606,7 +609,7 @@ export function renderInvalidPolicies(errors: readonly PolicyError[], format: 'j
   const out = [
     '### sg-reconciler plan',
     '',
-    `:x: **The policies are invalid: ${errors.length} error(s). Nothing was planned.**`,
+    `:x: **The policies are invalid: ${counted(errors.length, 'error')}. Nothing was planned.**`,
     '',
     '| file | line | column | field | error |',
     '|---|---|---|---|---|',

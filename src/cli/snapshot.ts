@@ -14,6 +14,7 @@ import {
 import type { SnapshotOptions } from './config.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { fileErrorReason, writeFileAtomic } from './files.js';
+import { counted } from '../text.js';
 
 /** Says why no snapshot was written: policies without a region, and every failed read. */
 function reportSnapshotFailures(
@@ -36,7 +37,7 @@ function reportSnapshotFailures(
   }
   if (outcome.failures.length > 0) {
     process.stderr.write(
-      `sg-reconciler: ${outcome.failures.length} read(s) failed; ${out} was not written\n`,
+      `sg-reconciler: ${counted(outcome.failures.length, 'read')} failed; ${out} was not written\n`,
     );
   }
 }
@@ -115,7 +116,7 @@ export async function runSnapshot(options: SnapshotOptions): Promise<number> {
     groups: outcome.groups,
   });
   process.stdout.write(
-    `wrote ${config.out}: ${outcome.groups} group(s) in ${outcome.units.join(', ') || 'no unit'} (account/region)\n`,
+    `wrote ${config.out}: ${counted(outcome.groups, 'group')} in ${outcome.units.join(', ') || 'no unit'} (account/region)\n`,
   );
   return EXIT_OK;
 }

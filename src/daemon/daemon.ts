@@ -22,6 +22,7 @@ import {
   type RunPass,
 } from './pass-runner.js';
 import type { ScheduledJob, Scheduler } from './schedule.js';
+import { counted } from '../text.js';
 
 export { classifyDaemonAbort, PassAbortedError, type PassContext, type RunPass } from './pass-runner.js';
 
@@ -364,7 +365,7 @@ async function loadAtStartUp(life: Lifecycle): Promise<ValidSet | number> {
       'invalid-input',
       {
         errorCode: 'InvalidPolicies',
-        error: `${errors.length} error(s) in the policies (policy.invalid events); fix them and start again`,
+        error: `${counted(errors.length, 'error')} in the policies (policy.invalid events); fix them and start again`,
       },
       { policies: options.policiesDir, errors: errors.length },
     );

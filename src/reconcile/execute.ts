@@ -10,6 +10,7 @@ import type { AuthorizeRequested, DesiredRule, GroupPlan, RuleOutcome } from './
 import { errorInfo, isAbort, mapBounded, type ErrorInfo } from './support.js';
 import { compareStrings } from '../model/compare.js';
 import { compareRules } from '../model/order.js';
+import { counted } from '../text.js';
 
 export const DUPLICATE = 'InvalidPermission.Duplicate';
 export const DRY_RUN_OK = 'DryRunOperation';
@@ -89,7 +90,7 @@ function idsByKey(rules: readonly LiveRule[]): Map<string, string | undefined> {
 function quotaMessage(plan: GroupPlan): string {
   const { limit, ipv4, ipv6 } = plan.quota;
   return (
-    `authorizing ${plan.missing.length} missing rule(s) would take the group to ${ipv4.projected} IPv4 and ` +
+    `authorizing ${counted(plan.missing.length, 'missing rule')} would take the group to ${ipv4.projected} IPv4 and ` +
     `${ipv6.projected} IPv6 rules, over the limit of ${limit} per family (--max-rules-per-group); nothing was authorized`
   );
 }

@@ -33,6 +33,7 @@ import {
   type SkippedPolicy,
   type UnsettledRule,
 } from './types.js';
+import { counted } from '../text.js';
 
 /** `--concurrency`: (account, region) units worked on at once. */
 export const DEFAULT_UNIT_CONCURRENCY = 8;
@@ -565,7 +566,7 @@ async function inventoryOf(
   reportPolicyErrors(deps.logger.child({ runId }), selectorErrors);
   return {
     errorCode: INVALID_ACCOUNT_SELECTORS,
-    error: `${selectorErrors.length} account selector(s) cannot be used: ${selectorErrors[0]?.message ?? ''}`,
+    error: `${counted(selectorErrors.length, 'account selector')} cannot be used: ${selectorErrors[0]?.message ?? ''}`,
     policyErrors: selectorErrors,
   };
 }

@@ -370,7 +370,7 @@ describe('account selectors that match no account of the inventory', () => {
     expect(lines.slice(0, 6)).toEqual([
       '### sg-reconciler plan',
       '',
-      ':x: **The policies are invalid: 2 error(s). Nothing was planned.**',
+      ':x: **The policies are invalid: 2 errors. Nothing was planned.**',
       '',
       '| file | line | column | field | error |',
       '|---|---|---|---|---|',
@@ -393,7 +393,7 @@ describe('account selectors that match no account of the inventory', () => {
       `${file}:6:14  spec.accounts[0]  account 444444444444 is not in the inventory ${accounts}; add it to the inventory or correct the ID\n`,
     );
     expect(plan.stderr).toContain(`${file}:6:58  spec.accounts[2]  `);
-    expect(plan.stderr).toContain(`2 account selector(s) do not match the inventory ${accounts}`);
+    expect(plan.stderr).toContain(`2 account selectors do not match the inventory ${accounts}`);
     expect(emu.proxy.calls()).toEqual([]);
   }, 60_000);
 

@@ -134,7 +134,9 @@ async function expectRejected(result: CliResult, dir: string): Promise<Event[]> 
     expect(error).toMatchObject({ level: 'error', time: expect.any(String), msg: expect.any(String) });
     expect(result.stderr).toContain(`${humanLine(error)}\n`);
   }
-  expect(result.stderr).toContain(`${errors.length} error(s) in ${dir}; nothing was applied`);
+  expect(result.stderr).toContain(
+    `${errors.length} ${errors.length === 1 ? 'error' : 'errors'} in ${dir}; nothing was applied`,
+  );
   expect(eventsNamed(result.events, 'reconcile.started')).toEqual([]);
   expect(eventsNamed(result.events, 'rule.authorized')).toEqual([]);
   expect(proxy.counts()[AUTHORIZE] ?? 0).toBe(0);

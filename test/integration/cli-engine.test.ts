@@ -193,7 +193,7 @@ describe('apply against EC2 (moto)', () => {
     expect((await apply(dir)).code).toBe(0);
     const after = await plan(dir, ['--detailed-exitcode']);
     expect(after.code).toBe(0);
-    expect(after.stdout).toContain('0 rule(s) to authorize');
+    expect(after.stdout).toContain('0 rules to authorize');
   });
 
   it('dry-run reports each missing rule as permitted and changes nothing', async () => {

@@ -106,7 +106,7 @@ describe('import', { timeout: 120_000 }, () => {
     expect(imported.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('{'))).toEqual([]);
     expect(imported.code).toBe(0);
     expect(imported.stdout).toContain(`no ingress rules, no file: ${state.empty} (empty)`);
-    expect(imported.stdout).toContain(`2 policies written to ${out}; 1 group(s) without ingress rules`);
+    expect(imported.stdout).toContain(`2 policies written to ${out}; 1 group without ingress rules`);
     expect(Object.keys(await files(out))).toEqual(['app-servers.yaml', 'worker.yaml']);
     expect(eventsNamed(imported.events, 'import.skipped')).toEqual([
       expect.objectContaining({ groupId: state.empty, groupName: 'empty' }),
@@ -233,7 +233,7 @@ spec:
 
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain(
-      `${join(out, 'app-servers.yaml')} already exist(s); pass --force to overwrite`,
+      `${join(out, 'app-servers.yaml')} already exists; pass --force to overwrite`,
     );
     expect(await files(out)).toEqual({ 'app-servers.yaml': '# edited by hand\n' });
 

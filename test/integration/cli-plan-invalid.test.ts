@@ -65,7 +65,7 @@ describe('plan over invalid policies', () => {
     expect(lines.slice(0, 6)).toEqual([
       '### sg-reconciler plan',
       '',
-      ':x: **The policies are invalid: 2 error(s). Nothing was planned.**',
+      ':x: **The policies are invalid: 2 errors. Nothing was planned.**',
       '',
       '| file | line | column | field | error |',
       '|---|---|---|---|---|',

@@ -127,7 +127,9 @@ async function validateInvalid(dir: string, env: Record<string, string> = ENV): 
   const stdoutLines = result.stdout.split('\n');
   expect(stdoutLines.pop()).toBe(''); // ends with a newline
   const summary = stdoutLines.pop();
-  expect(summary).toBe(`${errors.length} error(s) in ${dir}; nothing was applied`);
+  expect(summary).toBe(
+    `${errors.length} ${errors.length === 1 ? 'error' : 'errors'} in ${dir}; nothing was applied`,
+  );
   expect(stdoutLines).toEqual(errors.map(humanLine));
   return { code: result.code, errors, stdout: result.stdout, stderr: result.stderr };
 }
@@ -193,7 +195,7 @@ describe('validate with warnings', () => {
       'protocol icmp matches IPv4 traffic only, so this rule from the IPv6 network 2001:db8::/32 never matches anything; move this source to a rule with protocol: icmpv6';
     expect(result.stdout).toBe(
       `${file}:12:17  spec.ingress[0].sources[0].cidr  warning: ${message}\n` +
-        `1 policies in 1 files under ${dir} are valid, with 1 warning(s)\n`,
+        `1 policy in 1 file under ${dir} is valid, with 1 warning\n`,
     );
     expect(eventsNamed(parseEvents(result.stderr), 'policy.warning')).toEqual([
       expect.objectContaining({
@@ -529,7 +531,7 @@ describe('validate: several errors in several files', () => {
     const dir = await policyDir({ 'ok.yaml': policy('ok') });
     const alone = await runCli(['validate', '--policies', dir], { env: ENV });
     expect(alone.code).toBe(0);
-    expect(alone.stdout).toBe(`1 policies in 1 files under ${dir} are valid\n`);
+    expect(alone.stdout).toBe(`1 policy in 1 file under ${dir} is valid\n`);
 
     const mixed = await policyDir({
       'ok.yaml': policy('ok'),
@@ -554,7 +556,7 @@ describe('options', () => {
     const bad = await policyDir({ 'bad.yaml': edit(policy('bad'), 'ports: 22', 'ports: 70000') });
     const valid = await runCli(['validate'], { env: { ...ENV, SGR_POLICIES: good } });
     expect(valid.code).toBe(0);
-    expect(valid.stdout).toBe(`1 policies in 1 files under ${good} are valid\n`);
+    expect(valid.stdout).toBe(`1 policy in 1 file under ${good} is valid\n`);
     const { errors } = await validateInvalid(bad, { ...ENV, SGR_POLICIES: bad });
     expect(errors[0]?.['file']).toBe(join(bad, 'bad.yaml'));
   });
@@ -565,7 +567,7 @@ describe('options', () => {
 
     const flagGood = await runCli(['validate', '--policies', good], { env: { ...ENV, SGR_POLICIES: bad } });
     expect(flagGood.code, flagGood.stdout).toBe(0);
-    expect(flagGood.stdout).toBe(`1 policies in 1 files under ${good} are valid\n`);
+    expect(flagGood.stdout).toBe(`1 policy in 1 file under ${good} is valid\n`);
     expect(flagGood.stderr).toBe('');
 
     const flagBad = await validateInvalid(bad, { ...ENV, SGR_POLICIES: good });
@@ -832,7 +834,7 @@ describe('events for a person at a terminal', () => {
     ]);
     expect(lines.filter((l) => l.includes('groupId "web"'))).toHaveLength(1);
     expect(output).not.toContain('{"level"');
-    expect(lines.at(-1)).toBe(`2 error(s) in ${dir}; nothing was applied`);
+    expect(lines.at(-1)).toBe(`2 errors in ${dir}; nothing was applied`);
   });
 
   it.skipIf(!HAS_SCRIPT)('--log-format json keeps JSON lines in a terminal', async () => {

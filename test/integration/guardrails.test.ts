@@ -57,7 +57,7 @@ describe('guardrails: validate', () => {
     expect(result.code).toBe(3);
     expect(result.stdout).toBe(
       `${dir}/teams/bastion.yaml:15:11  spec.ingress[1].sources[0]  tcp 22 from 0.0.0.0/0 is denied by guardrail cis-admin-ports (deny[0] at ${dir}/guardrails/cis-admin-ports.yaml:12:7); narrow the source to the networks that need access, or add to guardrail cis-admin-ports an exception for policy bastion-ssh with an expires date and a reason\n` +
-        `1 error(s) in ${dir}; nothing was applied\n`,
+        `1 error in ${dir}; nothing was applied\n`,
     );
     expect(eventsNamed(result.events, 'policy.invalid')).toEqual([
       expect.objectContaining({
@@ -83,7 +83,7 @@ describe('guardrails: validate', () => {
     const on = await validate('2027-01-31');
 
     expect(before.code).toBe(0);
-    expect(before.stdout).toBe(`1 policies in 2 files under ${dir} are valid\n`);
+    expect(before.stdout).toBe(`1 policy in 2 files under ${dir} is valid\n`);
     expect(on.code).toBe(3);
     expect(on.stdout).toContain(
       'spec.ingress[0].sources[0]  tcp 22 from 0.0.0.0/0 is denied by guardrail cis-admin-ports',
@@ -139,7 +139,7 @@ describe('guardrails: live violations', () => {
     const lines = text.stdout.split('\n');
     expect(lines[0]).toContain('1 GUARDRAIL VIOLATION(S)');
     expect(lines[2]).toBe(
-      '!!! GUARDRAIL VIOLATIONS: 1 live rule(s) that a guardrail denies (left in place: sg-reconciler never revokes; remove them by hand)',
+      '!!! GUARDRAIL VIOLATIONS: 1 live rule that a guardrail denies (left in place: sg-reconciler never revokes; remove them by hand)',
     );
     expect(lines[3]).toMatch(
       new RegExp(
@@ -156,9 +156,7 @@ describe('guardrails: live violations', () => {
     const { event: _, level: __, ...fields } = violation;
     expect(doc.guardrails.violations).toEqual([expect.objectContaining(fields)]);
 
-    expect(markdown.stdout).toContain(
-      '#### :no_entry: Guardrail violations: 1 live rule(s) a guardrail denies',
-    );
+    expect(markdown.stdout).toContain('#### :no_entry: Guardrail violations: 1 live rule a guardrail denies');
     expect(markdown.stdout).toMatch(
       new RegExp(`\\| [0-9]{12} / us-east-1 \\| \`${bastion}\` \\| tcp \\| 22 \\| \`0\\.0\\.0\\.0/0\` \\|`),
     );

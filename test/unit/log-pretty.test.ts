@@ -122,7 +122,7 @@ describe('formatEvent', () => {
       readFailures: 0,
     };
     expect(formatEvent(fields)).toBe(
-      '06:12:03 INFO  reconcile.completed  apply: 5 groups, 40 desired rules, 3 missing, 3 authorized, 0 failed, 2 drift, 1 description drift, 1 unresolved targets in 1.2 s',
+      '06:12:03 INFO  reconcile.completed  apply: 5 groups, 40 desired rules, 3 missing, 3 authorized, 0 failed, 2 drift, 1 description drift, 1 unresolved target in 1.2 s',
     );
     expect(formatEvent({ ...fields, mode: 'plan' })).not.toContain('authorized');
   });

@@ -189,7 +189,7 @@ describe('plan formats: description drift is a change only with --update-descrip
     expect(sshRow(on)).toMatch(/^ {2}~ .*description "old ssh text" -> "SSH from the office"/);
     expect(sshRow(on)).not.toContain('reported only');
     expect(off.split('\n')[0]).toContain('2 description drift (reported only)');
-    expect(on.split('\n')[0]).toContain('2 description(s) to update');
+    expect(on.split('\n')[0]).toContain('2 descriptions to update');
   });
 
   it('JSON: reportedOnly on each drift; counted in changes and descriptionUpdates only with the option', async () => {
@@ -220,7 +220,7 @@ describe('plan formats: description drift is a change only with --update-descrip
 
     expect(off).not.toMatch(/^\| ~ \|/m);
     expect(off).toContain(
-      '2 description difference(s), **reported only**: not changed without `--update-descriptions`',
+      '2 description differences, **reported only**: not changed without `--update-descriptions`',
     );
     expect(off).toContain('| tcp | 443 | `0.0.0.0/0` | _(none)_ | public HTTPS | web |');
     expect(on).toMatch(
