@@ -312,7 +312,8 @@ function renderText(result: PassResult): string {
     }
     pushBlock(
       out,
-      `${g.region}  ${g.group.groupId} (${g.group.groupName}${g.group.vpcId ? `, ${g.group.vpcId}` : ''})  policies: ${g.policies.join(', ')}`,
+      // The unit heading above names the account and region; the group line does not repeat them.
+      `${g.group.groupId} (${g.group.groupName}${g.group.vpcId ? `, ${g.group.vpcId}` : ''})  policies: ${g.policies.join(', ')}`,
     );
     const rows: string[][] = [];
     for (const d of g.missing) {

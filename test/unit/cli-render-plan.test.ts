@@ -258,3 +258,12 @@ describe('renderPlan: layout', () => {
     expect(markdown).toContain('- 111111111111 / us-east-1 `Throttling` slow down');
   });
 });
+
+describe('renderPlan text: each unit is named once', () => {
+  it('heads the unit with account/region and starts each group line with the group ID', () => {
+    const lines = renderPlan(pass([tcp(22, '10.0.0.0/8')], []), 'text').split('\n');
+    expect(lines).toContain(`account ${ACCOUNT} / ${REGION}`);
+    expect(lines).toContain(`${GROUP} (web, vpc-1)  policies: web`);
+    expect(lines.filter((line) => line.includes(REGION))).toEqual([`account ${ACCOUNT} / ${REGION}`]);
+  });
+});
