@@ -13,6 +13,7 @@ import {
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import pTimeout from 'p-timeout';
 import type { Logger } from '../logging.js';
 import { DEFAULT_ROLE_NAME, type AccountInventory, type InventoryAccount } from '../model/accounts.js';
 import type { AccountRef, OwnAccount } from '../model/units.js';
@@ -105,27 +106,18 @@ export function memoizeCredentials(
   };
 }
 
+/**
+ * `promise` under the STS deadline (`ms`) and the pass's `signal` (p-timeout): rejects with an
+ * Ec2Error for `action`, code `TimeoutError` when no answer came within `ms`, else what the signal's
+ * reason or the call's own error maps to (toEc2Error). The call itself is not cancelled.
+ */
 function withDeadline<T>(promise: Promise<T>, ms: number, action: string, signal?: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(
-        toEc2Error(Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError' }), action),
-      );
-    }, ms);
-    const onAbort = (): void => reject(toEc2Error(signal?.reason ?? new Error('aborted'), action));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        reject(toEc2Error(error, action));
-      },
-    );
+  return pTimeout(promise, {
+    milliseconds: ms,
+    message: `no answer within ${ms} ms`,
+    ...(signal !== undefined ? { signal } : {}),
+  }).catch((error: unknown) => {
+    throw toEc2Error(error, action);
   });
 }
 

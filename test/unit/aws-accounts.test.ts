@@ -9,7 +9,7 @@ import {
   type ListTagsForResourceCommandInput,
 } from '@aws-sdk/client-organizations';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   createAccountAccess,
   discoverOrganization,
@@ -122,6 +122,38 @@ describe('createAccountAccess', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Ec2Error);
     expect(error).toMatchObject({ code: 'AccessDenied', action: 'AssumeRole' });
+    access.destroy();
+  });
+
+  const spoke = { id: '111111111111', roleArn: 'arn:aws:iam::111111111111:role/sg-reconciler' };
+  const hanging = (): Promise<Credentials> => new Promise<Credentials>(() => undefined);
+
+  it('an AssumeRole without an answer fails with TimeoutError after the STS deadline (30 s)', async () => {
+    vi.useFakeTimers();
+    try {
+      const access = createAccountAccess({ assumeRole: () => hanging });
+      const reached = access.reach(spoke).catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(29_999);
+      let settled = false;
+      void reached.then(() => (settled = true));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await reached).toMatchObject({ code: 'TimeoutError', action: 'AssumeRole' });
+      access.destroy();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('an AssumeRole in flight stops waiting when the pass is aborted, with the abort reason', async () => {
+    const access = createAccountAccess({ assumeRole: () => hanging });
+    const controller = new AbortController();
+    const reached = access.reach(spoke, controller.signal).catch((e: unknown) => e);
+    controller.abort(Object.assign(new Error('pass timed out'), { name: 'PassTimeout' }));
+    const error = await reached;
+    expect(error).toBeInstanceOf(Ec2Error);
+    expect(error).toMatchObject({ code: 'PassTimeout', action: 'AssumeRole' });
     access.destroy();
   });
 });
