@@ -520,7 +520,7 @@ describe('plan reports', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('### sg-reconciler plan');
     expect(result.stdout).toContain('| + | tcp | 22 | `10.0.0.0/8` | ops | md |');
-    expect(result.stdout).toMatch(/<details><summary>1 drift rule\(s\)/);
+    expect(result.stdout).toMatch(/<details><summary>1 drift rule:/);
   });
 
   it('plans offline against a describe-security-groups snapshot with no credentials and no endpoint', async () => {

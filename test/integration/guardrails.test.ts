@@ -137,7 +137,7 @@ describe('guardrails: live violations', () => {
     expect(text.code).toBe(0);
     expect(eventsNamed(text.events, 'rule.violation')).toEqual([expect.objectContaining(violation)]);
     const lines = text.stdout.split('\n');
-    expect(lines[0]).toContain('1 GUARDRAIL VIOLATION(S)');
+    expect(lines[0]).toMatch(/, 1 GUARDRAIL VIOLATION($|,)/);
     expect(lines[2]).toBe(
       '!!! GUARDRAIL VIOLATIONS: 1 live rule that a guardrail denies (left in place: sg-reconciler never revokes; remove them by hand)',
     );
