@@ -52,8 +52,25 @@ export const EVENT_TABLE = {
     level: 'error',
     msg: 'the answer to an authorize call was lost and the rule could not be checked; the next pass will tell',
   },
-  'rule.drift': { level: 'info', msg: 'ingress rule not declared by any policy' },
-  'rule.description_drift': { level: 'info', msg: 'ingress rule description differs from the policy' },
+  'rule.drift': {
+    variants: {
+      reported: { level: 'info', msg: 'ingress rule not declared by any policy' },
+      // The daemon: reported when it appeared or changed; the same drift on later passes.
+      unchanged: {
+        level: 'debug',
+        msg: 'ingress rule not declared by any policy, unchanged since the last pass',
+      },
+    },
+  },
+  'rule.description_drift': {
+    variants: {
+      reported: { level: 'info', msg: 'ingress rule description differs from the policy' },
+      unchanged: {
+        level: 'debug',
+        msg: 'ingress rule description differs from the policy, unchanged since the last pass',
+      },
+    },
+  },
   'rule.description_updated': { level: 'info', msg: 'ingress rule description updated' },
   'rule.description_update_failed': {
     level: 'error',

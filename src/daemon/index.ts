@@ -79,6 +79,7 @@ export function runDaemon(config: DaemonConfig, deps: RunDaemonDeps): Promise<nu
         logger,
         newRunId: () => context.runId,
         observer: context.observer,
+        driftMemory: context.driftMemory,
         clock: config.clock,
       },
       {

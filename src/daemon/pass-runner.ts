@@ -6,6 +6,7 @@ import { reportPolicyWarnings, type Logger } from '../logging.js';
 import { report } from '../events.js';
 import type { Guardrail } from '../model/guardrail.js';
 import type { Policy, PolicySetLoad, PolicyWarning } from '../model/policy.js';
+import { createDriftMemory, type DriftMemory } from '../reconcile/drift-memory.js';
 import type { PassFailure, PassObserver } from '../reconcile/reporter.js';
 import type { PassMode, PassResult, UnsettledRule } from '../reconcile/types.js';
 import type { OutcomeHandler, PassOutcome } from './outcome.js';
@@ -27,6 +28,8 @@ export interface PassContext {
   readonly observer: PassObserver;
   /** Rules an earlier pass sent without learning the outcome. */
   readonly unsettled: readonly UnsettledRule[];
+  /** The drift this daemon has reported: each drift is reported when it appears or changes. */
+  readonly driftMemory: DriftMemory;
 }
 
 /** One reconcile pass over a loaded policy set (reconcilePass, bound to the EC2 ports). */
@@ -117,6 +120,7 @@ interface RunnerScope {
   readonly options: PassRunnerOptions;
   readonly deps: PassRunnerDeps;
   readonly handle: (outcome: PassOutcome) => void;
+  readonly driftMemory: DriftMemory;
   readonly reportWarnings: (
     warnings: readonly PolicyWarning[],
     fields: Readonly<Record<string, unknown>>,
@@ -156,7 +160,7 @@ export function createPassRunner(options: PassRunnerOptions, deps: PassRunnerDep
       report(deps.logger, ['daemon.warning', 'bookkeeping'], { err: error });
     }
   };
-  const scope: RunnerScope = { options, deps, handle, reportWarnings };
+  const scope: RunnerScope = { options, deps, handle, reportWarnings, driftMemory: createDriftMemory() };
 
   const tick = (preloaded?: ReadSet): void => {
     if (closed) return;
@@ -259,6 +263,7 @@ async function runLoadedSet(
     classifyAbort: classifyDaemonAbort,
     observer: scope.deps.outcomes.observerFor(runId),
     unsettled: scope.deps.outcomes.unsettled(),
+    driftMemory: scope.driftMemory,
   });
   const settled = await settleOrGiveUp(pass, controller.signal, scope.options.abortGraceMs);
   if (settled !== 'hung') {

@@ -13,6 +13,8 @@ import { describeTarget } from '../model/policy.js';
 import { ruleKey } from '../model/rule.js';
 import { planUnits, unitKey, type OwnAccount, type Shard, type UnitPlan } from '../model/units.js';
 import { updateDescriptions } from './descriptions.js';
+import type { DriftMemory } from './drift-memory.js';
+import { DEFAULT_PROGRESS_INTERVAL_MS, trackProgress, type PassProgress } from './progress.js';
 import { executePlan } from './execute.js';
 import { createPlanner, type GuardrailInput, type PlannedUnit, type Planner } from './plan.js';
 import { readRegion } from './read.js';
@@ -54,6 +56,13 @@ export interface PassDeps {
   readonly newRunId?: () => string;
   /** Hears every rule outcome and plan as it is reported (the daemon's metrics). */
   readonly observer?: PassObserver;
+  /**
+   * The daemon's memory of the drift it reported: a drift is reported at info only when it appeared
+   * or changed since the daemon's last pass. Without one (plan, apply), every drift is reported.
+   */
+  readonly driftMemory?: DriftMemory;
+  /** Milliseconds between reconcile.progress events of a running pass (default 10 s; 0: none). */
+  readonly progressIntervalMs?: number;
   /** Wall clock for guardrail exception expiry (default: the system clock). */
   readonly clock?: () => Date;
   /**
@@ -258,6 +267,8 @@ interface UnitDone {
   readonly planned: PlannedUnit;
   readonly readsSucceeded: number;
   readonly unsettled: readonly PresentUnsettled[];
+  /** Security groups the unit's reads returned (reconcile.progress). */
+  readonly groupsRead: number;
 }
 
 /** Reads one unit and plans it at once (the read is dropped when this returns). */
@@ -285,6 +296,7 @@ async function readAndPlan(
   return {
     planned,
     readsSucceeded: read.readsSucceeded,
+    groupsRead: read.groups.size,
     unsettled: unsettled === undefined ? [] : presentUnsettled(unsettled, unit.account, read, planned),
   };
 }
@@ -300,6 +312,7 @@ async function readUnits(
   units: UnitPlan,
   reach: (account: string) => Promise<boolean>,
   planner: Planner,
+  progress: PassProgress,
 ): Promise<UnitDone[]> {
   const { signal } = request;
   const concurrency = request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY;
@@ -313,7 +326,9 @@ async function readUnits(
   const unsettled = unsettledIndex(request.unsettled);
   const readAll = mapBounded(units.units, concurrency, async (unit) => {
     if (aborted(signal) || !(await reach(unit.account))) return undefined;
-    return readAndPlan(deps, request, unit, planner, unsettled);
+    const done = await readAndPlan(deps, request, unit, planner, unsettled);
+    progress.unitDone(done.groupsRead);
+    return done;
   });
   const [done] = await Promise.all([readAll, reachAhead]);
   return done.filter((unit) => unit !== undefined);
@@ -423,28 +438,28 @@ async function execute(
   request: PassRequest,
   plan: Plan,
   reporter: PassReporter,
+  progress: PassProgress,
 ): Promise<RuleOutcome[]> {
   const { mode } = request;
   if (mode === 'plan') return [];
   const groups = new Map(
     plan.groups.map((g) => [groupKey(g.account, g.region, g.group.groupId), g] as const),
   );
-  const perUnit = await mapBounded(
-    groupsByUnit(plan, (g) => g.missing.length > 0),
-    request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY,
-    (unitGroups) =>
-      executePlan({
-        mode,
-        groups: unitGroups,
-        portFor: deps.ports,
-        ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-        ...(request.signal !== undefined ? { signal: request.signal } : {}),
-        onRequested: (batch) => reporter.requested(batch),
-        onOutcome: (outcome) => {
-          const { account, region, groupId } = outcome.desired;
-          reporter.outcome(outcome, groups.get(groupKey(account, region, groupId)));
-        },
-      }),
+  const units = groupsByUnit(plan, (g) => g.missing.length > 0);
+  progress.phase('writing', units.length);
+  const perUnit = await mapBounded(units, request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY, (unitGroups) =>
+    executePlan({
+      mode,
+      groups: unitGroups,
+      portFor: deps.ports,
+      ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+      ...(request.signal !== undefined ? { signal: request.signal } : {}),
+      onRequested: (batch) => reporter.requested(batch),
+      onOutcome: (outcome) => {
+        const { account, region, groupId } = outcome.desired;
+        reporter.outcome(outcome, groups.get(groupKey(account, region, groupId)));
+      },
+    }).finally(() => progress.unitDone()),
   );
   return perUnit.flat();
 }
@@ -470,21 +485,21 @@ async function updateDescriptionsOf(
   request: PassRequest,
   plan: Plan,
   reporter: PassReporter,
+  progress: PassProgress,
 ): Promise<DescriptionOutcome[]> {
   const { mode } = request;
   if (mode === 'plan' || plan.updateDescriptions !== true) return [];
-  const perUnit = await mapBounded(
-    groupsByUnit(plan, (g) => g.descriptionDrift.length > 0),
-    request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY,
-    (unitGroups) =>
-      updateDescriptions({
-        mode,
-        groups: unitGroups,
-        portFor: deps.ports,
-        ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-        ...(request.signal !== undefined ? { signal: request.signal } : {}),
-        onOutcome: (outcome) => reporter.descriptionOutcome(outcome),
-      }),
+  const units = groupsByUnit(plan, (g) => g.descriptionDrift.length > 0);
+  progress.phase('updating-descriptions', units.length);
+  const perUnit = await mapBounded(units, request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY, (unitGroups) =>
+    updateDescriptions({
+      mode,
+      groups: unitGroups,
+      portFor: deps.ports,
+      ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+      ...(request.signal !== undefined ? { signal: request.signal } : {}),
+      onOutcome: (outcome) => reporter.descriptionOutcome(outcome),
+    }).finally(() => progress.unitDone()),
   );
   return perUnit.flat();
 }
@@ -626,86 +641,124 @@ function nothingRead(
   return { errorCode: first.errorCode, error: first.error };
 }
 
+/** What the body of one pass shares: its wiring, reporter, progress and how it fails. */
+interface PassScope {
+  readonly deps: PassDeps;
+  readonly request: PassRequest;
+  readonly runId: string;
+  readonly reporter: PassReporter;
+  readonly progress: PassProgress;
+  readonly durationMs: () => number;
+  readonly fail: (failure: PassFailure) => PassResult;
+  readonly abortFailure: () => PassFailure;
+}
+
+/** The reconcile.started fields of a request. */
+function startedFields(request: PassRequest): Parameters<PassReporter['started']>[0] {
+  return {
+    policies: request.policies.length,
+    ...(request.policyFiles !== undefined ? { policyFiles: request.policyFiles } : {}),
+    ...(request.policySetDigest !== undefined ? { policySetDigest: request.policySetDigest } : {}),
+    ...(request.policyVersion !== undefined ? { policyVersion: request.policyVersion } : {}),
+  };
+}
+
 /** Run one reconcile pass. Resolves with its result; every failure becomes an event and a result. */
 export async function reconcilePass(deps: PassDeps, request: PassRequest): Promise<PassResult> {
   const now = deps.now ?? Date.now;
   const runId = (deps.newRunId ?? randomUUID)();
-  const reporter = createPassReporter(deps.logger.child({ runId }), request.mode, deps.observer);
+  const reporter = createPassReporter(
+    deps.logger.child({ runId }),
+    request.mode,
+    deps.observer,
+    deps.driftMemory,
+  );
   const { mode, signal } = request;
   const startedAt = now();
   const durationMs = (): number => Math.max(0, now() - startedAt);
+  const progress = trackProgress({
+    intervalMs: deps.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS,
+    elapsedMs: durationMs,
+    emit: (fields) => reporter.progress(fields),
+    signal,
+  });
   const fail = (failure: PassFailure): PassResult => {
+    progress.stop();
     const duration = durationMs();
     reporter.failed(failure, duration);
     return { status: 'failed', runId, mode, durationMs: duration, ...failure };
   };
   const abortFailure = (): PassFailure => (request.classifyAbort ?? defaultAbortFailure)(signal?.reason);
 
-  reporter.started({
-    policies: request.policies.length,
-    ...(request.policyFiles !== undefined ? { policyFiles: request.policyFiles } : {}),
-    ...(request.policySetDigest !== undefined ? { policySetDigest: request.policySetDigest } : {}),
-    ...(request.policyVersion !== undefined ? { policyVersion: request.policyVersion } : {}),
-  });
+  reporter.started(startedFields(request));
   try {
-    const resolved = await inventoryOf(deps, request, runId);
-    if ('errorCode' in resolved) return fail(resolved);
-    const { inventory } = resolved;
-
-    const gateway = deps.accounts ?? staticAccountGateway(LOCAL_ACCOUNT);
-    const units = await unitsOf(request, inventory, gateway);
-    if (aborted(signal)) return fail(abortFailure());
-    if (!('units' in units)) return fail(units);
-    const skipped = skippedForNoRegion(request.policies, units.noRegion);
-    reporter.skipped(skipped);
-    if (units.units.length === 0 && skipped.length > 0) return fail(noRegion(units.noRegion));
-    const { reach, failures } = accountReacher(gateway, units, reporter, signal);
-    const planner = plannerFor(deps, request);
-    const done = await readUnits(deps, request, units, reach, planner);
-    if (aborted(signal)) return fail(abortFailure());
-
-    const guardrails = request.guardrails ?? [];
-    const plan = await planPass(
-      deps,
-      request,
-      planner.plan(done.map((unit) => unit.planned)),
-      failures,
-      skipped,
-    );
-    reporter.planned(plan);
-    const unread = nothingRead(plan, done, failures);
-    if (unread !== undefined) return fail(unread);
-    const settled = await settleEarlierWrites(
-      deps,
-      request,
-      done.flatMap((unit) => unit.unsettled),
-      reporter,
-    );
-    const outcomes = await execute(deps, request, plan, reporter);
-    if (aborted(signal)) return fail(abortFailure());
-    const descriptionOutcomes = await updateDescriptionsOf(deps, request, plan, reporter);
-    if (aborted(signal)) return fail(abortFailure());
-
-    const counts: PassCounts = {
-      ...countOutcomes(plan, mode, [...settled, ...outcomes], guardrails.length > 0, descriptionOutcomes),
-      units: units.units.length,
-    };
-    const duration = durationMs();
-    const shard =
-      request.shard !== undefined ? { shard: `${request.shard.index}/${request.shard.count}` } : {};
-    reporter.completed(duration, counts, { accounts: units.accounts.size, ...shard });
-    return {
-      status: 'completed',
-      runId,
-      mode,
-      durationMs: duration,
-      plan,
-      counts,
-      ...(mode !== 'plan' ? { outcomes } : {}),
-      ...(descriptionOutcomes.length > 0 ? { descriptionOutcomes } : {}),
-    };
+    return await runPassBody({ deps, request, runId, reporter, progress, durationMs, fail, abortFailure });
   } catch (error) {
     if (aborted(signal)) return fail(abortFailure());
     return fail({ errorCode: 'InternalError', error: errorInfo(error).error });
+  } finally {
+    progress.stop();
   }
+}
+
+/** The pass from the inventory to reconcile.completed; a failure on the way is `fail`'s result. */
+async function runPassBody(scope: PassScope): Promise<PassResult> {
+  const { deps, request, runId, reporter, progress, fail, abortFailure } = scope;
+  const { mode, signal } = request;
+  const resolved = await inventoryOf(deps, request, runId);
+  if ('errorCode' in resolved) return fail(resolved);
+  const { inventory } = resolved;
+
+  const gateway = deps.accounts ?? staticAccountGateway(LOCAL_ACCOUNT);
+  const units = await unitsOf(request, inventory, gateway);
+  if (aborted(signal)) return fail(abortFailure());
+  if (!('units' in units)) return fail(units);
+  const skipped = skippedForNoRegion(request.policies, units.noRegion);
+  reporter.skipped(skipped);
+  if (units.units.length === 0 && skipped.length > 0) return fail(noRegion(units.noRegion));
+  const { reach, failures } = accountReacher(gateway, units, reporter, signal);
+  const planner = plannerFor(deps, request);
+  progress.phase('reading', units.units.length);
+  const done = await readUnits(deps, request, units, reach, planner, progress);
+  if (aborted(signal)) return fail(abortFailure());
+
+  const guardrails = request.guardrails ?? [];
+  const plan = await planPass(
+    deps,
+    request,
+    planner.plan(done.map((unit) => unit.planned)),
+    failures,
+    skipped,
+  );
+  reporter.planned(plan);
+  const unread = nothingRead(plan, done, failures);
+  if (unread !== undefined) return fail(unread);
+  const settled = await settleEarlierWrites(
+    deps,
+    request,
+    done.flatMap((unit) => unit.unsettled),
+    reporter,
+  );
+  const outcomes = await execute(deps, request, plan, reporter, progress);
+  if (aborted(signal)) return fail(abortFailure());
+  const descriptionOutcomes = await updateDescriptionsOf(deps, request, plan, reporter, progress);
+  if (aborted(signal)) return fail(abortFailure());
+
+  const counts: PassCounts = {
+    ...countOutcomes(plan, mode, [...settled, ...outcomes], guardrails.length > 0, descriptionOutcomes),
+    units: units.units.length,
+  };
+  const duration = scope.durationMs();
+  const shard = request.shard !== undefined ? { shard: `${request.shard.index}/${request.shard.count}` } : {};
+  reporter.completed(duration, counts, { accounts: units.accounts.size, ...shard });
+  return {
+    status: 'completed',
+    runId,
+    mode,
+    durationMs: duration,
+    plan,
+    counts,
+    ...(mode !== 'plan' ? { outcomes } : {}),
+    ...(descriptionOutcomes.length > 0 ? { descriptionOutcomes } : {}),
+  };
 }

@@ -7,7 +7,9 @@ import type { Logger } from '../logging.js';
 import type { Denial } from '../model/guardrail.js';
 import type { PolicyError } from '../model/policy.js';
 import type { LiveRule, RuleSource } from '../model/rule.js';
+import type { DriftChange, DriftJudge, DriftMemory } from './drift-memory.js';
 import { QUOTA_EXCEEDED } from './execute.js';
+import type { ProgressFields } from './progress.js';
 import type {
   AccountFailure,
   AuthorizeRequested,
@@ -122,15 +124,42 @@ export interface PassReporter {
   skipped(policies: readonly SkippedPolicy[]): void;
   completed(durationMs: number, counts: PassCounts, extra?: Readonly<Record<string, unknown>>): void;
   failed(failure: PassFailure, durationMs?: number): void;
+  /** reconcile.progress: a long pass is still running (every 10 s by default). */
+  progress(fields: ProgressFields): void;
 }
 
-/** The reporter of one pass, logging through `log` (which should carry the pass's runId). */
-export function createPassReporter(log: Logger, mode: PassMode, observer: PassObserver = {}): PassReporter {
+/** Drift the daemon's memory found unchanged since its last pass (debug lines; counted on reconcile.completed). */
+interface UnchangedDrift {
+  driftUnchanged: number;
+  descriptionDriftUnchanged: number;
+}
+
+/** The daemon's judge of this pass's drift (none for one-shot commands) and what it found unchanged. */
+interface DriftReporting {
+  readonly judge: DriftJudge | undefined;
+  readonly unchanged: UnchangedDrift;
+}
+
+/**
+ * The reporter of one pass, logging through `log` (which should carry the pass's runId). With a
+ * drift memory (the daemon), a drift is reported at info when it appeared or changed since the
+ * memory's last pass and as a debug line otherwise; reconcile.completed then counts the unchanged.
+ */
+export function createPassReporter(
+  log: Logger,
+  mode: PassMode,
+  observer: PassObserver = {},
+  driftMemory?: DriftMemory,
+): PassReporter {
+  const unchanged: UnchangedDrift = { driftUnchanged: 0, descriptionDriftUnchanged: 0 };
   return {
     started: (fields) => report(log, 'reconcile.started', { mode, ...fields }),
     planned: (plan) => {
       reportReads(log, plan.unresolved, plan.readFailures, plan);
-      for (const group of plan.groups) reportGroup(log, mode, group, plan.updateDescriptions === true);
+      const judge = driftMemory?.pass(plan);
+      for (const group of plan.groups) {
+        reportGroup(log, mode, group, plan.updateDescriptions === true, { judge, unchanged });
+      }
       observer.planned?.(plan);
     },
     requested: ({ group, rules }) =>
@@ -159,7 +188,14 @@ export function createPassReporter(log: Logger, mode: PassMode, observer: PassOb
       for (const skipped of policies) report(log, 'policy.skipped', skipped);
     },
     completed: (durationMs, counts, extra) =>
-      report(log, 'reconcile.completed', { mode, durationMs, ...counts, ...extra }),
+      report(log, 'reconcile.completed', {
+        mode,
+        durationMs,
+        ...counts,
+        ...(driftMemory !== undefined ? unchanged : {}),
+        ...extra,
+      }),
+    progress: (fields) => report(log, 'reconcile.progress', { mode, ...fields }),
     failed: (failure, durationMs) =>
       report(log, 'reconcile.failed', {
         mode,
@@ -207,7 +243,13 @@ function descriptionFields({ desired, live }: DescriptionDrift): Record<string, 
   };
 }
 
-function reportGroup(log: Logger, mode: PassMode, group: GroupPlan, updateDescriptions: boolean): void {
+function reportGroup(
+  log: Logger,
+  mode: PassMode,
+  group: GroupPlan,
+  updateDescriptions: boolean,
+  memory: DriftReporting,
+): void {
   const { groupId } = group.group;
   for (const { rule, denial } of group.violations) {
     report(log, 'rule.violation', {
@@ -218,27 +260,49 @@ function reportGroup(log: Logger, mode: PassMode, group: GroupPlan, updateDescri
   for (const { desired, denial } of group.blocked) {
     report(log, 'rule.blocked', { ...denialFields(denial), ...ruleFields(desired) });
   }
-  for (const rule of group.drift) {
-    report(log, 'rule.drift', {
-      ...liveRuleFields(group.account, group.region, groupId, rule),
-      groupName: group.group.groupName,
-    });
-  }
-  // Under --update-descriptions, apply and dry-run report each drift by its outcome instead.
-  if (!updateDescriptions || mode === 'plan') {
-    for (const drift of group.descriptionDrift) {
-      report(log, 'rule.description_drift', () => ({
-        ...descriptionFields(drift),
-        reportedOnly: !updateDescriptions,
-      }));
-    }
-  }
+  reportDrift(log, mode, group, updateDescriptions, memory);
   if (mode !== 'plan') return;
   for (const desired of group.missing) {
     report(log, 'rule.missing', {
       ...ruleFields(desired),
       ...(group.quota.exceeded ? { quotaExceeded: true, ...quotaFields(group) } : {}),
     });
+  }
+}
+
+/**
+ * rule.drift and rule.description_drift of one group: every one at info, or with the daemon's
+ * judge, at info when it appeared or changed (`change`) and as a debug line when it did not.
+ */
+function reportDrift(
+  log: Logger,
+  mode: PassMode,
+  group: GroupPlan,
+  updateDescriptions: boolean,
+  memory: DriftReporting,
+): void {
+  const { judge, unchanged } = memory;
+  const variant = (change: DriftChange | undefined): 'reported' | 'unchanged' =>
+    change === 'unchanged' ? 'unchanged' : 'reported';
+  for (const rule of group.drift) {
+    const change = judge?.drift(group, rule);
+    if (change === 'unchanged') unchanged.driftUnchanged += 1;
+    report(log, ['rule.drift', variant(change)], () => ({
+      ...liveRuleFields(group.account, group.region, group.group.groupId, rule),
+      groupName: group.group.groupName,
+      ...(change !== undefined ? { change } : {}),
+    }));
+  }
+  // Under --update-descriptions, apply and dry-run report each drift by its outcome instead.
+  if (updateDescriptions && mode !== 'plan') return;
+  for (const drift of group.descriptionDrift) {
+    const change = judge?.descriptionDrift(group, drift);
+    if (change === 'unchanged') unchanged.descriptionDriftUnchanged += 1;
+    report(log, ['rule.description_drift', variant(change)], () => ({
+      ...descriptionFields(drift),
+      reportedOnly: !updateDescriptions,
+      ...(change !== undefined ? { change } : {}),
+    }));
   }
 }
 
@@ -258,7 +322,7 @@ function reportDescriptionOutcome(log: Logger, outcome: DescriptionOutcome): voi
         error: outcome.error,
       }));
     case 'dry-run':
-      return report(log, 'rule.description_drift', () => ({
+      return report(log, ['rule.description_drift', 'reported'], () => ({
         ...fields(),
         reportedOnly: false,
         permitted: outcome.permitted,

@@ -561,6 +561,43 @@ describe('sg-reconciler run', () => {
     });
   });
 
+  it('reports a drift when it appears or changes, not again on every pass; the gauge keeps the total', async () => {
+    const groupId = await newGroup('drift');
+    await authorize(moto.ec2(), groupId, [
+      { IpProtocol: 'tcp', FromPort: 3389, ToPort: 3389, IpRanges: [{ CidrIp: '198.51.100.0/24' }] },
+    ]);
+    const dir = await policiesDir({ 'web.yaml': policyYaml('web', groupId, [22]) });
+    const daemon = await startDaemon({ policies: dir, extraArgs: ['--schedule', '0 0 1 1 *'] });
+    const passAfter = async (mark: number): Promise<Event> => {
+      daemon.child.kill('SIGHUP');
+      return daemon.waitFor('a pass', isEvent('reconcile.completed'), 15_000, mark);
+    };
+    const driftOf = (runId: unknown): Event[] =>
+      daemon.events.filter((e) => e.event === 'rule.drift' && e['runId'] === runId);
+
+    const first = await daemon.waitFor('the first pass', isEvent('reconcile.completed'));
+    expect(driftOf(first['runId']).map((e) => [e['fromPort'], e['change'], e['level']])).toEqual([
+      [3389, 'appeared', 'info'],
+    ]);
+
+    // The same drift on the next pass: counted, not repeated (it is a debug line).
+    const second = await passAfter(daemon.events.length);
+    expect(driftOf(second['runId'])).toEqual([]);
+    expect(second).toMatchObject({ drift: 1, driftUnchanged: 1 });
+
+    // A new undeclared rule: only it is reported.
+    await authorize(moto.ec2(), groupId, [
+      { IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, IpRanges: [{ CidrIp: '198.51.100.0/24' }] },
+    ]);
+    const third = await passAfter(daemon.events.length);
+    expect(driftOf(third['runId']).map((e) => [e['fromPort'], e['change']])).toEqual([[5432, 'appeared']]);
+    expect(third).toMatchObject({ drift: 2, driftUnchanged: 1 });
+    expect(sample((await daemon.get('/metrics')).text, 'sgr_rules_drift')).toBe(2);
+
+    daemon.child.kill('SIGTERM');
+    expect((await daemon.exit).code).toBe(0);
+  });
+
   describe('--update-descriptions', () => {
     let proxy: FaultProxy;
     beforeAll(async () => {
