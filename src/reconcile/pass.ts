@@ -446,20 +446,42 @@ async function execute(
     plan.groups.map((g) => [groupKey(g.account, g.region, g.group.groupId), g] as const),
   );
   const units = groupsByUnit(plan, (g) => g.missing.length > 0);
-  progress.phase('writing', units.length);
-  const perUnit = await mapBounded(units, request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY, (unitGroups) =>
+  return writePhase(request, progress, 'writing', units, (unitGroups, limits) =>
     executePlan({
       mode,
       groups: unitGroups,
       portFor: deps.ports,
-      ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-      ...(request.signal !== undefined ? { signal: request.signal } : {}),
+      ...limits,
       onRequested: (batch) => reporter.requested(batch),
       onOutcome: (outcome) => {
         const { account, region, groupId } = outcome.desired;
         reporter.outcome(outcome, groups.get(groupKey(account, region, groupId)));
       },
-    }).finally(() => progress.unitDone()),
+    }),
+  );
+}
+
+/** Within-unit concurrency and the pass's signal, as the unit writers take them. */
+type UnitLimits = { concurrency?: number; signal?: AbortSignal };
+
+/**
+ * One write phase of the pass (reconcile.progress `phase`): `work` per unit's groups, units in
+ * parallel up to --concurrency, each unit counted done when its work settles.
+ */
+async function writePhase<T>(
+  request: PassRequest,
+  progress: PassProgress,
+  phase: 'writing' | 'updating-descriptions',
+  units: readonly GroupPlan[][],
+  work: (groups: GroupPlan[], limits: UnitLimits) => Promise<T[]>,
+): Promise<T[]> {
+  progress.phase(phase, units.length);
+  const limits: UnitLimits = {
+    ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+    ...(request.signal !== undefined ? { signal: request.signal } : {}),
+  };
+  const perUnit = await mapBounded(units, request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY, (groups) =>
+    work(groups, limits).finally(() => progress.unitDone()),
   );
   return perUnit.flat();
 }
@@ -490,18 +512,15 @@ async function updateDescriptionsOf(
   const { mode } = request;
   if (mode === 'plan' || plan.updateDescriptions !== true) return [];
   const units = groupsByUnit(plan, (g) => g.descriptionDrift.length > 0);
-  progress.phase('updating-descriptions', units.length);
-  const perUnit = await mapBounded(units, request.unitConcurrency ?? DEFAULT_UNIT_CONCURRENCY, (unitGroups) =>
+  return writePhase(request, progress, 'updating-descriptions', units, (unitGroups, limits) =>
     updateDescriptions({
       mode,
       groups: unitGroups,
       portFor: deps.ports,
-      ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-      ...(request.signal !== undefined ? { signal: request.signal } : {}),
+      ...limits,
       onOutcome: (outcome) => reporter.descriptionOutcome(outcome),
-    }).finally(() => progress.unitDone()),
+    }),
   );
-  return perUnit.flat();
 }
 
 /** The units of the pass, or the failure that stops it before any read (no own account, no region). */

@@ -599,6 +599,20 @@ describe('sg-reconciler run', () => {
   });
 
   describe('--update-descriptions', () => {
+    /** A group whose SSH rule policy `web` declares with another description ('web port 22'). */
+    async function describedGroup(name: string): Promise<{ groupId: string; dir: string }> {
+      const groupId = await newGroup(name);
+      await authorize(moto.ec2(), groupId, [
+        {
+          IpProtocol: 'tcp',
+          FromPort: 22,
+          ToPort: 22,
+          IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'old ssh text' }],
+        },
+      ]);
+      return { groupId, dir: await policiesDir({ 'web.yaml': policyYaml('web', groupId, [22]) }) };
+    }
+
     let proxy: FaultProxy;
     beforeAll(async () => {
       proxy = await startFaultProxy(moto.endpoint);
@@ -608,16 +622,7 @@ describe('sg-reconciler run', () => {
     });
 
     it('SGR_UPDATE_DESCRIPTIONS=true: the daemon sets the policy description, retries one that failed, and counts both', async () => {
-      const groupId = await newGroup('describe');
-      await authorize(moto.ec2(), groupId, [
-        {
-          IpProtocol: 'tcp',
-          FromPort: 22,
-          ToPort: 22,
-          IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'old ssh text' }],
-        },
-      ]);
-      const dir = await policiesDir({ 'web.yaml': policyYaml('web', groupId, [22]) });
+      const { groupId, dir } = await describedGroup('describe');
       // The first update is refused; the next pass (SIGHUP) updates it.
       proxy.addRule({
         action: 'UpdateSecurityGroupRuleDescriptionsIngress',
@@ -667,16 +672,7 @@ describe('sg-reconciler run', () => {
     });
 
     it('without it, the daemon reports description drift only and changes nothing', async () => {
-      const groupId = await newGroup('describe-off');
-      await authorize(moto.ec2(), groupId, [
-        {
-          IpProtocol: 'tcp',
-          FromPort: 22,
-          ToPort: 22,
-          IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'old ssh text' }],
-        },
-      ]);
-      const dir = await policiesDir({ 'web.yaml': policyYaml('web', groupId, [22]) });
+      const { groupId, dir } = await describedGroup('describe-off');
       const daemon = await startDaemon({ policies: dir, extraArgs: ['--schedule', '0 0 1 1 *'] });
       const first = await daemon.waitFor('the first pass', isEvent('reconcile.completed'));
       expect(first).toMatchObject({ descriptionDrift: 1 });
