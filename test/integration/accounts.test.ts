@@ -93,6 +93,18 @@ function cli(args: readonly string[], extra: Record<string, string> = {}): Retur
   return runCli(args, { env: motoEnv(emu.endpoint, extra), timeoutMs: 90_000 });
 }
 
+/** Creates moto's organization (all features); returns a raw client to it for fixtures. */
+async function newOrganization(): Promise<OrganizationsClient> {
+  const org = new OrganizationsClient({
+    region: 'us-east-1',
+    endpoint: emu.moto.endpoint,
+    credentials: MOTO_CREDENTIALS,
+    maxAttempts: 1,
+  });
+  await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+  return org;
+}
+
 const units = (events: readonly Event[], name: string): string[] =>
   eventsNamed(events, name)
     .map((e) => `${String(e['account'])}/${String(e['region'])}`)
@@ -220,13 +232,7 @@ describe('accounts and regions against moto', () => {
   }, 180_000);
 
   it('discovers the inventory with AWS Organizations: ACTIVE accounts, tags, nested OUs', async () => {
-    const org = new OrganizationsClient({
-      region: 'us-east-1',
-      endpoint: emu.moto.endpoint,
-      credentials: MOTO_CREDENTIALS,
-      maxAttempts: 1,
-    });
-    await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    const org = await newOrganization();
     const created = async (name: string): Promise<string> => {
       const out = await org.send(
         new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }),
@@ -415,14 +421,7 @@ describe('account selectors that match no account of the inventory', () => {
   }, 60_000);
 
   it('with --accounts organizations, plan --format json checks the selectors against the organization', async () => {
-    const org = new OrganizationsClient({
-      region: 'us-east-1',
-      endpoint: emu.moto.endpoint,
-      credentials: MOTO_CREDENTIALS,
-      maxAttempts: 1,
-    });
-    await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
-    org.destroy();
+    (await newOrganization()).destroy();
     const dir = await writePolicies({
       'prod.yaml': policy(
         'prod-web',
