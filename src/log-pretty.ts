@@ -27,6 +27,7 @@ const SUMMARISED = new Set([
   'policy.skipped',
   'policy.warning',
   'reconcile.completed',
+  'reconcile.progress',
   'target.unresolved',
   'config.invalid',
 ]);
@@ -98,7 +99,13 @@ function completedLine(fields: EventRecord): string {
   ];
   if (fields['mode'] !== 'plan')
     parts.push(`${count(fields['authorized'])} authorized`, `${count(fields['failed'])} failed`);
-  parts.push(`${count(fields['drift'])} drift`, `${count(fields['descriptionDrift'])} description drift`);
+  // The daemon reports unchanged drift as debug lines: say how much of the total was news.
+  const unchanged = (key: string): string =>
+    count(fields[key]) > 0 ? ` (${count(fields[key])} unchanged)` : '';
+  parts.push(
+    `${count(fields['drift'])} drift${unchanged('driftUnchanged')}`,
+    `${count(fields['descriptionDrift'])} description drift${unchanged('descriptionDriftUnchanged')}`,
+  );
   if (typeof fields['descriptionsUpdated'] === 'number')
     parts.push(`${counted(count(fields['descriptionsUpdated']), 'description')} updated`);
   if (count(fields['descriptionsFailed']) > 0)
@@ -126,6 +133,8 @@ function summary(event: string, fields: EventRecord): string {
         : text(fields['warning']);
     case 'reconcile.completed':
       return completedLine(fields);
+    case 'reconcile.progress':
+      return `${text(fields['mode'])}, ${text(fields['phase'])}: ${count(fields['done'])} of ${counted(count(fields['total']), 'unit')} done, ${counted(count(fields['groupsRead']), 'group')} read, ${(count(fields['elapsedMs']) / 1000).toFixed(0)} s so far`;
     case 'config.invalid':
       return text(fields['error']);
     case 'target.unresolved':

@@ -127,6 +127,42 @@ describe('formatEvent', () => {
     expect(formatEvent({ ...fields, mode: 'plan' })).not.toContain('authorized');
   });
 
+  it("says how far a long pass has got, and how much of the daemon's drift was unchanged", () => {
+    expect(
+      formatEvent({
+        level: 'info',
+        time: TIME,
+        event: 'reconcile.progress',
+        msg: 'reconcile pass in progress',
+        mode: 'apply',
+        phase: 'reading',
+        done: 3,
+        total: 10,
+        groupsRead: 120,
+        elapsedMs: 20_400,
+      }),
+    ).toBe(
+      '06:12:03 INFO  reconcile.progress  apply, reading: 3 of 10 units done, 120 groups read, 20 s so far',
+    );
+    expect(
+      formatEvent({
+        level: 'info',
+        time: TIME,
+        event: 'reconcile.completed',
+        mode: 'apply',
+        groups: 1,
+        desired: 1,
+        missing: 0,
+        authorized: 0,
+        failed: 0,
+        drift: 2,
+        driftUnchanged: 1,
+        descriptionDrift: 1,
+        descriptionDriftUnchanged: 0,
+      }),
+    ).toMatch(/2 drift \(1 unchanged\), 1 description drift$/);
+  });
+
   it('shows a validation error as file:line:column, path and message', () => {
     expect(
       formatEvent({
