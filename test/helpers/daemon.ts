@@ -29,13 +29,24 @@ export interface DaemonStart {
 
 const started: ChildProcess[] = [];
 
+function killStarted(): void {
+  for (const child of started.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
+// A test that times out can leave its worker before its own clean-up ran: the worker's exit still
+// kills what it started, so no daemon outlives the test run.
+process.once('exit', killStarted);
+
 /** Registers the afterEach hook that SIGKILLs every daemon a test left running. */
 export function killDaemonsAfterEach(): void {
-  afterEach(() => {
-    for (const child of started.splice(0)) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-  });
+  afterEach(killStarted);
+}
+
+/** Puts a daemon a test spawned itself under the same clean-up as startDaemon's (killDaemonsAfterEach). */
+export function killAfterTest(child: ChildProcess): void {
+  started.push(child);
 }
 
 /** `event` named `name` whose fields equal `fields`. */

@@ -15,6 +15,7 @@ import {
   writePolicies,
   type Event,
 } from '../helpers/cli.js';
+import { killAfterTest, killDaemonsAfterEach } from '../helpers/daemon.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import {
   createGroup,
@@ -32,6 +33,7 @@ let moto: MotoServer;
 let ec2: EC2Client;
 let vpcId: string;
 let proxy: FaultProxy;
+killDaemonsAfterEach();
 let groupSeq = 0;
 
 beforeAll(async () => {
@@ -434,6 +436,7 @@ async function startDaemon(dir: string, extra: readonly string[] = []): Promise<
     ],
     { cwd: ROOT, env: motoEnv(proxy.endpoint), stdio: 'pipe' },
   );
+  killAfterTest(child);
   let stdout = '';
   let stderr = '';
   let exitCode: number | null = null;
@@ -525,6 +528,7 @@ describe('every write is attributable', () => {
       [CLI, 'apply', '--policies', dir, '--endpoint', proxy.endpoint, '--region', 'us-east-1'],
       { cwd: ROOT, env: motoEnv(proxy.endpoint), stdio: 'pipe' },
     );
+    killAfterTest(child);
     let stdout = '';
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
