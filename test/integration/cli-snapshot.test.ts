@@ -107,7 +107,7 @@ describe('snapshot, then plan --snapshot', { timeout: 120_000 }, () => {
 
     expect(taken.code).toBe(0);
     expect(taken.stdout).toMatch(
-      /^wrote .*snapshot\.json: \d+ group\(s\) in 123456789012\/us-east-1 \(account\/region\)\n$/,
+      /^wrote .*snapshot\.json: \d+ groups in 123456789012\/us-east-1 \(account\/region\)\n$/,
     );
     expect(live.code).toBe(2);
     expect(offline.code).toBe(2);
