@@ -5,7 +5,6 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { staticAccountGateway, type AccountGateway, type Ec2PortFactory } from '../aws/port.js';
 import { openSnapshot, type SnapshotSource } from '../aws/snapshot-port.js';
-import { reportStartFailure, runDaemon } from '../daemon/index.js';
 import { report } from '../events.js';
 import {
   createLogger,
@@ -471,6 +470,9 @@ function internalHttpLimits(): { httpLimits?: { idleTimeoutMs: number } } {
 }
 
 export async function runRunCommand(options: RunOptions): Promise<number> {
+  // Loaded here, not at start-up: the daemon (prom-client, node-cron, the HTTP server) is ~100 ms
+  // of module loading that validate, plan and apply never use.
+  const { reportStartFailure, runDaemon } = await import('../daemon/index.js');
   const logger = loggerFor(options, 1);
   // Like the daemon's own start-up failures, each of these ends with daemon.failed (start-up).
   const file = await inventoryFileOrReport(options.accounts, logger, process.stderr);
