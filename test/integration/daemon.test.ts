@@ -405,6 +405,41 @@ describe('sg-reconciler run', () => {
       expect(daemon.events.slice(stoppingAt).filter(isEvent('reconcile.started'))).toEqual([]);
     });
 
+    it('a pass held up by a slow endpoint logs reconcile.progress every 10 s until it completes', async () => {
+      const groupId = await newGroup('progress');
+      const dir = await policiesDir({ 'web.yaml': policyYaml('web', groupId, [22]) });
+      proxy.addRule({
+        action: 'DescribeSecurityGroups',
+        fault: { kind: 'delay', ms: 11_000 },
+      });
+      const daemon = await startDaemon({
+        policies: dir,
+        endpoint: proxy.endpoint,
+        extraArgs: ['--schedule', '0 0 1 1 *'],
+      });
+      const started = await daemon.waitFor('the first pass', isEvent('reconcile.started'));
+      const progress = await daemon.waitFor('reconcile.progress', isEvent('reconcile.progress'), 15_000);
+      expect(progress).toMatchObject({
+        runId: started['runId'],
+        level: 'info',
+        mode: 'apply',
+        phase: 'reading',
+        done: 0,
+        total: 1,
+        groupsRead: 0,
+      });
+      expect(progress['elapsedMs']).toBeGreaterThanOrEqual(9_000);
+      const completed = await daemon.waitFor('the pass', isEvent('reconcile.completed'), 15_000);
+      expect(completed).toMatchObject({ authorized: 1 });
+      // None after the pass ended.
+      await new Promise((r) => setTimeout(r, 500));
+      const after = daemon.events.slice(daemon.events.indexOf(completed));
+      expect(after.filter(isEvent('reconcile.progress'))).toEqual([]);
+
+      daemon.child.kill('SIGTERM');
+      expect((await daemon.exit).code).toBe(0);
+    });
+
     it('exits at once with 143 on a second SIGTERM', async () => {
       const groupId = await newGroup('forced');
       const dir = await policiesDir({ 'web.yaml': policyYaml('web', groupId, [22]) });
