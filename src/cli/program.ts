@@ -50,7 +50,8 @@ const INVALID_VALUE =
 /**
  * The message of an option value our parsers (options.ts) refused, said once: their sentence already
  * names the option and the value, so commander's preamble, which repeats both, is dropped. A value
- * from the environment is named by its variable (`SGR_LISTEN="localhost:99999": ...`). Messages of
+ * from the environment is named by its variable (`SGR_LISTEN="localhost:99999": ...`), and so is the
+ * example it gives (`write e.g. SGR_MAX_RULES_PER_GROUP=60`). Messages of
  * commander's own checks (choices: "Allowed choices are ...") keep commander's wording, which is the
  * only place they name the option.
  */
@@ -63,9 +64,10 @@ export function plainInvalidValue(message: string): string {
   }
   if (envVar === undefined || sentence.startsWith(`${envVar}=`)) return `error: ${sentence}`;
   const quoted = `${option} ${JSON.stringify(value)}`;
-  return sentence.startsWith(quoted)
-    ? `error: ${envVar}=${JSON.stringify(value)}${sentence.slice(quoted.length)}`
-    : `error: ${envVar}${sentence.slice(option.length)}`;
+  const head = sentence.startsWith(quoted) ? `${envVar}=${JSON.stringify(value)}` : envVar;
+  // The example the sentence gives is written for the flag: give it for the variable too.
+  const rest = sentence.slice(sentence.startsWith(quoted) ? quoted.length : option.length);
+  return `error: ${head}${rest.replaceAll(`${option} `, `${envVar}=`)}`;
 }
 
 /** The option an invalid-value message names: `--listen`, or the option whose variable it names. */

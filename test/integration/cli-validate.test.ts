@@ -634,7 +634,8 @@ describe('options', () => {
       title: 'SGR_MAX_RULES_PER_GROUP=0 (from the environment)',
       args: ['plan'],
       env: { SGR_MAX_RULES_PER_GROUP: '0' },
-      message: /SGR_MAX_RULES_PER_GROUP="0" is not a positive whole number/,
+      message:
+        /SGR_MAX_RULES_PER_GROUP="0" is not a positive whole number; write e\.g\. SGR_MAX_RULES_PER_GROUP=60/,
       event: true,
     },
     {

@@ -68,6 +68,16 @@ describe('plainInvalidValue', () => {
     ).toBe('error: SGR_TIMEZONE is empty: write UTC');
   });
 
+  it('gives the example for the variable when the value came from it', () => {
+    expect(
+      plainInvalidValue(
+        `error: option '--max-rules-per-group <n>' value '0' from env 'SGR_MAX_RULES_PER_GROUP' is invalid. --max-rules-per-group "0" is not a positive whole number; write e.g. --max-rules-per-group 60`,
+      ),
+    ).toBe(
+      'error: SGR_MAX_RULES_PER_GROUP="0" is not a positive whole number; write e.g. SGR_MAX_RULES_PER_GROUP=60',
+    );
+  });
+
   it("keeps commander's wording where it is the only one naming the option (choices)", () => {
     const choices = `error: option '--format <format>' argument 'xml' is invalid. Allowed choices are text, json, markdown.`;
     expect(plainInvalidValue(choices)).toBe(choices);
