@@ -247,10 +247,13 @@ export async function inventoryFileOrReport(
   accounts: string | undefined,
   logger: Logger,
   humanOut: NodeJS.WritableStream,
+  onInvalid?: (errors: readonly PolicyError[]) => void,
 ): Promise<{ inventory: AccountInventory | undefined } | undefined> {
   if (accounts === undefined || accounts === ORGANIZATIONS) return { inventory: undefined };
   const result = await loadInventory(accounts);
   if (result.ok) return { inventory: result.inventory };
+  // plan --format json|markdown: the document says valid: false with the inventory's errors.
+  onInvalid?.(result.errors);
   humanOut.write(formatPolicyErrors(result.errors));
   humanOut.write(`${counted(result.errors.length, 'error')} in the account inventory ${accounts}\n`);
   reportPolicyErrors(logger, result.errors);
@@ -276,7 +279,7 @@ export async function checkedInventory(
 ): Promise<{ inventory: AccountInventory | undefined } | { exitCode: number }> {
   const { accounts } = to.options;
   const humanOut = to.human === 1 ? process.stdout : process.stderr;
-  const file = await inventoryFileOrReport(accounts, to.logger, humanOut);
+  const file = await inventoryFileOrReport(accounts, to.logger, humanOut, onInvalid);
   if (file === undefined) return { exitCode: exitCodeFor({ command: 'invalid-input' }) };
   if (accounts === ORGANIZATIONS || (accounts === undefined && !selectorsNeedInventory)) return file;
   const errors = accountSelectorErrors(policies, file.inventory);

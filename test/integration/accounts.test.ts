@@ -335,6 +335,29 @@ describe('account selectors that match no account of the inventory', () => {
     return { dir, accounts: await inventoryFile(dir), file: `${dir}/prod.yaml` };
   }
 
+  it('an invalid --accounts file: plan --format json and markdown print valid: false with its located errors', async () => {
+    const dir = await writePolicies({
+      'prod.yaml': policy('prod-web', `  region: us-east-1\n${WEB_RULE}`),
+    });
+    const accounts = await inventoryFile(
+      dir,
+      'apiVersion: sg-reconciler/v1\nkind: AccountInventory\nspec:\n  accounts:\n    - id: "12"\n',
+    );
+
+    const json = await cli(['plan', '--policies', dir, '--accounts', accounts, '--format', 'json']);
+    expect(json.code, json.stderr).toBe(3);
+    expect(JSON.parse(json.stdout)).toEqual({
+      formatVersion: 1,
+      valid: false,
+      errors: [expect.objectContaining({ file: accounts, line: 5, path: 'spec.accounts[0].id' }) as unknown],
+    });
+    const markdown = await cli(['plan', '--policies', dir, '--accounts', accounts, '--format', 'markdown']);
+    expect(markdown.code, markdown.stderr).toBe(3);
+    expect(markdown.stdout).toContain(':x: **The policies are invalid: 1 error. Nothing was planned.**');
+    expect(markdown.stdout).toContain(`| \`${accounts}\` | 5 |`);
+    expect(emu.proxy.calls()).toEqual([]);
+  }, 60_000);
+
   it('plan --format json prints valid: false with each selector located (exit 3), before any AWS call', async () => {
     const { dir, accounts, file } = await typoPolicies();
 
