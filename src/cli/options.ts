@@ -79,15 +79,27 @@ export function parseListen(value: string): ListenAddress {
   return { host, port };
 }
 
+/**
+ * The endpoint text safe to echo: whatever could be a password (`user:secret` before an `@`, or
+ * after the host's colon where a port number belongs, as in `http://user:secret`) becomes `***`.
+ */
+function maskUserInfo(value: string): string {
+  return value
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@]*@/i, '$1***@')
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?([^/:@]*):(?!\d*(?:[/?#]|$))[^/@]*/i, '$1$2:***');
+}
+
 export function parseEndpoint(value: string): string {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new InvalidArgumentError(`--endpoint "${value}" is not a URL; write e.g. http://127.0.0.1:5000`);
+    throw new InvalidArgumentError(
+      `--endpoint "${maskUserInfo(value)}" is not a URL; write e.g. http://127.0.0.1:5000`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidArgumentError(`--endpoint "${value}" must be an http:// or https:// URL`);
+    throw new InvalidArgumentError(`--endpoint "${maskUserInfo(value)}" must be an http:// or https:// URL`);
   }
   if (url.username !== '' || url.password !== '') {
     // Never echo what looks like a credential back.

@@ -24,8 +24,9 @@ function reportSnapshotFailures(
 ): void {
   if (outcome.noRegion.length > 0) {
     const error =
-      `policies ${outcome.noRegion.join(', ')} name no region: set spec.region in the policy, ` +
-      'pass --region, or set AWS_REGION';
+      `${outcome.noRegion.length === 1 ? 'policy' : 'policies'} ${outcome.noRegion.join(', ')} ` +
+      `${outcome.noRegion.length === 1 ? 'names' : 'name'} no region: set spec.region in the policy, ` +
+      'pass --region, or set AWS_REGION or AWS_DEFAULT_REGION (or a region in the shared config profile)';
     process.stderr.write(`sg-reconciler: ${error}; nothing was written\n`);
     report(logger, 'snapshot.failed', { errorCode: 'NoRegion', error, file: out });
   }

@@ -61,7 +61,8 @@ export function classifyDaemonAbort(reason: unknown): PassFailure {
       errorCode: reason.code,
       error:
         reason.code === 'PassTimeout'
-          ? 'the pass did not finish within its time limit and was stopped'
+          ? 'the pass did not finish within its time limit (--pass-timeout, SGR_PASS_TIMEOUT) and was stopped; ' +
+            'raise it if passes of this size need longer'
           : 'the daemon is stopping and the pass was aborted before it finished',
     };
   }

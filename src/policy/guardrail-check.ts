@@ -95,7 +95,7 @@ export function exceptionWarnings(
           ...exception.position,
           path: `spec.exceptions[${index}]`,
           message:
-            `guardrail ${guardrail.name} has an exception for policy ${exception.policy}, which no IngressPolicy of the set is named; ` +
+            `guardrail ${guardrail.name} has an exception for policy ${exception.policy}, but no IngressPolicy of the set has that name; ` +
             (near !== undefined
               ? `did you mean policy: ${near}?`
               : 'write the name of an IngressPolicy, or remove the exception'),

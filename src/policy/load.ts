@@ -287,7 +287,7 @@ async function addPath(state: Walk, root: Root): Promise<void> {
   } catch (error) {
     const message =
       codeOf(error) === 'ENOENT'
-        ? `the policy directory or file ${JSON.stringify(path)} does not exist; create it or pass --policies <dir> (or a policy file)`
+        ? 'the policy directory or file does not exist; create it or pass --policies <dir> (or a policy file)'
         : `cannot read the policy path ${JSON.stringify(path)}: ${reason(error)}`;
     state.errors.push({ ...errorAt(path, message), wholePath: true });
     return;

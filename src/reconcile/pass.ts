@@ -640,8 +640,9 @@ function noRegion(policies: readonly string[]): PassFailure {
   return {
     errorCode: 'NoRegion',
     error:
-      `policies ${policies.join(', ')} name no region: set spec.region in the policy, ` +
-      'pass --region, or set AWS_REGION',
+      `${policies.length === 1 ? 'policy' : 'policies'} ${policies.join(', ')} ${policies.length === 1 ? 'names' : 'name'} ` +
+      'no region: set spec.region in the policy, pass --region, or set AWS_REGION or AWS_DEFAULT_REGION ' +
+      '(or a region in the shared config profile)',
   };
 }
 

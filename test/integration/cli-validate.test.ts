@@ -84,7 +84,7 @@ function positionOf(
 function humanLine(event: Event): string {
   const path = event['path'] === '' ? '(document)' : String(event['path']);
   // An error about a whole path (it does not exist) has no position worth showing.
-  if (String(event['error']).includes('" does not exist; create it'))
+  if (String(event['error']).includes('does not exist; create it'))
     return `${String(event['file'])}: ${String(event['error'])}`;
   return `${String(event['file'])}:${String(event['line'])}:${String(event['column'])}  ${path}  ${String(event['error'])}`;
 }
@@ -611,7 +611,7 @@ describe('options', () => {
     // The person reading it is told the directory does not exist, not pointed at `missing:1:1`.
     const { stdout } = await runCli(['validate', '--policies', missing], { env: ENV });
     expect(stdout.split('\n')[0]).toBe(
-      `${missing}: the policy directory or file ${JSON.stringify(missing)} does not exist; create it or pass --policies <dir> (or a policy file)`,
+      `${missing}: the policy directory or file does not exist; create it or pass --policies <dir> (or a policy file)`,
     );
   });
 

@@ -242,6 +242,8 @@ describe('a password in --endpoint is never echoed', () => {
     ['SGR_ENDPOINT', [], { SGR_ENDPOINT: `http://user:${PASSWORD}@127.0.0.1:1` }, 'SGR_ENDPOINT'],
     ['a scheme that is not http', ['--endpoint', `ftp://user:${PASSWORD}@127.0.0.1:1`], {}, '--endpoint'],
     ['a URL that does not parse', ['--endpoint', `http://AKIA:${PASSWORD}@[::1`], {}, '--endpoint'],
+    ['user:password without a host (no @)', ['--endpoint', `http://user:${PASSWORD}`], {}, '--endpoint'],
+    ['user:password without a scheme', ['--endpoint', `user:${PASSWORD}`], {}, '--endpoint'],
   ];
   for (const [name, args, env, named] of cases) {
     it(`in the message or the config.invalid event: ${name}`, async () => {

@@ -104,7 +104,7 @@ describe('a denied desired rule', () => {
         column: 7,
         path: 'spec.exceptions[0]',
         message:
-          'guardrail no-internet-ssh has an exception for policy break-glass, which no IngressPolicy of the set is named; write the name of an IngressPolicy, or remove the exception',
+          'guardrail no-internet-ssh has an exception for policy break-glass, but no IngressPolicy of the set has that name; write the name of an IngressPolicy, or remove the exception',
       },
     ]);
   });

@@ -224,7 +224,8 @@ describe('loadPolicies', () => {
           line: 1,
           column: 1,
           path: '',
-          message: `the policy directory or file ${JSON.stringify(missing)} does not exist; create it or pass --policies <dir> (or a policy file)`,
+          message:
+            'the policy directory or file does not exist; create it or pass --policies <dir> (or a policy file)',
           wholePath: true,
         },
       ],
