@@ -103,7 +103,10 @@ export const EVENT_TABLE = {
     level: 'error',
     msg: 'policy skipped: it names no region and no default region is set; the other policies go on',
   },
-  'config.invalid': { level: 'error', msg: 'an option value is invalid' },
+  'config.invalid': {
+    level: 'error',
+    msg: 'the command line is invalid (an unknown command or option, or an option value)',
+  },
   'snapshot.written': { level: 'info', msg: 'snapshot written' },
   'snapshot.failed': { level: 'error', msg: 'snapshot not written' },
   'import.written': { level: 'info', msg: 'policy written for an imported group' },

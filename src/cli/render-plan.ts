@@ -208,6 +208,14 @@ function table(rows: readonly (readonly string[])[], indent: string): string {
     .join('\n');
 }
 
+/** `, 1 group OVER QUOTA: its 2 rules will not be written`: the missing rules apply refuses to send. */
+function overQuotaText(plan: Plan): string {
+  const over = plan.groups.filter((g) => g.quota.exceeded && g.missing.length > 0);
+  if (over.length === 0) return '';
+  const rules = over.reduce((n, g) => n + g.missing.length, 0);
+  return `, ${counted(over.length, 'group')} OVER QUOTA: ${over.length === 1 ? 'its' : 'their'} ${counted(rules, 'rule')} will not be written`;
+}
+
 function summaryLine(result: Extract<PassResult, { status: 'completed' }>): string {
   const c = result.counts;
   return (
@@ -216,6 +224,7 @@ function summaryLine(result: Extract<PassResult, { status: 'completed' }>): stri
     (reportedOnly(result)
       ? `; ${c.drift} drift, ${c.descriptionDrift} description drift (reported only)`
       : `; ${counted(c.descriptionUpdates ?? 0, 'description')} to update; ${c.drift} drift`) +
+    overQuotaText(result.plan) +
     (c.unresolved > 0 ? `, ${counted(c.unresolved, 'unresolved target')}` : '') +
     ((c.policiesSkipped ?? 0) > 0
       ? `, ${counted(c.policiesSkipped ?? 0, 'SKIPPED policy', 'SKIPPED policies')} without a region`

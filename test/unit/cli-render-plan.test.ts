@@ -267,3 +267,14 @@ describe('renderPlan text: each unit is named once', () => {
     expect(lines.filter((line) => line.includes(REGION))).toEqual([`account ${ACCOUNT} / ${REGION}`]);
   });
 });
+
+describe('renderPlan: a group over its quota', () => {
+  it('the summary says its missing rules will not be written, in text and Markdown', () => {
+    const live = Array.from({ length: 60 }, (_, i) => tcp(443, `10.1.${i}.0/24`));
+    const result = pass([...live, tcp(22, '10.0.0.0/8')], live);
+    const summary = ', 1 group OVER QUOTA: its 1 rule will not be written';
+    expect(renderPlan(result, 'text').split('\n')[0]).toContain(summary);
+    expect(renderPlan(result, 'markdown')).toContain(summary);
+    expect(renderPlan(pass([tcp(22, '10.0.0.0/8')], []), 'text')).not.toContain('OVER QUOTA');
+  });
+});
