@@ -6,21 +6,19 @@
 import type { Ec2Port } from '../aws/port.js';
 import type { LiveRule, Rule } from '../model/rule.js';
 import { ruleKey } from '../model/rule.js';
-import { DRY_RUN_OK, GROUP_LEVEL_CODES, RECHECK_TIMEOUT_MS, UNAUTHORIZED } from './execute.js';
+import {
+  DRY_RUN_OK,
+  GROUP_LEVEL_CODES,
+  RECHECK_TIMEOUT_MS,
+  UNAUTHORIZED,
+  type WriteRequest,
+} from './execute.js';
 import { sameDescription } from './plan.js';
 import { errorInfo, mapBounded, type ErrorInfo } from './support.js';
 import type { DescriptionDrift, DescriptionOutcome, GroupPlan } from './types.js';
 
-export interface DescriptionUpdateInput {
-  readonly mode: 'apply' | 'dry-run';
-  /** Planned groups; only their descriptionDrift is used. */
-  readonly groups: readonly GroupPlan[];
-  /** The port of a group's (account, region) unit. */
-  readonly portFor: (region: string, account?: string) => Ec2Port;
-  /** Groups updated at once (default 4). */
-  readonly concurrency?: number;
-  /** Forwarded to every port call; once aborted, no new call is started. */
-  readonly signal?: AbortSignal;
+/** A write phase over the groups' descriptionDrift (the rest of each group plan is not used). */
+export interface DescriptionUpdateInput extends WriteRequest {
   /** Called as each drift's outcome is known (for streaming events and metrics). */
   readonly onOutcome?: (outcome: DescriptionOutcome, group: GroupPlan) => void;
 }

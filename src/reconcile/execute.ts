@@ -57,15 +57,20 @@ export const GROUP_LEVEL_CODES: ReadonlySet<string> = new Set([
   'AbortError',
 ]);
 
-export interface ExecuteRequest {
+/** What a write phase (authorizations, description updates) works on, and how. */
+export interface WriteRequest {
   readonly mode: 'apply' | 'dry-run';
+  /** Planned groups. */
   readonly groups: readonly GroupPlan[];
   /** The port of a group's (account, region) unit. */
   readonly portFor: (region: string, account?: string) => Ec2Port;
   /** Groups written at once (default 4). */
   readonly concurrency?: number;
-  /** Forwarded to every port call; once aborted, no new batch is started. */
+  /** Forwarded to every port call; once aborted, no new call is started. */
   readonly signal?: AbortSignal;
+}
+
+export interface ExecuteRequest extends WriteRequest {
   /** Called as each rule's outcome is known (for streaming events). */
   readonly onOutcome?: (outcome: RuleOutcome) => void;
   /** Called just before each real (not dry-run) AuthorizeSecurityGroupIngress call. */
