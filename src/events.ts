@@ -76,9 +76,26 @@ export const EVENT_TABLE = {
     level: 'error',
     msg: 'ingress rule description could not be updated; its access is unchanged',
   },
-  'rule.violation': { level: 'warn', msg: 'live ingress rule violates a guardrail; it is not revoked' },
+  'rule.violation': {
+    variants: {
+      reported: { level: 'warn', msg: 'live ingress rule violates a guardrail; it is not revoked' },
+      // The daemon: reported when it appeared or changed; the same violation on later passes.
+      unchanged: {
+        level: 'debug',
+        msg: 'live ingress rule violates a guardrail, unchanged since the last pass; it is not revoked',
+      },
+    },
+  },
   'rule.blocked': { level: 'error', msg: 'desired ingress rule denied by a guardrail; it was not sent' },
-  'target.unresolved': { level: 'warn', msg: 'policy target matched no security group' },
+  'target.unresolved': {
+    variants: {
+      reported: { level: 'warn', msg: 'policy target matched no security group' },
+      unchanged: {
+        level: 'debug',
+        msg: 'policy target matched no security group, unchanged since the last pass',
+      },
+    },
+  },
   'read.failed': {
     variants: {
       groups: {
@@ -97,7 +114,13 @@ export const EVENT_TABLE = {
     level: 'error',
     msg: 'could not reach the account; its units are skipped this pass',
   },
-  'policy.invalid': { level: 'error', msg: 'policy is invalid' },
+  'policy.invalid': {
+    variants: {
+      reported: { level: 'error', msg: 'policy is invalid' },
+      // The daemon: the same error of a set that is still invalid, reported on an earlier pass.
+      unchanged: { level: 'debug', msg: 'policy is invalid, unchanged since the last pass' },
+    },
+  },
   'policy.warning': { level: 'warn', msg: 'policy set warning' },
   'policy.skipped': {
     level: 'error',

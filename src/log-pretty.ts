@@ -99,7 +99,7 @@ function completedLine(fields: EventRecord): string {
   ];
   if (fields['mode'] !== 'plan')
     parts.push(`${count(fields['authorized'])} authorized`, `${count(fields['failed'])} failed`);
-  // The daemon reports unchanged drift as debug lines: say how much of the total was news.
+  // The daemon reports unchanged findings as debug lines: say how much of each total was news.
   const unchanged = (key: string): string =>
     count(fields[key]) > 0 ? ` (${count(fields[key])} unchanged)` : '';
   parts.push(
@@ -110,7 +110,14 @@ function completedLine(fields: EventRecord): string {
     parts.push(`${counted(count(fields['descriptionsUpdated']), 'description')} updated`);
   if (count(fields['descriptionsFailed']) > 0)
     parts.push(`${counted(count(fields['descriptionsFailed']), 'description update')} failed`);
-  if (count(fields['unresolved']) > 0) parts.push(counted(count(fields['unresolved']), 'unresolved target'));
+  if (count(fields['unresolved']) > 0)
+    parts.push(
+      `${counted(count(fields['unresolved']), 'unresolved target')}${unchanged('unresolvedUnchanged')}`,
+    );
+  if (count(fields['violations']) > 0)
+    parts.push(
+      `${counted(count(fields['violations']), 'guardrail violation')}${unchanged('violationsUnchanged')}`,
+    );
   if (count(fields['readFailures']) > 0) parts.push(counted(count(fields['readFailures']), 'failed read'));
   if (count(fields['policiesSkipped']) > 0)
     parts.push(`${counted(count(fields['policiesSkipped']), 'policy', 'policies')} skipped`);

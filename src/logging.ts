@@ -7,6 +7,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { report } from './events.js';
 import { formatEvent } from './log-pretty.js';
 import type { PolicyWarning } from './model/policy.js';
+import type { ReportChange } from './reconcile/report-memory.js';
 
 export type { Logger } from 'pino';
 export { EVENT_NAMES, type EventName } from './events.js';
@@ -127,7 +128,11 @@ export function reportPolicyWarnings(
   }
 }
 
-/** One `policy.invalid` event per validation error (validate, plan, apply and every daemon pass). */
+/**
+ * One `policy.invalid` event per validation error (validate, plan, apply and every daemon pass).
+ * `changes` (the daemon's report memory, one per error in order) makes an `unchanged` error a debug
+ * line and adds `change` to each event; without it every error is reported at error level.
+ */
 export function reportPolicyErrors(
   log: Logger,
   errors: readonly {
@@ -139,9 +144,19 @@ export function reportPolicyErrors(
     guardrail?: string;
     guardrailEntry?: number;
   }[],
+  changes?: readonly ReportChange[],
 ): void {
-  for (const { file, line, column, path, message, guardrail, guardrailEntry } of errors) {
+  errors.forEach(({ file, line, column, path, message, guardrail, guardrailEntry }, index) => {
+    const change = changes?.[index];
     const denied = guardrail !== undefined ? { guardrail, guardrailEntry } : {};
-    report(log, 'policy.invalid', { file, line, column, path, error: message, ...denied });
-  }
+    report(log, ['policy.invalid', change === 'unchanged' ? 'unchanged' : 'reported'], {
+      file,
+      line,
+      column,
+      path,
+      error: message,
+      ...denied,
+      ...(change !== undefined ? { change } : {}),
+    });
+  });
 }

@@ -79,7 +79,7 @@ export function runDaemon(config: DaemonConfig, deps: RunDaemonDeps): Promise<nu
         logger,
         newRunId: () => context.runId,
         observer: context.observer,
-        driftMemory: context.driftMemory,
+        reportMemory: context.reportMemory,
         clock: config.clock,
       },
       {

@@ -9,6 +9,7 @@ import { reportPolicyErrors, type Logger } from '../logging.js';
 import { ruleKey } from '../model/rule.js';
 import type { PolicyError, PolicySetChangingReason } from '../model/policy.js';
 import { createPassReporter, type PassObserver } from '../reconcile/reporter.js';
+import type { ReportChange } from '../reconcile/report-memory.js';
 import type { PassMode, PassResult, RuleOutcome, UnsettledRule } from '../reconcile/types.js';
 import type { DaemonMetrics } from './metrics.js';
 
@@ -26,8 +27,16 @@ export type PassOutcome =
     }
   /** A tick came while a pass was running. */
   | { readonly kind: 'skipped-overlap'; readonly runId: string; readonly inFlightRunId: string | undefined }
-  /** The policy directory, re-read for this pass, is invalid: nothing was read or written. */
-  | { readonly kind: 'skipped-invalid'; readonly runId: string; readonly errors: readonly PolicyError[] }
+  /**
+   * The policy directory, re-read for this pass, is invalid: nothing was read or written. `changes`
+   * (the daemon's report memory, one per error in order) says which errors an earlier pass reported.
+   */
+  | {
+      readonly kind: 'skipped-invalid';
+      readonly runId: string;
+      readonly errors: readonly PolicyError[];
+      readonly changes?: readonly ReportChange[];
+    }
   /** The policy directory did not hold still (swapped, edited, or too freshly written): deferred. */
   | {
       readonly kind: 'skipped-changing';
@@ -250,11 +259,14 @@ function handleOutcome(books: Bookkeeping, outcome: PassOutcome): void {
     }
     case 'skipped-invalid': {
       metrics.passInProgress.set(0);
-      reportPolicyErrors(logger.child({ runId: outcome.runId }), outcome.errors);
+      reportPolicyErrors(logger.child({ runId: outcome.runId }), outcome.errors, outcome.changes);
+      // Errors reported on an earlier pass are debug lines now: the skip still counts every one.
+      const unchanged = outcome.changes?.filter((change) => change === 'unchanged').length;
       report(logger, ['reconcile.skipped', 'invalid-policies'], {
         runId: outcome.runId,
         reason: 'invalid-policies',
         errors: outcome.errors.length,
+        ...(unchanged !== undefined ? { errorsUnchanged: unchanged } : {}),
       });
       metrics.passes.labels('skipped_invalid').inc();
       setPolicySetValid(books, false);

@@ -6,7 +6,7 @@ import { reportPolicyWarnings, type Logger } from '../logging.js';
 import { report } from '../events.js';
 import type { Guardrail } from '../model/guardrail.js';
 import type { Policy, PolicySetLoad, PolicyWarning } from '../model/policy.js';
-import { createDriftMemory, type DriftMemory } from '../reconcile/drift-memory.js';
+import { createReportMemory, type ReportMemory } from '../reconcile/report-memory.js';
 import type { PassFailure, PassObserver } from '../reconcile/reporter.js';
 import type { PassMode, PassResult, UnsettledRule } from '../reconcile/types.js';
 import type { OutcomeHandler, PassOutcome } from './outcome.js';
@@ -28,8 +28,11 @@ export interface PassContext {
   readonly observer: PassObserver;
   /** Rules an earlier pass sent without learning the outcome. */
   readonly unsettled: readonly UnsettledRule[];
-  /** The drift this daemon has reported: each drift is reported when it appears or changes. */
-  readonly driftMemory: DriftMemory;
+  /**
+   * What this daemon has reported (drift, violations, unresolved targets, policy errors): each is
+   * reported at its level when it appears or changes, and as a debug line while it stays the same.
+   */
+  readonly reportMemory: ReportMemory;
 }
 
 /** One reconcile pass over a loaded policy set (reconcilePass, bound to the EC2 ports). */
@@ -121,7 +124,8 @@ interface RunnerScope {
   readonly options: PassRunnerOptions;
   readonly deps: PassRunnerDeps;
   readonly handle: (outcome: PassOutcome) => void;
-  readonly driftMemory: DriftMemory;
+  /** The daemon's one report memory, shared by every pass and by the policy-set checks between them. */
+  readonly reportMemory: ReportMemory;
   readonly reportWarnings: (
     warnings: readonly PolicyWarning[],
     fields: Readonly<Record<string, unknown>>,
@@ -161,7 +165,7 @@ export function createPassRunner(options: PassRunnerOptions, deps: PassRunnerDep
       report(deps.logger, ['daemon.warning', 'bookkeeping'], { err: error });
     }
   };
-  const scope: RunnerScope = { options, deps, handle, reportWarnings, driftMemory: createDriftMemory() };
+  const scope: RunnerScope = { options, deps, handle, reportWarnings, reportMemory: createReportMemory() };
 
   const tick = (preloaded?: ReadSet): void => {
     if (closed) return;
@@ -224,8 +228,11 @@ async function executePass(
       scope.handle({ kind: 'skipped-changing', runId, reason, file, attempts });
       return;
     }
+    // The same errors of a set still invalid are not news; a valid load forgets them, so errors
+    // fixed and then made again are reported again.
+    const changes = scope.reportMemory.policyErrors('load', set.result.ok ? [] : set.result.errors);
     if (!set.result.ok) {
-      scope.handle({ kind: 'skipped-invalid', runId, errors: set.result.errors });
+      scope.handle({ kind: 'skipped-invalid', runId, errors: set.result.errors, changes });
       return;
     }
     scope.reportWarnings(set.result.warnings, { runId });
@@ -264,7 +271,7 @@ async function runLoadedSet(
     classifyAbort: classifyDaemonAbort,
     observer: scope.deps.outcomes.observerFor(runId),
     unsettled: scope.deps.outcomes.unsettled(),
-    driftMemory: scope.driftMemory,
+    reportMemory: scope.reportMemory,
   });
   const settled = await settleOrGiveUp(pass, controller.signal, scope.options.abortGraceMs);
   if (settled !== 'hung') {

@@ -13,11 +13,11 @@ import { describeTarget } from '../model/policy.js';
 import { ruleKey } from '../model/rule.js';
 import { planUnits, unitKey, type OwnAccount, type Shard, type UnitPlan } from '../model/units.js';
 import { updateDescriptions } from './descriptions.js';
-import type { DriftMemory } from './drift-memory.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, trackProgress, type PassProgress } from './progress.js';
 import { executePlan } from './execute.js';
 import { createPlanner, type GuardrailInput, type PlannedUnit, type Planner } from './plan.js';
 import { readRegion } from './read.js';
+import type { ReportMemory } from './report-memory.js';
 import { createPassReporter, type PassFailure, type PassObserver, type PassReporter } from './reporter.js';
 import { errorInfo, mapBounded } from './support.js';
 import { fillViolationRuleIds } from './violations.js';
@@ -57,10 +57,12 @@ export interface PassDeps {
   /** Hears every rule outcome and plan as it is reported (the daemon's metrics). */
   readonly observer?: PassObserver;
   /**
-   * The daemon's memory of the drift it reported: a drift is reported at info only when it appeared
-   * or changed since the daemon's last pass. Without one (plan, apply), every drift is reported.
+   * The daemon's memory of what it reported: drift, description drift, guardrail violations,
+   * unresolved targets and account-selector errors are reported at their level only when they
+   * appeared or changed since the daemon's last pass, else as debug lines. Without one (plan,
+   * apply), everything is reported.
    */
-  readonly driftMemory?: DriftMemory;
+  readonly reportMemory?: ReportMemory;
   /** Milliseconds between reconcile.progress events of a running pass (default 10 s; 0: none). */
   readonly progressIntervalMs?: number;
   /** Wall clock for guardrail exception expiry (default: the system clock). */
@@ -595,13 +597,16 @@ async function inventoryOf(
     }
   }
   const selectorErrors = accountSelectorErrors(request.policies, inventory);
+  // The daemon remembers the check's errors (none: forgotten), so the same ones are not news again.
+  const changes = deps.reportMemory?.policyErrors('selectors', selectorErrors);
   if (selectorErrors.length === 0) return { inventory };
   // A configuration error (exit 3), not a runtime one: nothing is read or written.
-  reportPolicyErrors(deps.logger.child({ runId }), selectorErrors);
+  reportPolicyErrors(deps.logger.child({ runId }), selectorErrors, changes);
   return {
     errorCode: INVALID_ACCOUNT_SELECTORS,
     error: `${counted(selectorErrors.length, 'account selector')} cannot be used: ${selectorErrors[0]?.message ?? ''}`,
     policyErrors: selectorErrors,
+    ...(changes !== undefined ? { errorsUnchanged: changes.filter((c) => c === 'unchanged').length } : {}),
   };
 }
 
@@ -691,7 +696,7 @@ export async function reconcilePass(deps: PassDeps, request: PassRequest): Promi
     deps.logger.child({ runId }),
     request.mode,
     deps.observer,
-    deps.driftMemory,
+    deps.reportMemory,
   );
   const { mode, signal } = request;
   const startedAt = now();

@@ -7,9 +7,9 @@ import type { Logger } from '../logging.js';
 import type { Denial } from '../model/guardrail.js';
 import type { PolicyError } from '../model/policy.js';
 import type { LiveRule, RuleSource } from '../model/rule.js';
-import type { DriftChange, DriftJudge, DriftMemory } from './drift-memory.js';
 import { QUOTA_EXCEEDED } from './execute.js';
 import type { ProgressFields } from './progress.js';
+import type { PlanJudge, ReportChange, ReportMemory } from './report-memory.js';
 import type {
   AccountFailure,
   AuthorizeRequested,
@@ -20,10 +20,8 @@ import type {
   PassCounts,
   PassMode,
   Plan,
-  ReadFailure,
   RuleOutcome,
   SkippedPolicy,
-  UnresolvedTarget,
 } from './types.js';
 
 /** The event fields of a rule's source (SPEC "Events": `{kind, value}` plus group-pair details). */
@@ -108,6 +106,11 @@ export interface PassFailure {
    * policy.invalid), so a command can render them as invalid policies.
    */
   readonly policyErrors?: readonly PolicyError[];
+  /**
+   * InvalidAccountSelectors in the daemon: how many of `policyErrors` an earlier pass reported (their
+   * policy.invalid were debug lines); reported on reconcile.failed as `errorsUnchanged`.
+   */
+  readonly errorsUnchanged?: number;
 }
 
 /** Reports one pass; every method logs its events at once. Create one per pass (it holds the runId). */
@@ -128,37 +131,62 @@ export interface PassReporter {
   progress(fields: ProgressFields): void;
 }
 
-/** Drift the daemon's memory found unchanged since its last pass (debug lines; counted on reconcile.completed). */
-interface UnchangedDrift {
+/**
+ * What the daemon's memory found unchanged since its last pass: reported as debug lines, counted on
+ * reconcile.completed so that the totals still add up.
+ */
+interface UnchangedCounts {
   driftUnchanged: number;
   descriptionDriftUnchanged: number;
+  unresolvedUnchanged: number;
+  violationsUnchanged: number;
 }
 
-/** The daemon's judge of this pass's drift (none for one-shot commands) and what it found unchanged. */
-interface DriftReporting {
-  readonly judge: DriftJudge | undefined;
-  readonly unchanged: UnchangedDrift;
+/** The daemon's judge of this pass's findings (none for one-shot commands) and what it found unchanged. */
+interface Judging {
+  readonly judge: PlanJudge | undefined;
+  readonly unchanged: UnchangedCounts;
+}
+
+/** The variant of an event a memory may judge: `unchanged` (debug) or `reported` (its own level). */
+const variantOf = (change: ReportChange | undefined): 'reported' | 'unchanged' =>
+  change === 'unchanged' ? 'unchanged' : 'reported';
+
+/** The `change` field of a judged event; none without a memory (plan, apply). */
+const changeField = (change: ReportChange | undefined): { change?: ReportChange } =>
+  change !== undefined ? { change } : {};
+
+/** The unchanged counts of reconcile.completed (violations only when the pass checked guardrails). */
+function unchangedFields(unchanged: UnchangedCounts, counts: PassCounts): Partial<UnchangedCounts> {
+  const { violationsUnchanged, ...rest } = unchanged;
+  return { ...rest, ...(counts.violations !== undefined ? { violationsUnchanged } : {}) };
 }
 
 /**
  * The reporter of one pass, logging through `log` (which should carry the pass's runId). With a
- * drift memory (the daemon), a drift is reported at info when it appeared or changed since the
- * memory's last pass and as a debug line otherwise; reconcile.completed then counts the unchanged.
+ * report memory (the daemon), drift, description drift, guardrail violations and unresolved targets
+ * are reported at their level when they appeared or changed since the memory's last pass (with
+ * `change`) and as debug lines otherwise; reconcile.completed then counts the unchanged ones.
  */
 export function createPassReporter(
   log: Logger,
   mode: PassMode,
   observer: PassObserver = {},
-  driftMemory?: DriftMemory,
+  memory?: ReportMemory,
 ): PassReporter {
-  const unchanged: UnchangedDrift = { driftUnchanged: 0, descriptionDriftUnchanged: 0 };
+  const unchanged: UnchangedCounts = {
+    driftUnchanged: 0,
+    descriptionDriftUnchanged: 0,
+    unresolvedUnchanged: 0,
+    violationsUnchanged: 0,
+  };
   return {
     started: (fields) => report(log, 'reconcile.started', { mode, ...fields }),
     planned: (plan) => {
-      reportReads(log, plan.unresolved, plan.readFailures, plan);
-      const judge = driftMemory?.pass(plan);
+      const judging: Judging = { judge: memory?.pass(plan), unchanged };
+      reportReads(log, plan, judging);
       for (const group of plan.groups) {
-        reportGroup(log, mode, group, plan.updateDescriptions === true, { judge, unchanged });
+        reportGroup(log, mode, group, plan.updateDescriptions === true, judging);
       }
       observer.planned?.(plan);
     },
@@ -192,7 +220,7 @@ export function createPassReporter(
         mode,
         durationMs,
         ...counts,
-        ...(driftMemory !== undefined ? unchanged : {}),
+        ...(memory !== undefined ? unchangedFields(unchanged, counts) : {}),
         ...extra,
       }),
     progress: (fields) => report(log, 'reconcile.progress', { mode, ...fields }),
@@ -201,19 +229,21 @@ export function createPassReporter(
         mode,
         errorCode: failure.errorCode,
         error: failure.error,
+        ...(failure.policyErrors !== undefined ? { errors: failure.policyErrors.length } : {}),
+        ...(failure.errorsUnchanged !== undefined ? { errorsUnchanged: failure.errorsUnchanged } : {}),
         ...(durationMs !== undefined ? { durationMs } : {}),
       }),
   };
 }
 
-function reportReads(
-  log: Logger,
-  unresolved: readonly UnresolvedTarget[],
-  readFailures: readonly ReadFailure[],
-  plan: Plan,
-): void {
-  for (const target of unresolved) report(log, 'target.unresolved', target);
-  for (const failure of readFailures) report(log, ['read.failed', 'groups'], failure);
+/** target.unresolved (judged, with a memory) and read.failed of the plan. */
+function reportReads(log: Logger, plan: Plan, { judge, unchanged }: Judging): void {
+  for (const target of plan.unresolved) {
+    const change = judge?.unresolved(target);
+    if (change === 'unchanged') unchanged.unresolvedUnchanged += 1;
+    report(log, ['target.unresolved', variantOf(change)], { ...target, ...changeField(change) });
+  }
+  for (const failure of plan.readFailures) report(log, ['read.failed', 'groups'], failure);
   for (const failure of plan.prefixListFailures ?? []) {
     report(log, ['read.failed', 'prefix-lists'], {
       ...failure,
@@ -248,25 +278,32 @@ function reportGroup(
   mode: PassMode,
   group: GroupPlan,
   updateDescriptions: boolean,
-  memory: DriftReporting,
+  judging: Judging,
 ): void {
-  const { groupId } = group.group;
-  for (const { rule, denial } of group.violations) {
-    report(log, 'rule.violation', {
-      ...denialFields(denial),
-      ...liveRuleFields(group.account, group.region, groupId, rule),
-    });
-  }
+  reportViolations(log, group, judging);
   for (const { desired, denial } of group.blocked) {
     report(log, 'rule.blocked', { ...denialFields(denial), ...ruleFields(desired) });
   }
-  reportDrift(log, mode, group, updateDescriptions, memory);
+  reportDrift(log, mode, group, updateDescriptions, judging);
   if (mode !== 'plan') return;
   for (const desired of group.missing) {
     report(log, 'rule.missing', {
       ...ruleFields(desired),
       ...(group.quota.exceeded ? { quotaExceeded: true, ...quotaFields(group) } : {}),
     });
+  }
+}
+
+/** rule.violation of one group: every one at warn, or with the daemon's judge, at warn when it appeared or changed. */
+function reportViolations(log: Logger, group: GroupPlan, { judge, unchanged }: Judging): void {
+  for (const violation of group.violations) {
+    const change = judge?.violation(group, violation);
+    if (change === 'unchanged') unchanged.violationsUnchanged += 1;
+    report(log, ['rule.violation', variantOf(change)], () => ({
+      ...denialFields(violation.denial),
+      ...liveRuleFields(group.account, group.region, group.group.groupId, violation.rule),
+      ...changeField(change),
+    }));
   }
 }
 
@@ -279,18 +316,15 @@ function reportDrift(
   mode: PassMode,
   group: GroupPlan,
   updateDescriptions: boolean,
-  memory: DriftReporting,
+  { judge, unchanged }: Judging,
 ): void {
-  const { judge, unchanged } = memory;
-  const variant = (change: DriftChange | undefined): 'reported' | 'unchanged' =>
-    change === 'unchanged' ? 'unchanged' : 'reported';
   for (const rule of group.drift) {
     const change = judge?.drift(group, rule);
     if (change === 'unchanged') unchanged.driftUnchanged += 1;
-    report(log, ['rule.drift', variant(change)], () => ({
+    report(log, ['rule.drift', variantOf(change)], () => ({
       ...liveRuleFields(group.account, group.region, group.group.groupId, rule),
       groupName: group.group.groupName,
-      ...(change !== undefined ? { change } : {}),
+      ...changeField(change),
     }));
   }
   // Under --update-descriptions, apply and dry-run report each drift by its outcome instead.
@@ -298,10 +332,10 @@ function reportDrift(
   for (const drift of group.descriptionDrift) {
     const change = judge?.descriptionDrift(group, drift);
     if (change === 'unchanged') unchanged.descriptionDriftUnchanged += 1;
-    report(log, ['rule.description_drift', variant(change)], () => ({
+    report(log, ['rule.description_drift', variantOf(change)], () => ({
       ...descriptionFields(drift),
       reportedOnly: !updateDescriptions,
-      ...(change !== undefined ? { change } : {}),
+      ...changeField(change),
     }));
   }
 }

@@ -109,7 +109,8 @@ function ownSamples(metricsText: string): Record<string, number> {
  * What /metrics must say after the passes whose events are `events` (SPEC "The daemon"): counters
  * sum the events of every pass, gauges are the last completed pass's reconcile.completed, and
  * sgr_read_failures counts the read.failed events of the last pass that ran, completed or failed.
- * Compared whole: a metric this function does not know of fails the test.
+ * Compared whole: a metric this function does not know of fails the test. The daemon must log at
+ * debug for a pass with guardrail violations: the ones it reported before are debug lines.
  */
 function expectMetricsToMatchEvents(metricsText: string, events: readonly Event[]): void {
   const named = (name: string, runId?: unknown): Event[] =>
@@ -125,9 +126,17 @@ function expectMetricsToMatchEvents(metricsText: string, events: readonly Event[
     passes.reduce((sum, e) => sum + (e['durationMs'] as number), 0) / 1000;
   const skipped = (reason: string): number =>
     named('reconcile.skipped').filter((e) => e['reason'] === reason).length;
+  // Every violation of the last completed pass is one rule.violation, at warn when it appeared or
+  // changed and at debug when an earlier pass reported it: counted at any level (the caller logs
+  // debug), and the debug ones are the pass's violationsUnchanged.
+  const lastViolations = named('rule.violation', last['runId']);
   const violations = new Map<string, number>();
-  for (const v of named('rule.violation', last['runId'])) {
+  for (const v of lastViolations) {
     violations.set(v['guardrail'] as string, (violations.get(v['guardrail'] as string) ?? 0) + 1);
+  }
+  if (last['violations'] !== undefined) {
+    expect(lastViolations.length).toBe(last['violations']);
+    expect(lastViolations.filter((v) => v['level'] === 'debug').length).toBe(last['violationsUnchanged']);
   }
   const expected: Record<string, number> = {
     'sgr_passes_total{result="completed"}': completed.length,
@@ -542,11 +551,12 @@ describe('sg-reconciler run', () => {
           '',
         ].join('\n'),
       });
-      // Once a year: the start-up pass, then only the passes SIGHUP asks for.
+      // Once a year: the start-up pass, then only the passes SIGHUP asks for. At debug, so that the
+      // violation reported by the first pass and unchanged since is still seen as an event.
       const daemon = await startDaemon({
         policies: dir,
         endpoint: proxy.endpoint,
-        extraArgs: ['--schedule', '0 0 1 1 *'],
+        extraArgs: ['--schedule', '0 0 1 1 *', '--log-level', 'debug'],
       });
       const pass = async (what: string): Promise<Event> => {
         const mark = daemon.events.length;
@@ -577,6 +587,8 @@ describe('sg-reconciler run', () => {
       });
       const second = await pass('the pass with a failed read');
       expect(second).toMatchObject({ event: 'reconcile.completed', readFailures: 1, groups: 1 });
+      // The violation is the first pass's, unchanged: a debug line now, still in the gauge.
+      expect(second).toMatchObject({ violations: 1, violationsUnchanged: 1 });
       expectMetricsToMatchEvents(await scrape(), daemon.events);
 
       // 3. Every read is denied: the pass fails outright, and its failed reads still show.
@@ -632,6 +644,139 @@ describe('sg-reconciler run', () => {
     daemon.child.kill('SIGTERM');
     expect((await daemon.exit).code).toBe(0);
   });
+
+  it('reports an unresolved target, a guardrail violation and an invalid policy set when they appear or change (warn, error), as debug lines while they stay the same', async () => {
+    const groupId = await newGroup('repeat');
+    await authorize(moto.ec2(), groupId, [
+      { IpProtocol: 'tcp', FromPort: 3389, ToPort: 3389, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+    ]);
+    const webPolicy = (missingName: string): string =>
+      policyYaml('web', groupId, [22]).replace(
+        `    - groupId: ${groupId}`,
+        `    - groupId: ${groupId}\n    - groupName: ${missingName}`,
+      );
+    const guardrail = [
+      'apiVersion: sg-reconciler/v1',
+      'kind: Guardrail',
+      'metadata:',
+      '  name: no-internet-rdp',
+      'spec:',
+      '  description: RDP is never open to the internet',
+      '  deny:',
+      '    - protocol: tcp',
+      '      ports: [3389]',
+      '      from: internet',
+      '',
+    ].join('\n');
+    const dir = await policiesDir({
+      'web.yaml': webPolicy(`no-such-group-${groupId}`),
+      'guardrail.yaml': guardrail,
+    });
+    // Once a year: the start-up pass, then only SIGHUP's. At debug, to see the unchanged lines.
+    const daemon = await startDaemon({
+      policies: dir,
+      extraArgs: ['--schedule', '0 0 1 1 *', '--log-level', 'debug'],
+    });
+    // The pass's last event: completed, or skipped for an invalid set. A pass deferred because a
+    // policy file was written less than 2 s ago (the settle rule) is asked for again.
+    const ended = (e: Event): boolean =>
+      e.event === 'reconcile.completed' ||
+      e.event === 'reconcile.failed' ||
+      (e.event === 'reconcile.skipped' && e['reason'] !== 'overlap');
+    const nextPass = async (what: string): Promise<Event> => {
+      for (;;) {
+        const mark = daemon.events.length;
+        daemon.child.kill('SIGHUP');
+        const end = await daemon.waitFor(what, ended, 20_000, mark);
+        if (end['reason'] !== 'policies-changing') return end;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
+    const of = (pass: Event, name: string): [unknown, unknown][] =>
+      daemon.events
+        .filter((e) => e.event === name && e['runId'] === pass['runId'])
+        .map((e) => [e['level'], e['change']]);
+
+    // 1. Both appear: warn, change: appeared.
+    const first = await daemon.waitFor('the start-up pass', ended);
+    expect(first).toMatchObject({ event: 'reconcile.completed', violations: 1, unresolved: 1 });
+    expect(of(first, 'rule.violation')).toEqual([['warn', 'appeared']]);
+    expect(of(first, 'target.unresolved')).toEqual([['warn', 'appeared']]);
+    expect(first).toMatchObject({ violationsUnchanged: 0, unresolvedUnchanged: 0 });
+
+    // 2. The same on the next pass: debug lines, counted; the gauges keep the totals.
+    const second = await nextPass('the second pass');
+    expect(of(second, 'rule.violation')).toEqual([['debug', 'unchanged']]);
+    expect(of(second, 'target.unresolved')).toEqual([['debug', 'unchanged']]);
+    expect(second).toMatchObject({
+      violations: 1,
+      violationsUnchanged: 1,
+      unresolved: 1,
+      unresolvedUnchanged: 1,
+    });
+    let metrics = (await daemon.get('/metrics')).text;
+    expect(sample(metrics, 'sgr_guardrail_violations{guardrail="no-internet-rdp"}')).toBe(1);
+    expect(sample(metrics, 'sgr_targets_unresolved')).toBe(1);
+
+    // 3. A second internet RDP rule, and the policy now names another missing group: only those are news.
+    await authorize(moto.ec2(), groupId, [
+      { IpProtocol: 'tcp', FromPort: 3389, ToPort: 3389, IpRanges: [{ CidrIp: '8.8.8.0/24' }] },
+    ]);
+    await writeFile(join(dir, 'web.yaml'), webPolicy(`still-no-group-${groupId}`));
+    const third = await nextPass('the pass after the changes');
+    expect(third).toMatchObject({ event: 'reconcile.completed', violations: 2, violationsUnchanged: 1 });
+    expect(of(third, 'rule.violation')).toEqual(
+      expect.arrayContaining([
+        ['warn', 'appeared'],
+        ['debug', 'unchanged'],
+      ]),
+    );
+    expect(
+      daemon.events
+        .filter((e) => e.event === 'target.unresolved' && e['runId'] === third['runId'])
+        .map((e) => [e['target'], e['level'], e['change']]),
+    ).toEqual([[`groupName=still-no-group-${groupId}`, 'warn', 'appeared']]);
+    expect(third).toMatchObject({ unresolved: 1, unresolvedUnchanged: 0 });
+
+    // 4. The set turns invalid: each error at error level once, then as debug lines counted on the skip.
+    const broken = policyYaml('extra', groupId, [8443]).replace(
+      '      ports: 8443',
+      '      ports: 8443\n      colour: blue',
+    );
+    await writeFile(join(dir, 'extra.yaml'), broken);
+    const fourth = await nextPass('the first skipped pass');
+    expect(fourth).toMatchObject({ reason: 'invalid-policies', level: 'error', errorsUnchanged: 0 });
+    const errors = fourth['errors'] as number;
+    expect(errors).toBeGreaterThanOrEqual(1);
+    expect(of(fourth, 'policy.invalid')).toEqual(Array(errors).fill(['error', 'appeared']));
+    const fifth = await nextPass('the second skipped pass');
+    expect(fifth).toMatchObject({ reason: 'invalid-policies', errors, errorsUnchanged: errors });
+    expect(of(fifth, 'policy.invalid')).toEqual(Array(errors).fill(['debug', 'unchanged']));
+    // The file is written again, the same errors at the same places: still unchanged.
+    await writeFile(join(dir, 'extra.yaml'), `${broken}# edited, still broken\n`);
+    const sixth = await nextPass('the pass after the same file was rewritten');
+    expect(sixth).toMatchObject({ reason: 'invalid-policies', errors, errorsUnchanged: errors });
+    metrics = (await daemon.get('/metrics')).text;
+    expect(sample(metrics, 'sgr_policy_set_valid')).toBe(0);
+    expect(sample(metrics, 'sgr_passes_total{result="skipped_invalid"}')).toBe(3);
+
+    // 5. Fixed: a pass runs (what it found before is still the same); broken again: news again.
+    await writeFile(join(dir, 'extra.yaml'), policyYaml('extra', groupId, [8443]));
+    const fixed = await nextPass('the pass after the fix');
+    expect(fixed).toMatchObject({
+      event: 'reconcile.completed',
+      violationsUnchanged: 2,
+      unresolvedUnchanged: 1,
+    });
+    expect(of(fixed, 'rule.violation')).toEqual(Array(2).fill(['debug', 'unchanged']));
+    await writeFile(join(dir, 'extra.yaml'), broken);
+    const again = await nextPass('the pass after it broke again');
+    expect(again).toMatchObject({ reason: 'invalid-policies', errors, errorsUnchanged: 0 });
+    expect(of(again, 'policy.invalid')).toEqual(Array(errors).fill(['error', 'appeared']));
+
+    daemon.child.kill('SIGTERM');
+    expect((await daemon.exit).code).toBe(0);
+  }, 120_000);
 
   describe('--update-descriptions', () => {
     /** A group whose SSH rule policy `web` declares with another description ('web port 22'). */

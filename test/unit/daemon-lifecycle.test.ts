@@ -18,10 +18,10 @@ import type { PassResult } from '../../src/reconcile/types.js';
 
 type Line = Record<string, unknown>;
 
-function capture(): { logger: Logger; lines: Line[] } {
+function capture(level: 'info' | 'debug' = 'info'): { logger: Logger; lines: Line[] } {
   const lines: Line[] = [];
   const logger = createLogger({
-    level: 'info',
+    level,
     destination: { write: (text: string) => void lines.push(JSON.parse(text) as Line) },
   });
   return { logger, lines };
@@ -139,8 +139,8 @@ afterEach(async () => {
   }
 });
 
-function harness(overrides: Partial<DaemonOptions> = {}): Harness {
-  const { logger, lines } = capture();
+function harness(overrides: Partial<DaemonOptions> = {}, level: 'info' | 'debug' = 'info'): Harness {
+  const { logger, lines } = capture(level);
   const proc = new FakeProcess();
   const calls: PassCall[] = [];
   const loads: string[] = [];
@@ -389,6 +389,71 @@ describe('daemon passes', () => {
     metrics = (await h.get('/metrics')).body as string;
     expect(metrics).toContain('sgr_policy_set_valid 1');
     expect(metrics).toContain('sgr_passes_total{result="completed"} 2');
+  });
+
+  it('reports the errors of a set that stays invalid once (error, change: appeared), then as debug lines counted on the skip; a fix forgets them', async () => {
+    const h = harness({}, 'debug');
+    await h.start();
+    h.calls[0]?.result.resolve(completed(h.calls[0].context));
+    await settle();
+    const other: PolicyError = { ...POLICY_ERROR, line: 12, message: 'cidr has host bits set' };
+    // The same error edited elsewhere in the file is another error: its position is part of it.
+    const moved: PolicyError = { ...POLICY_ERROR, line: 8 };
+    h.policies.push(
+      INVALID,
+      INVALID,
+      CHANGING,
+      { ...INVALID, errors: [POLICY_ERROR, other] },
+      { ...INVALID, errors: [moved, other] },
+      VALID,
+      INVALID,
+    );
+    const skip = async (count: number): Promise<void> => {
+      for (let i = 0; i < count; i++) {
+        const before = events(h.lines, 'reconcile.skipped').length;
+        h.tick();
+        await until(() => events(h.lines, 'reconcile.skipped').length > before, 'a skip');
+      }
+    };
+    const invalidOf = (runId: string): [unknown, unknown, unknown][] =>
+      events(h.lines, 'policy.invalid')
+        .filter((l) => l['runId'] === runId)
+        .map((l) => [l['line'], l['level'], l['change']]);
+    const skippedOf = (runId: string): Line | undefined =>
+      events(h.lines, 'reconcile.skipped').find((l) => l['runId'] === runId);
+
+    await skip(4);
+    expect(invalidOf('run-2')).toEqual([[7, 'error', 'appeared']]);
+    expect(skippedOf('run-2')).toMatchObject({ errors: 1, errorsUnchanged: 0 });
+    // The next pass finds the same set invalid the same way: a debug line, counted on the skip.
+    expect(invalidOf('run-3')).toEqual([[7, 'debug', 'unchanged']]);
+    expect(skippedOf('run-3')).toMatchObject({ level: 'error', errors: 1, errorsUnchanged: 1 });
+    // A deferred load (files changing) says nothing about the errors and forgets none.
+    expect(skippedOf('run-4')).toMatchObject({ reason: 'policies-changing' });
+    expect(invalidOf('run-5')).toEqual([
+      [7, 'debug', 'unchanged'],
+      [12, 'error', 'appeared'],
+    ]);
+    expect(skippedOf('run-5')).toMatchObject({ errors: 2, errorsUnchanged: 1 });
+
+    await skip(1);
+    expect(invalidOf('run-6')).toEqual([
+      [8, 'error', 'appeared'],
+      [12, 'debug', 'unchanged'],
+    ]);
+
+    // Fixed: a pass runs, and the errors are forgotten; made again, they are news again.
+    h.tick();
+    await until(() => h.calls.length === 2, 'the pass after the fix');
+    h.calls[1]?.result.resolve(completed(h.calls[1].context));
+    await settle();
+    await skip(1);
+    expect(invalidOf('run-8')).toEqual([[7, 'error', 'appeared']]);
+    expect(skippedOf('run-8')).toMatchObject({ errors: 1, errorsUnchanged: 0 });
+    // Every skip still counts as one, and the set is still invalid in the metrics.
+    const metrics = (await h.get('/metrics')).body as string;
+    expect(metrics).toContain('sgr_passes_total{result="skipped_invalid"} 5');
+    expect(metrics).toContain('sgr_policy_set_valid 0');
   });
 
   it('defers a pass while the policy directory is changing: reconcile.skipped policies-changing, nothing run, still ready', async () => {

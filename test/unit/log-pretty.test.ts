@@ -127,7 +127,7 @@ describe('formatEvent', () => {
     expect(formatEvent({ ...fields, mode: 'plan' })).not.toContain('authorized');
   });
 
-  it("says how far a long pass has got, and how much of the daemon's drift was unchanged", () => {
+  it("says how far a long pass has got, and how much of the daemon's drift, unresolved targets and violations was unchanged", () => {
     expect(
       formatEvent({
         level: 'info',
@@ -161,6 +161,25 @@ describe('formatEvent', () => {
         descriptionDriftUnchanged: 0,
       }),
     ).toMatch(/2 drift \(1 unchanged\), 1 description drift$/);
+    expect(
+      formatEvent({
+        level: 'info',
+        time: TIME,
+        event: 'reconcile.completed',
+        mode: 'apply',
+        groups: 1,
+        desired: 1,
+        missing: 0,
+        authorized: 0,
+        failed: 0,
+        drift: 0,
+        descriptionDrift: 0,
+        unresolved: 2,
+        unresolvedUnchanged: 2,
+        violations: 3,
+        violationsUnchanged: 1,
+      }),
+    ).toMatch(/, 2 unresolved targets \(2 unchanged\), 3 guardrail violations \(1 unchanged\)$/);
   });
 
   it('shows a validation error as file:line:column, path and message', () => {

@@ -1,11 +1,13 @@
-// The daemon's drift memory (a drift reported when it appears or changes, not on every pass) and
-// reconcile.progress (a long pass says how far it has got), driven through reconcilePass on the
-// in-memory EC2.
+// The daemon's report memory (drift, violations, unresolved targets and account-selector errors
+// reported when they appear or change, not on every pass) and reconcile.progress (a long pass says
+// how far it has got), driven through reconcilePass on the in-memory EC2.
 import { describe, expect, it } from 'vitest';
 import { captureLogger, type LogLine } from '../helpers/log-capture.js';
 import { Ec2Error } from '../../src/aws/port.js';
 import type { LogLevel } from '../../src/logging.js';
-import { createDriftMemory, type DriftMemory } from '../../src/reconcile/drift-memory.js';
+import type { Guardrail } from '../../src/model/guardrail.js';
+import type { Policy } from '../../src/model/policy.js';
+import { createReportMemory, type ReportMemory } from '../../src/reconcile/report-memory.js';
 import { reconcilePass, type PassDeps } from '../../src/reconcile/pass.js';
 import type { PassMode, PassResult } from '../../src/reconcile/types.js';
 import { fakeWorld, policy, tcp, type FakeEc2 } from '../helpers/fake-ec2.js';
@@ -15,21 +17,29 @@ const ssh = tcp(22, '10.0.0.0/8', 'SSH from the office');
 
 async function pass(
   world: FakeEc2,
-  options: { mode?: PassMode; driftMemory?: DriftMemory; deps?: Partial<PassDeps>; level?: LogLevel } = {},
+  options: {
+    mode?: PassMode;
+    reportMemory?: ReportMemory;
+    deps?: Partial<PassDeps>;
+    level?: LogLevel;
+    policies?: readonly Policy[];
+    guardrails?: readonly Guardrail[];
+  } = {},
 ): Promise<{ result: PassResult; lines: LogLine[] }> {
   const { logger, lines } = captureLogger(options.level ?? 'info');
   const result = await reconcilePass(
     {
       ports: world.ports(),
       logger,
-      ...(options.driftMemory !== undefined ? { driftMemory: options.driftMemory } : {}),
+      ...(options.reportMemory !== undefined ? { reportMemory: options.reportMemory } : {}),
       ...options.deps,
     },
     {
       mode: options.mode ?? 'apply',
-      policies: [policy({ name: 'office', targets: ['sg-1'], rules: [ssh] })],
+      policies: options.policies ?? [policy({ name: 'office', targets: ['sg-1'], rules: [ssh] })],
       defaultRegion: REGION,
       maxRulesPerGroup: 60,
+      ...(options.guardrails !== undefined ? { guardrails: options.guardrails } : {}),
     },
   );
   return { result, lines };
@@ -44,9 +54,9 @@ describe('drift reported by a daemon (a drift memory across passes)', () => {
       .group({ id: 'sg-1' })
       .rule('sg-1', tcp(3389, '0.0.0.0/0', 'rdp'))
       .rule('sg-1', tcp(22, '10.0.0.0/8', 'old text'));
-    const driftMemory = createDriftMemory();
+    const reportMemory = createReportMemory();
 
-    const first = await pass(world, { driftMemory, level: 'debug' });
+    const first = await pass(world, { reportMemory, level: 'debug' });
     expect(named(first.lines, 'rule.drift').map((l) => [l.fromPort, l.change])).toEqual([[3389, 'appeared']]);
     expect(named(first.lines, 'rule.description_drift').map((l) => [l.live, l.change])).toEqual([
       ['old text', 'appeared'],
@@ -58,7 +68,7 @@ describe('drift reported by a daemon (a drift memory across passes)', () => {
     });
 
     // Nothing changed: no info line, one debug line each, the totals unchanged.
-    const second = await pass(world, { driftMemory, level: 'debug' });
+    const second = await pass(world, { reportMemory, level: 'debug' });
     expect(named(second.lines, 'rule.drift')).toEqual([]);
     expect(named(second.lines, 'rule.description_drift')).toEqual([]);
     expect(named(second.lines, 'rule.drift', 'debug').map((l) => [l.fromPort, l.change])).toEqual([
@@ -79,7 +89,7 @@ describe('drift reported by a daemon (a drift memory across passes)', () => {
       rules: [tcp(3389, '0.0.0.0/0', 'rdp, now documented')],
       dryRun: false,
     });
-    const third = await pass(world, { driftMemory });
+    const third = await pass(world, { reportMemory });
     expect(named(third.lines, 'rule.drift').map((l) => [l.fromPort, l.change])).toEqual(
       expect.arrayContaining([
         [3389, 'changed'],
@@ -104,8 +114,8 @@ describe('drift reported by a daemon (a drift memory across passes)', () => {
       .group({ id: 'sg-1' })
       .group({ id: 'sg-2' })
       .rule('sg-1', tcp(3389, '0.0.0.0/0'));
-    const driftMemory = createDriftMemory();
-    await pass(world, { driftMemory });
+    const reportMemory = createReportMemory();
+    await pass(world, { reportMemory });
     world.fail(
       'DescribeSecurityGroups',
       new Ec2Error('UnauthorizedOperation', 'denied', 'DescribeSecurityGroups'),
@@ -113,10 +123,158 @@ describe('drift reported by a daemon (a drift memory across passes)', () => {
         times: 1,
       },
     );
-    const failedRead = await pass(world, { driftMemory });
+    const failedRead = await pass(world, { reportMemory });
     expect(named(failedRead.lines, 'read.failed', 'error')).toHaveLength(1);
-    const after = await pass(world, { driftMemory });
+    const after = await pass(world, { reportMemory });
     expect(named(after.lines, 'rule.drift')).toEqual([]);
+  });
+});
+
+const AT = { file: 'policies/guardrails.yaml', line: 9, column: 7 };
+const NO_INTERNET_RDP: Guardrail = {
+  name: 'no-internet-rdp',
+  file: AT.file,
+  position: AT,
+  description: undefined,
+  deny: [{ protocol: 'tcp', ports: [{ from: 3389, to: 3389 }], from: { kind: 'internet' }, position: AT }],
+  exceptions: [],
+};
+
+describe('violations and unresolved targets reported by a daemon', () => {
+  const policies = [policy({ name: 'office', targets: ['sg-1', { name: 'no-such-group' }], rules: [ssh] })];
+  const guarded = (
+    world: FakeEc2,
+    options: { reportMemory?: ReportMemory; mode?: PassMode },
+  ): ReturnType<typeof pass> =>
+    pass(world, { ...options, policies, guardrails: [NO_INTERNET_RDP], level: 'debug' });
+  const seen = (lines: readonly LogLine[], event: string): unknown[][] =>
+    lines.filter((l) => l.event === event).map((l) => [l.level, l.change]);
+
+  it('reports them at warn when they appear, as debug lines while unchanged, and counts the unchanged on reconcile.completed', async () => {
+    const world = fakeWorld().vpc('vpc-1', { default: true }).group({ id: 'sg-1' });
+    world.rule('sg-1', tcp(3389, '0.0.0.0/0', 'rdp'));
+    const reportMemory = createReportMemory();
+
+    const first = await guarded(world, { reportMemory });
+    expect(seen(first.lines, 'rule.violation')).toEqual([['warn', 'appeared']]);
+    expect(seen(first.lines, 'target.unresolved')).toEqual([['warn', 'appeared']]);
+    expect(named(first.lines, 'reconcile.completed')[0]).toMatchObject({
+      violations: 1,
+      violationsUnchanged: 0,
+      unresolved: 1,
+      unresolvedUnchanged: 0,
+    });
+
+    const second = await guarded(world, { reportMemory });
+    expect(seen(second.lines, 'rule.violation')).toEqual([['debug', 'unchanged']]);
+    expect(seen(second.lines, 'target.unresolved')).toEqual([['debug', 'unchanged']]);
+    // The debug line is the whole event: its fields are all there.
+    expect(named(second.lines, 'rule.violation', 'debug')[0]).toMatchObject({
+      guardrail: 'no-internet-rdp',
+      guardrailEntry: 0,
+      groupId: 'sg-1',
+      fromPort: 3389,
+      msg: 'live ingress rule violates a guardrail, unchanged since the last pass; it is not revoked',
+    });
+    expect(named(second.lines, 'target.unresolved', 'debug')[0]).toMatchObject({
+      policy: 'office',
+      target: 'groupName=no-such-group',
+      region: REGION,
+    });
+    expect(named(second.lines, 'reconcile.completed')[0]).toMatchObject({
+      violations: 1,
+      violationsUnchanged: 1,
+      unresolved: 1,
+      unresolvedUnchanged: 1,
+    });
+
+    // A second violating rule appears: only it is news; the group now resolves the name target.
+    world.rule('sg-1', tcp(3389, '8.8.8.0/24', 'rdp from a partner'));
+    world.group({ id: 'sg-2', name: 'no-such-group', vpcId: 'vpc-1' });
+    const third = await guarded(world, { reportMemory });
+    expect(seen(third.lines, 'rule.violation')).toEqual(
+      expect.arrayContaining([
+        ['debug', 'unchanged'],
+        ['warn', 'appeared'],
+      ]),
+    );
+    expect(seen(third.lines, 'target.unresolved')).toEqual([]);
+    expect(named(third.lines, 'reconcile.completed')[0]).toMatchObject({
+      violations: 2,
+      violationsUnchanged: 1,
+      unresolved: 0,
+      unresolvedUnchanged: 0,
+    });
+  });
+
+  it('a failed read does not make them disappear: after it they are still unchanged', async () => {
+    const world = fakeWorld().group({ id: 'sg-1' });
+    world.rule('sg-1', tcp(3389, '0.0.0.0/0', 'rdp'));
+    const reportMemory = createReportMemory();
+    await guarded(world, { reportMemory });
+    world.fail(
+      'DescribeSecurityGroups',
+      new Ec2Error('RequestLimitExceeded', 'throttled', 'DescribeSecurityGroups'),
+      {
+        times: Infinity,
+      },
+    );
+    const failed = await guarded(world, { reportMemory });
+    expect(named(failed.lines, 'read.failed', 'error').length).toBeGreaterThanOrEqual(1);
+    expect(seen(failed.lines, 'rule.violation')).toEqual([]);
+    const fresh = fakeWorld().group({ id: 'sg-1' });
+    fresh.rule('sg-1', tcp(3389, '0.0.0.0/0', 'rdp'));
+    const after = await guarded(fresh, { reportMemory });
+    expect(seen(after.lines, 'rule.violation')).toEqual([['debug', 'unchanged']]);
+    expect(seen(after.lines, 'target.unresolved')).toEqual([['debug', 'unchanged']]);
+  });
+
+  it('one-shot plan and apply (no memory) report every one at warn on every pass, without change', async () => {
+    const world = fakeWorld().group({ id: 'sg-1' });
+    world.rule('sg-1', tcp(3389, '0.0.0.0/0', 'rdp'));
+    for (const mode of ['plan', 'apply', 'apply'] as const) {
+      const { lines } = await guarded(world, { mode });
+      expect(seen(lines, 'rule.violation')).toEqual([['warn', undefined]]);
+      expect(seen(lines, 'target.unresolved')).toEqual([['warn', undefined]]);
+      expect(named(lines, 'reconcile.completed')[0]).not.toHaveProperty('violationsUnchanged');
+      expect(named(lines, 'reconcile.completed')[0]).not.toHaveProperty('unresolvedUnchanged');
+    }
+  });
+
+  it('account selectors the inventory cannot serve: policy.invalid at error once, then debug, again after a pass that passed the check', async () => {
+    const world = fakeWorld().group({ id: 'sg-1' });
+    const selecting = [
+      policy({
+        name: 'office',
+        targets: ['sg-1'],
+        rules: [ssh],
+        accounts: [{ kind: 'id', id: '222222222222' }],
+      }),
+    ];
+    const reportMemory = createReportMemory();
+    const run = (p: readonly Policy[]): ReturnType<typeof pass> =>
+      pass(world, { reportMemory, policies: p, level: 'debug' });
+    const invalid = (lines: readonly LogLine[]): unknown[][] => seen(lines, 'policy.invalid');
+
+    const first = await run(selecting);
+    expect(invalid(first.lines)).toEqual([['error', 'appeared']]);
+    expect(named(first.lines, 'reconcile.failed', 'error')[0]).toMatchObject({
+      errorCode: 'InvalidAccountSelectors',
+      errors: 1,
+      errorsUnchanged: 0,
+    });
+    const again = await run(selecting);
+    expect(invalid(again.lines)).toEqual([['debug', 'unchanged']]);
+    // The pass still fails at error level as before (a configuration error every time), counting the
+    // errors it now reports as debug lines.
+    expect(again.result).toMatchObject({ status: 'failed', errorCode: 'InvalidAccountSelectors' });
+    expect(named(again.lines, 'reconcile.failed', 'error')[0]).toMatchObject({
+      errors: 1,
+      errorsUnchanged: 1,
+    });
+    // A pass whose selectors pass the check forgets the errors: made again, they are news again.
+    expect(invalid((await run(policies)).lines)).toEqual([]);
+    expect(invalid((await run(selecting)).lines)).toEqual([['error', 'appeared']]);
   });
 });
 
