@@ -142,10 +142,18 @@ function unseen(plan: Plan, scope: Scope): boolean {
 /** This pass's items, plus the remembered ones it could not have seen. */
 function nextItems(previous: ReadonlyMap<string, Item>, plan: Plan): Map<string, Item> {
   const next = new Map<string, Item>();
-  for (const group of plan.groups) next.set(groupItemKey(group), groupItem(group));
+  // A group read and found clean is seen (nothing of it is kept) but not held: a daemon over
+  // thousands of groups remembers only the few with something to report.
+  const read = new Set<string>();
+  for (const group of plan.groups) {
+    const key = groupItemKey(group);
+    const item = groupItem(group);
+    read.add(key);
+    if (item.entries.size > 0) next.set(key, item);
+  }
   for (const target of plan.unresolved) next.set(targetItemKey(target), targetItem(target));
   for (const [key, item] of previous) {
-    if (!next.has(key) && unseen(plan, item.scope)) next.set(key, item);
+    if (!read.has(key) && !next.has(key) && unseen(plan, item.scope)) next.set(key, item);
   }
   return next;
 }

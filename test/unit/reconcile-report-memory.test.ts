@@ -211,6 +211,11 @@ describe('the report memory: findings of a pass', () => {
     expect(back.drift(sg1, RDP)).toBe('appeared');
     expect(back.unresolved(target)).toBe('appeared');
 
+    // A group read clean is seen, even while another read of its own policy fails.
+    memory.pass(plan([sg1]));
+    memory.pass(plan([group('sg-1')], { readFailures: [readFailure(['web'], ['tags{team=web}'])] }));
+    expect(memory.pass(plan([sg1])).drift(sg1, RDP)).toBe('appeared');
+
     // A failed read of the same policy but another of its targets does not hide this target.
     memory.pass(plan([], { unresolved: [target] }));
     memory.pass(plan([], { readFailures: [readFailure(['web'], ['tags{team=web}'])] }));
