@@ -79,9 +79,10 @@ export const EVENT_TABLE = {
   'rule.violation': {
     variants: {
       reported: { level: 'warn', msg: 'live ingress rule violates a guardrail; it is not revoked' },
-      // The daemon: reported when it appeared or changed; the same violation on later passes.
+      // The daemon: the same violation on later passes. Still a warning on every pass (SPEC: every
+      // live rule a pass reads that a guardrail denies is reported), told apart by its message.
       unchanged: {
-        level: 'debug',
+        level: 'warn',
         msg: 'live ingress rule violates a guardrail, unchanged since the last pass; it is not revoked',
       },
     },
@@ -117,8 +118,9 @@ export const EVENT_TABLE = {
   'policy.invalid': {
     variants: {
       reported: { level: 'error', msg: 'policy is invalid' },
-      // The daemon: the same error of a set that is still invalid, reported on an earlier pass.
-      unchanged: { level: 'debug', msg: 'policy is invalid, unchanged since the last pass' },
+      // The daemon: the same error of a set that is still invalid, reported on an earlier pass. Still
+      // an error on every invalid pass (SPEC: one policy.invalid per error), told apart by its message.
+      unchanged: { level: 'error', msg: 'policy is invalid, unchanged since the last pass' },
     },
   },
   'policy.warning': { level: 'warn', msg: 'policy set warning' },

@@ -109,8 +109,7 @@ function ownSamples(metricsText: string): Record<string, number> {
  * What /metrics must say after the passes whose events are `events` (SPEC "The daemon"): counters
  * sum the events of every pass, gauges are the last completed pass's reconcile.completed, and
  * sgr_read_failures counts the read.failed events of the last pass that ran, completed or failed.
- * Compared whole: a metric this function does not know of fails the test. The daemon must log at
- * debug for a pass with guardrail violations: the ones it reported before are debug lines.
+ * Compared whole: a metric this function does not know of fails the test.
  */
 function expectMetricsToMatchEvents(metricsText: string, events: readonly Event[]): void {
   const named = (name: string, runId?: unknown): Event[] =>
@@ -126,9 +125,8 @@ function expectMetricsToMatchEvents(metricsText: string, events: readonly Event[
     passes.reduce((sum, e) => sum + (e['durationMs'] as number), 0) / 1000;
   const skipped = (reason: string): number =>
     named('reconcile.skipped').filter((e) => e['reason'] === reason).length;
-  // Every violation of the last completed pass is one rule.violation, at warn when it appeared or
-  // changed and at debug when an earlier pass reported it: counted at any level (the caller logs
-  // debug), and the debug ones are the pass's violationsUnchanged.
+  // Every violation of the last completed pass is one rule.violation at warn (SPEC: every one, every
+  // pass); those an earlier pass reported say `change: unchanged`, and are the pass's violationsUnchanged.
   const lastViolations = named('rule.violation', last['runId']);
   const violations = new Map<string, number>();
   for (const v of lastViolations) {
@@ -136,7 +134,10 @@ function expectMetricsToMatchEvents(metricsText: string, events: readonly Event[
   }
   if (last['violations'] !== undefined) {
     expect(lastViolations.length).toBe(last['violations']);
-    expect(lastViolations.filter((v) => v['level'] === 'debug').length).toBe(last['violationsUnchanged']);
+    expect(lastViolations.every((v) => v['level'] === 'warn')).toBe(true);
+    expect(lastViolations.filter((v) => v['change'] === 'unchanged').length).toBe(
+      last['violationsUnchanged'] ?? 0,
+    );
   }
   const expected: Record<string, number> = {
     'sgr_passes_total{result="completed"}': completed.length,
@@ -587,7 +588,7 @@ describe('sg-reconciler run', () => {
       });
       const second = await pass('the pass with a failed read');
       expect(second).toMatchObject({ event: 'reconcile.completed', readFailures: 1, groups: 1 });
-      // The violation is the first pass's, unchanged: a debug line now, still in the gauge.
+      // The violation is the first pass's, unchanged: still reported (change: unchanged), in the gauge.
       expect(second).toMatchObject({ violations: 1, violationsUnchanged: 1 });
       expectMetricsToMatchEvents(await scrape(), daemon.events);
 
@@ -645,7 +646,7 @@ describe('sg-reconciler run', () => {
     expect((await daemon.exit).code).toBe(0);
   });
 
-  it('reports an unresolved target, a guardrail violation and an invalid policy set when they appear or change (warn, error), as debug lines while they stay the same', async () => {
+  it('marks an unchanged guardrail violation and invalid policy set as unchanged (still warn, error: SPEC reports every one on every pass) and makes an unchanged unresolved target a debug line', async () => {
     const groupId = await newGroup('repeat');
     await authorize(moto.ec2(), groupId, [
       { IpProtocol: 'tcp', FromPort: 3389, ToPort: 3389, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
@@ -704,9 +705,9 @@ describe('sg-reconciler run', () => {
     expect(of(first, 'target.unresolved')).toEqual([['warn', 'appeared']]);
     expect(first).toMatchObject({ violationsUnchanged: 0, unresolvedUnchanged: 0 });
 
-    // 2. The same on the next pass: debug lines, counted; the gauges keep the totals.
+    // 2. The same on the next pass: the violation marked unchanged, the target a debug line, counted.
     const second = await nextPass('the second pass');
-    expect(of(second, 'rule.violation')).toEqual([['debug', 'unchanged']]);
+    expect(of(second, 'rule.violation')).toEqual([['warn', 'unchanged']]);
     expect(of(second, 'target.unresolved')).toEqual([['debug', 'unchanged']]);
     expect(second).toMatchObject({
       violations: 1,
@@ -728,7 +729,7 @@ describe('sg-reconciler run', () => {
     expect(of(third, 'rule.violation')).toEqual(
       expect.arrayContaining([
         ['warn', 'appeared'],
-        ['debug', 'unchanged'],
+        ['warn', 'unchanged'],
       ]),
     );
     expect(
@@ -738,7 +739,7 @@ describe('sg-reconciler run', () => {
     ).toEqual([[`groupName=still-no-group-${groupId}`, 'warn', 'appeared']]);
     expect(third).toMatchObject({ unresolved: 1, unresolvedUnchanged: 0 });
 
-    // 4. The set turns invalid: each error at error level once, then as debug lines counted on the skip.
+    // 4. The set turns invalid: each error appeared, then unchanged (still at error), counted on the skip.
     const broken = policyYaml('extra', groupId, [8443]).replace(
       '      ports: 8443',
       '      ports: 8443\n      colour: blue',
@@ -751,7 +752,7 @@ describe('sg-reconciler run', () => {
     expect(of(fourth, 'policy.invalid')).toEqual(Array(errors).fill(['error', 'appeared']));
     const fifth = await nextPass('the second skipped pass');
     expect(fifth).toMatchObject({ reason: 'invalid-policies', errors, errorsUnchanged: errors });
-    expect(of(fifth, 'policy.invalid')).toEqual(Array(errors).fill(['debug', 'unchanged']));
+    expect(of(fifth, 'policy.invalid')).toEqual(Array(errors).fill(['error', 'unchanged']));
     // The file is written again, the same errors at the same places: still unchanged.
     await writeFile(join(dir, 'extra.yaml'), `${broken}# edited, still broken\n`);
     const sixth = await nextPass('the pass after the same file was rewritten');
@@ -768,7 +769,7 @@ describe('sg-reconciler run', () => {
       violationsUnchanged: 2,
       unresolvedUnchanged: 1,
     });
-    expect(of(fixed, 'rule.violation')).toEqual(Array(2).fill(['debug', 'unchanged']));
+    expect(of(fixed, 'rule.violation')).toEqual(Array(2).fill(['warn', 'unchanged']));
     await writeFile(join(dir, 'extra.yaml'), broken);
     const again = await nextPass('the pass after it broke again');
     expect(again).toMatchObject({ reason: 'invalid-policies', errors, errorsUnchanged: 0 });

@@ -391,7 +391,7 @@ describe('daemon passes', () => {
     expect(metrics).toContain('sgr_passes_total{result="completed"} 2');
   });
 
-  it('reports the errors of a set that stays invalid once (error, change: appeared), then as debug lines counted on the skip; a fix forgets them', async () => {
+  it('reports the errors of a set that stays invalid once (error, change: appeared), then still at error but marked unchanged (SPEC: one policy.invalid per error on every invalid pass), counted on the skip; a fix forgets them', async () => {
     const h = harness({}, 'debug');
     await h.start();
     h.calls[0]?.result.resolve(completed(h.calls[0].context));
@@ -425,13 +425,13 @@ describe('daemon passes', () => {
     await skip(4);
     expect(invalidOf('run-2')).toEqual([[7, 'error', 'appeared']]);
     expect(skippedOf('run-2')).toMatchObject({ errors: 1, errorsUnchanged: 0 });
-    // The next pass finds the same set invalid the same way: a debug line, counted on the skip.
-    expect(invalidOf('run-3')).toEqual([[7, 'debug', 'unchanged']]);
+    // The next pass finds the same set invalid the same way: still an error (the message says unchanged), counted on the skip.
+    expect(invalidOf('run-3')).toEqual([[7, 'error', 'unchanged']]);
     expect(skippedOf('run-3')).toMatchObject({ level: 'error', errors: 1, errorsUnchanged: 1 });
     // A deferred load (files changing) says nothing about the errors and forgets none.
     expect(skippedOf('run-4')).toMatchObject({ reason: 'policies-changing' });
     expect(invalidOf('run-5')).toEqual([
-      [7, 'debug', 'unchanged'],
+      [7, 'error', 'unchanged'],
       [12, 'error', 'appeared'],
     ]);
     expect(skippedOf('run-5')).toMatchObject({ errors: 2, errorsUnchanged: 1 });
@@ -439,7 +439,7 @@ describe('daemon passes', () => {
     await skip(1);
     expect(invalidOf('run-6')).toEqual([
       [8, 'error', 'appeared'],
-      [12, 'debug', 'unchanged'],
+      [12, 'error', 'unchanged'],
     ]);
 
     // Fixed: a pass runs, and the errors are forgotten; made again, they are news again.

@@ -150,7 +150,7 @@ describe('violations and unresolved targets reported by a daemon', () => {
   const seen = (lines: readonly LogLine[], event: string): unknown[][] =>
     lines.filter((l) => l.event === event).map((l) => [l.level, l.change]);
 
-  it('reports them at warn when they appear, as debug lines while unchanged, and counts the unchanged on reconcile.completed', async () => {
+  it('reports violations at warn on every pass (change: appeared, then unchanged) and unchanged unresolved targets as debug lines, and counts the unchanged on reconcile.completed', async () => {
     const world = fakeWorld().vpc('vpc-1', { default: true }).group({ id: 'sg-1' });
     world.rule('sg-1', tcp(3389, '0.0.0.0/0', 'rdp'));
     const reportMemory = createReportMemory();
@@ -166,10 +166,11 @@ describe('violations and unresolved targets reported by a daemon', () => {
     });
 
     const second = await guarded(world, { reportMemory });
-    expect(seen(second.lines, 'rule.violation')).toEqual([['debug', 'unchanged']]);
+    expect(seen(second.lines, 'rule.violation')).toEqual([['warn', 'unchanged']]);
     expect(seen(second.lines, 'target.unresolved')).toEqual([['debug', 'unchanged']]);
-    // The debug line is the whole event: its fields are all there.
-    expect(named(second.lines, 'rule.violation', 'debug')[0]).toMatchObject({
+    // SPEC: every violating live rule a pass reads is reported, so it stays a warning; its message
+    // (and change) say it is not news. The unresolved target is a debug line with all its fields.
+    expect(named(second.lines, 'rule.violation', 'warn')[0]).toMatchObject({
       guardrail: 'no-internet-rdp',
       guardrailEntry: 0,
       groupId: 'sg-1',
@@ -194,7 +195,7 @@ describe('violations and unresolved targets reported by a daemon', () => {
     const third = await guarded(world, { reportMemory });
     expect(seen(third.lines, 'rule.violation')).toEqual(
       expect.arrayContaining([
-        ['debug', 'unchanged'],
+        ['warn', 'unchanged'],
         ['warn', 'appeared'],
       ]),
     );
@@ -225,7 +226,7 @@ describe('violations and unresolved targets reported by a daemon', () => {
     const fresh = fakeWorld().group({ id: 'sg-1' });
     fresh.rule('sg-1', tcp(3389, '0.0.0.0/0', 'rdp'));
     const after = await guarded(fresh, { reportMemory });
-    expect(seen(after.lines, 'rule.violation')).toEqual([['debug', 'unchanged']]);
+    expect(seen(after.lines, 'rule.violation')).toEqual([['warn', 'unchanged']]);
     expect(seen(after.lines, 'target.unresolved')).toEqual([['debug', 'unchanged']]);
   });
 
@@ -241,7 +242,7 @@ describe('violations and unresolved targets reported by a daemon', () => {
     }
   });
 
-  it('account selectors the inventory cannot serve: policy.invalid at error once, then debug, again after a pass that passed the check', async () => {
+  it('account selectors the inventory cannot serve: policy.invalid appeared, then unchanged (still at error), appeared again after a pass that passed the check', async () => {
     const world = fakeWorld().group({ id: 'sg-1' });
     const selecting = [
       policy({
@@ -264,9 +265,10 @@ describe('violations and unresolved targets reported by a daemon', () => {
       errorsUnchanged: 0,
     });
     const again = await run(selecting);
-    expect(invalid(again.lines)).toEqual([['debug', 'unchanged']]);
+    // SPEC: one policy.invalid per error, so it stays an error; its message and change say it is not news.
+    expect(invalid(again.lines)).toEqual([['error', 'unchanged']]);
     // The pass still fails at error level as before (a configuration error every time), counting the
-    // errors it now reports as debug lines.
+    // errors that were not news.
     expect(again.result).toMatchObject({ status: 'failed', errorCode: 'InvalidAccountSelectors' });
     expect(named(again.lines, 'reconcile.failed', 'error')[0]).toMatchObject({
       errors: 1,
