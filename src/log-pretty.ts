@@ -30,6 +30,7 @@ const SUMMARISED = new Set([
   'reconcile.progress',
   'target.unresolved',
   'config.invalid',
+  'authorize.requested',
 ]);
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
@@ -42,7 +43,7 @@ function clock(time: unknown): string {
 }
 
 /** The rule an event names, when it names one (rule.* events carry the rule's fields). */
-function ruleOf(fields: EventRecord): RuleFields | undefined {
+function ruleOf(fields: Readonly<Record<string, unknown>>): RuleFields | undefined {
   const { protocol, fromPort, toPort } = fields;
   const source = fields['source'] as { kind?: unknown; value?: unknown; userId?: unknown } | undefined;
   if (typeof protocol !== 'string' || typeof fromPort !== 'number' || typeof toPort !== 'number')
@@ -84,10 +85,57 @@ function ruleLine(event: string, rule: RuleFields, fields: EventRecord): string 
     parts.push(JSON.stringify(fields['description']));
   }
   if (typeof fields['ruleId'] === 'string') parts.push(fields['ruleId']);
+  if (typeof fields['guardrail'] === 'string') parts.push(guardrailText(fields));
   if (typeof fields['policy'] === 'string') parts.push(`[${fields['policy']}]`);
   if (typeof fields['permitted'] === 'boolean') parts.push(fields['permitted'] ? 'permitted' : 'denied');
   if (typeof fields['errorCode'] === 'string') parts.push(`${fields['errorCode']}: ${text(fields['error'])}`);
   return parts.join('  ');
+}
+
+/**
+ * The guardrail verdict of rule.violation and rule.blocked, as the text plan writes it:
+ * `guardrail cis-admin-ports deny[0]`, and `(exception expired 2026-11-01)` when one did.
+ */
+function guardrailText(fields: EventRecord): string {
+  const entry = typeof fields['guardrailEntry'] === 'number' ? ` deny[${fields['guardrailEntry']}]` : '';
+  const expired =
+    typeof fields['exceptionExpired'] === 'string'
+      ? ` (exception expired ${fields['exceptionExpired']})`
+      : '';
+  return `guardrail ${text(fields['guardrail'])}${entry}${expired}`;
+}
+
+/** `sg-0abc (111111111111/us-east-1)  2 rules: tcp 22 from 10.0.0.0/8; tcp 443 from ::/0  [web, ssh]` */
+function requestedLine(fields: EventRecord): string {
+  const unit = unitOf(fields);
+  const group = `${text(fields['groupId'])}${unit !== undefined ? ` (${unit})` : ''}`;
+  const rules = Array.isArray(fields['rules']) ? (fields['rules'] as unknown[]) : [];
+  const words = rules.map((r) => valueText(r)).join('; ');
+  const policies = Array.isArray(fields['policies'])
+    ? `  [${(fields['policies'] as unknown[]).join(', ')}]`
+    : '';
+  return `${group}  ${counted(rules.length, 'rule')}: ${words}${policies}`;
+}
+
+/**
+ * A field's value in words for the key=value tail: a rule as `tcp 22 from 10.0.0.0/8`, a list of
+ * names as `a,b`, a source as its value; JSON only for a shape no person reads (never seen so far).
+ */
+function valueText(value: unknown): string {
+  if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return value.map(valueText).join(',');
+  if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>;
+    const asRule = ruleOf(record);
+    if (asRule !== undefined) return describeRule(asRule);
+    if (typeof record['kind'] === 'string' && typeof record['value'] === 'string') {
+      return typeof record['userId'] === 'string'
+        ? `${record['userId']}/${record['value']}`
+        : record['value'];
+    }
+  }
+  return JSON.stringify(value);
 }
 
 /** The counts of a completed pass in words: what reconcile.completed's constant message leaves out. */
@@ -144,6 +192,8 @@ function summary(event: string, fields: EventRecord): string {
       return `${text(fields['mode'])}, ${text(fields['phase'])}: ${count(fields['done'])} of ${counted(count(fields['total']), 'unit')} done, ${counted(count(fields['groupsRead']), 'group')} read, ${(count(fields['elapsedMs']) / 1000).toFixed(0)} s so far`;
     case 'config.invalid':
       return text(fields['error']);
+    case 'authorize.requested':
+      return requestedLine(fields);
     case 'target.unresolved':
       return `policy ${text(fields['policy'])}: target ${text(fields['target'])} in ${text(fields['region'])} matched no security group`;
     default:
@@ -156,9 +206,7 @@ function tail(event: string, fields: EventRecord): string {
   const pairs: string[] = [];
   for (const [key, value] of Object.entries(fields)) {
     if (HEAD_FIELDS.has(key) || value === undefined) continue;
-    pairs.push(
-      `${key}=${typeof value === 'string' && /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value)}`,
-    );
+    pairs.push(`${key}=${valueText(value)}`);
   }
   return pairs.length > 0 ? `  ${pairs.join(' ')}` : '';
 }

@@ -4,6 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { formatEvent } from '../../src/log-pretty.js';
 import { report } from '../../src/events.js';
 import { createLogger } from '../../src/logging.js';
+import type { Guardrail } from '../../src/model/guardrail.js';
+import { reconcilePass } from '../../src/reconcile/pass.js';
+import type { PassMode } from '../../src/reconcile/types.js';
+import { captureLogger } from '../helpers/log-capture.js';
+import { Ec2Error } from '../../src/aws/port.js';
+import { fakeWorld, policy, tcp } from '../helpers/fake-ec2.js';
 
 const TIME = '2026-11-30T06:12:03.456Z';
 
@@ -212,6 +218,105 @@ describe('formatEvent', () => {
         msg: 'reconcile pass started',
       }),
     ).toBe('06:12:03 INFO  reconcile.started  reconcile pass started  mode=plan policies=4');
+  });
+});
+
+describe('formatEvent on guardrails and requests', () => {
+  it('names the guardrail and its deny entry of a violation, and an exception that expired', () => {
+    const line = formatEvent(
+      rule({
+        level: 'warn',
+        event: 'rule.violation',
+        policy: undefined,
+        source: { kind: 'cidr', value: '0.0.0.0/0' },
+        ruleId: 'sgr-0b24',
+        guardrail: 'cis-admin-ports',
+        guardrailEntry: 0,
+        exceptionExpired: '2026-11-01',
+      }),
+    );
+    expect(line).toBe(
+      '06:12:03 WARN  rule.violation  sg-0123456789abcdef0 (us-east-1)  tcp 22 from 0.0.0.0/0  sgr-0b24  guardrail cis-admin-ports deny[0] (exception expired 2026-11-01)',
+    );
+  });
+
+  it('shows authorize.requested as the group, its rules in words and the policies, not as JSON', () => {
+    const line = formatEvent({
+      level: 'info',
+      time: TIME,
+      event: 'authorize.requested',
+      account: '111111111111',
+      region: 'us-east-1',
+      groupId: 'sg-1',
+      policies: ['ssh', 'web'],
+      rules: [
+        { protocol: 'tcp', fromPort: 22, toPort: 22, source: { kind: 'cidr', value: '10.0.0.0/8' } },
+        {
+          protocol: 'icmp',
+          fromPort: 8,
+          toPort: -1,
+          source: { kind: 'securityGroup', value: 'sg-2', userId: '222222222222' },
+        },
+      ],
+      msg: 'sending AuthorizeSecurityGroupIngress',
+    });
+    expect(line).toBe(
+      '06:12:03 INFO  authorize.requested  sg-1 (111111111111/us-east-1)  2 rules: tcp 22 from 10.0.0.0/8; icmp type 8, all codes from 222222222222/sg-2  [ssh, web]',
+    );
+  });
+
+  // The kind of fault: a field whose value is a list or an object shown as raw JSON. Every event a
+  // real pass writes, in each mode, with a violation, a blocked rule, a write, an unresolved target,
+  // drift and a failed read, must read as words.
+  it.each(['plan', 'apply'] as PassMode[])('writes no raw JSON for any event of a %s pass', async (mode) => {
+    const guardrail: Guardrail = {
+      name: 'no-internet-ssh',
+      file: 'g.yaml',
+      position: { file: 'g.yaml', line: 1, column: 1 },
+      description: undefined,
+      deny: [
+        {
+          protocol: 'tcp',
+          ports: [{ from: 22, to: 22 }],
+          from: { kind: 'internet' },
+          position: { file: 'g.yaml', line: 3, column: 7 },
+        },
+      ],
+      exceptions: [],
+    };
+    const world = fakeWorld()
+      .group({ id: 'sg-1' })
+      .rule('sg-1', tcp(22, '::/0'), tcp(80, '10.0.0.0/8', 'old'))
+      .group({ id: 'sg-2', region: 'eu-west-1' })
+      .fail(
+        'DescribeSecurityGroups',
+        new Ec2Error('UnauthorizedOperation', 'not allowed', 'DescribeSecurityGroups', 403),
+        { region: 'eu-west-1' },
+      );
+    const policies = [
+      policy({
+        name: 'web',
+        targets: ['sg-1', 'sg-404'],
+        rules: [tcp(443, '0.0.0.0/0'), tcp(22, '0.0.0.0/0'), tcp(80, '10.0.0.0/8', 'new')],
+      }),
+      policy({ name: 'eu', region: 'eu-west-1', targets: ['sg-2'], rules: [tcp(443, '10.0.0.0/8')] }),
+    ];
+    const { logger, lines } = captureLogger();
+    await reconcilePass(
+      { ports: world.ports(), logger, clock: () => new Date('2026-11-30T12:00:00Z') },
+      { mode, policies, defaultRegion: 'us-east-1', maxRulesPerGroup: 60, guardrails: [guardrail] },
+    );
+    const events = new Set(lines.map((l) => l.event));
+    for (const expected of [
+      'rule.violation',
+      'rule.blocked',
+      'target.unresolved',
+      'read.failed',
+      'rule.drift',
+    ])
+      expect(events).toContain(expected);
+    if (mode === 'apply') expect(events).toContain('authorize.requested');
+    for (const line of lines) expect(formatEvent(line)).not.toMatch(/\[\{|\{"|\[object/);
   });
 });
 
