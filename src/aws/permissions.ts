@@ -26,17 +26,26 @@ function rule(
   return canonicalRule({ protocol, fromPort, toPort, source, ...withDescription(description) });
 }
 
-function groupPairSource(pair: {
-  GroupId?: string | undefined;
-  UserId?: string | undefined;
-  VpcId?: string | undefined;
-  VpcPeeringConnectionId?: string | undefined;
-}): RuleSource | undefined {
+/**
+ * A group-pair source. EC2 names the owning account (`UserId`) of every referenced group, the
+ * group's own account included (EC2 API Reference, UserIdGroupPair); the model keeps `userId` only
+ * for a group of another account, so an own-account group reads `sg-…`, as a policy writes it, not
+ * `111111111111/sg-…`. `ownerId` is the account of the group whose rule this is, when known.
+ */
+function groupPairSource(
+  pair: {
+    GroupId?: string | undefined;
+    UserId?: string | undefined;
+    VpcId?: string | undefined;
+    VpcPeeringConnectionId?: string | undefined;
+  },
+  ownerId: string | undefined,
+): RuleSource | undefined {
   if (pair.GroupId === undefined) return undefined;
   return {
     kind: 'securityGroup',
     value: pair.GroupId,
-    ...(pair.UserId !== undefined ? { userId: pair.UserId } : {}),
+    ...(pair.UserId !== undefined && pair.UserId !== ownerId ? { userId: pair.UserId } : {}),
     ...(pair.VpcId !== undefined ? { vpcId: pair.VpcId } : {}),
     ...(pair.VpcPeeringConnectionId !== undefined
       ? { vpcPeeringConnectionId: pair.VpcPeeringConnectionId }
@@ -47,9 +56,10 @@ function groupPairSource(pair: {
 /**
  * One permission as EC2 returns it (DescribeSecurityGroups `IpPermissions`), expanded into canonical
  * one-source rules, each with its own source's description. A source without its identifying field
- * (which EC2 never sends) is skipped rather than invented.
+ * (which EC2 never sends) is skipped rather than invented. `ownerId` is the account of the group the
+ * permission belongs to: a group pair of that account loses its `UserId` (groupPairSource).
  */
-export function expandIpPermission(permission: IpPermission): Rule[] {
+export function expandIpPermission(permission: IpPermission, ownerId?: string): Rule[] {
   const protocol = permission.IpProtocol ?? '-1';
   const fromPort = portOrAll(permission.FromPort);
   const toPort = portOrAll(permission.ToPort);
@@ -69,15 +79,21 @@ export function expandIpPermission(permission: IpPermission): Rule[] {
     }
   }
   for (const pair of permission.UserIdGroupPairs ?? []) {
-    const source = groupPairSource(pair);
+    const source = groupPairSource(pair, ownerId);
     if (source !== undefined) add(source, pair.Description);
   }
   return rules;
 }
 
-/** Every permission of a group expanded (ingress or egress alike; callers pass `IpPermissions`). */
-export function expandIpPermissions(permissions: readonly IpPermission[] | undefined): Rule[] {
-  return (permissions ?? []).flatMap(expandIpPermission);
+/**
+ * Every permission of a group expanded (ingress or egress alike; callers pass `IpPermissions`);
+ * `ownerId` as in expandIpPermission.
+ */
+export function expandIpPermissions(
+  permissions: readonly IpPermission[] | undefined,
+  ownerId?: string,
+): Rule[] {
+  return (permissions ?? []).flatMap((permission) => expandIpPermission(permission, ownerId));
 }
 
 /**
@@ -89,7 +105,8 @@ export function liveRuleFromSecurityGroupRule(sgr: SecurityGroupRule): LiveRule 
   if (sgr.CidrIpv4 !== undefined) source = { kind: 'cidr', value: sgr.CidrIpv4 };
   else if (sgr.CidrIpv6 !== undefined) source = { kind: 'cidrIpv6', value: sgr.CidrIpv6 };
   else if (sgr.PrefixListId !== undefined) source = { kind: 'prefixList', value: sgr.PrefixListId };
-  else if (sgr.ReferencedGroupInfo !== undefined) source = groupPairSource(sgr.ReferencedGroupInfo);
+  else if (sgr.ReferencedGroupInfo !== undefined)
+    source = groupPairSource(sgr.ReferencedGroupInfo, sgr.GroupOwnerId);
   if (source === undefined) return undefined;
   return {
     ...rule(sgr.IpProtocol ?? '-1', portOrAll(sgr.FromPort), portOrAll(sgr.ToPort), source, sgr.Description),
@@ -175,6 +192,6 @@ export function liveGroupFromSecurityGroup(group: SecurityGroup): LiveGroup | un
     vpcId: group.VpcId,
     ownerId: group.OwnerId,
     tags: tagsToRecord(group.Tags),
-    rules: expandIpPermissions(group.IpPermissions),
+    rules: expandIpPermissions(group.IpPermissions, group.OwnerId),
   };
 }

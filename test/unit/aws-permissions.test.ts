@@ -9,7 +9,14 @@ import {
   liveRuleFromSecurityGroupRule,
   toIpPermissions,
 } from '../../src/aws/permissions.js';
-import { canonicalRule, ruleKey, type Rule, type RuleFields, type RuleSource } from '../../src/model/rule.js';
+import {
+  canonicalRule,
+  describeRule,
+  ruleKey,
+  type Rule,
+  type RuleFields,
+  type RuleSource,
+} from '../../src/model/rule.js';
 
 describe('expandIpPermission', () => {
   const cases: { name: string; permission: IpPermission; expected: RuleFields[] }[] = [
@@ -157,6 +164,43 @@ describe('expandIpPermission', () => {
     expect(rules.map(ruleKey)).toEqual(['tcp|22|22|cidr|10.0.0.0/8', '-1|-1|-1|cidr|10.1.0.0/16']);
     expect(expandIpPermissions(undefined)).toEqual([]);
   });
+
+  it("drops the UserId EC2 gives a group of the group's own account, and keeps another account's", () => {
+    const permission = {
+      IpProtocol: 'tcp',
+      FromPort: 5432,
+      ToPort: 5432,
+      UserIdGroupPairs: [
+        { GroupId: 'sg-own', UserId: '111111111111' },
+        { GroupId: 'sg-peer', UserId: '222222222222' },
+      ],
+    };
+    expect(expandIpPermissions([permission], '111111111111').map((r) => describeRule(r))).toEqual([
+      'tcp 5432 from sg-own',
+      'tcp 5432 from 222222222222/sg-peer',
+    ]);
+    // Without the owner (never the case for a group EC2 returns) nothing is dropped.
+    expect(expandIpPermissions([permission]).map((r) => r.source.userId)).toEqual([
+      '111111111111',
+      '222222222222',
+    ]);
+  });
+
+  it('reads a DescribeSecurityGroups group with its own account left out of its group pairs', () => {
+    const group = liveGroupFromSecurityGroup({
+      GroupId: 'sg-db',
+      OwnerId: '111111111111',
+      IpPermissions: [
+        {
+          IpProtocol: 'tcp',
+          FromPort: 5432,
+          ToPort: 5432,
+          UserIdGroupPairs: [{ GroupId: 'sg-app', UserId: '111111111111' }],
+        },
+      ],
+    });
+    expect(group?.rules.map((r) => r.source)).toEqual([{ kind: 'securityGroup', value: 'sg-app' }]);
+  });
 });
 
 describe('liveRuleFromSecurityGroupRule', () => {
@@ -185,6 +229,14 @@ describe('liveRuleFromSecurityGroupRule', () => {
           FromPort: -1,
           ToPort: -1,
           ReferencedGroupInfo: { GroupId: 'sg-1', UserId: '123456789012' },
+        },
+        {
+          SecurityGroupRuleId: 'sgr-5',
+          GroupOwnerId: '123456789012',
+          IpProtocol: '-1',
+          FromPort: -1,
+          ToPort: -1,
+          ReferencedGroupInfo: { GroupId: 'sg-2', UserId: '123456789012' },
         },
       ].map(liveRuleFromSecurityGroupRule),
     ).toEqual([
@@ -216,6 +268,13 @@ describe('liveRuleFromSecurityGroupRule', () => {
         fromPort: -1,
         toPort: -1,
         source: { kind: 'securityGroup', value: 'sg-1', userId: '123456789012' },
+      },
+      {
+        ruleId: 'sgr-5',
+        protocol: '-1',
+        fromPort: -1,
+        toPort: -1,
+        source: { kind: 'securityGroup', value: 'sg-2' },
       },
     ]);
   });

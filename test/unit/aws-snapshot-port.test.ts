@@ -48,7 +48,8 @@ describe('snapshot port: describeSecurityGroups', () => {
           protocol: 'tcp',
           fromPort: 5432,
           toPort: 5432,
-          source: { kind: 'securityGroup', value: WEB, userId: '123456789012' },
+          // EC2 names the owner of every group pair; an own-account group reads as a policy writes it.
+          source: { kind: 'securityGroup', value: WEB },
           description: 'app servers',
         },
         {
@@ -233,7 +234,13 @@ describe('the sg-reconciler snapshot document', () => {
         protocol: '-1',
         fromPort: -1,
         toPort: -1,
-        source: { kind: 'securityGroup', value: BASTION, userId: '123456789012' },
+        source: { kind: 'securityGroup', value: BASTION },
+      },
+      {
+        protocol: 'tcp',
+        fromPort: 22,
+        toPort: 22,
+        source: { kind: 'securityGroup', value: 'sg-0aa11bb22cc33dd44', userId: '210987654321' },
       },
     ]),
   };
