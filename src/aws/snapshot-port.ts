@@ -6,7 +6,7 @@
 // and a message naming the gap, so a plan from an incomplete snapshot is a failed plan (exit 1).
 import type { IpPermission, SecurityGroup } from '@aws-sdk/client-ec2';
 
-import { canonicalCidr, type LiveRule } from '../model/rule.js';
+import { canonicalCidr, ruleKey, type LiveRule } from '../model/rule.js';
 import { liveGroupFromSecurityGroup, toIpPermissions } from './permissions.js';
 import {
   Ec2Error,
@@ -50,6 +50,12 @@ export interface RegionSnapshotDocument {
   readonly defaultVpcId: string | null;
   readonly groups: readonly SecurityGroup[];
   readonly prefixLists: Readonly<Record<string, PrefixListRecord | null>>;
+  /**
+   * The SecurityGroupRuleIds of the rules of groups with a guardrail violation (DescribeSecurityGroups
+   * carries none): group ID -> rule key (`protocol|fromPort|toPort|kind|value`, the model's ruleKey)
+   * -> `sgr-…`. Absent when no group needed them.
+   */
+  readonly ruleIds?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** The document `sg-reconciler snapshot` writes (formatVersion 1). */
@@ -77,6 +83,8 @@ export interface RegionSnapshotInput {
   readonly defaultVpcId: string | undefined;
   /** Every list asked for: its size, or undefined when EC2 said it does not exist. */
   readonly prefixLists: ReadonlyMap<string, PrefixListInfo | undefined>;
+  /** Group ID -> rule key -> SecurityGroupRuleId, for the groups whose rule IDs were read. */
+  readonly ruleIds?: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
 /** A group back in DescribeSecurityGroups' shape; liveGroupFromSecurityGroup reads it back unchanged. */
@@ -118,10 +126,16 @@ export function buildSnapshotDocument(input: {
           : { maxEntries: info.maxEntries, addressFamily: info.addressFamily ?? null };
     }
     const account = (accounts[unit.account] ??= { regions: {} });
+    const ruleIds: Record<string, Record<string, string>> = {};
+    for (const groupId of [...(unit.ruleIds?.keys() ?? [])].sort(compare)) {
+      const byKey = unit.ruleIds?.get(groupId) ?? new Map<string, string>();
+      ruleIds[groupId] = Object.fromEntries([...byKey.entries()].sort(([a], [b]) => compare(a, b)));
+    }
     account.regions[unit.region] = {
       defaultVpcId: unit.defaultVpcId ?? null,
       groups: [...unit.groups].sort((a, b) => compare(a.groupId, b.groupId)).map(securityGroupOf),
       prefixLists,
+      ...(Object.keys(ruleIds).length > 0 ? { ruleIds } : {}),
     };
   }
   return {
@@ -144,6 +158,8 @@ interface RegionData {
   readonly prefixLists: ReadonlyMap<string, PrefixListInfo | undefined>;
   /** Appended to the message for a list the snapshot does not hold. */
   readonly prefixListHint: string;
+  /** Group ID -> rule key -> SecurityGroupRuleId, where the snapshot recorded them. */
+  readonly ruleIds: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
 /** A snapshot opened for reading: which units it holds, and a read-only port for any unit. */
@@ -215,6 +231,7 @@ export function openSnapshot(
     },
     prefixLists: new Map(),
     prefixListHint: hint,
+    ruleIds: new Map(),
   };
   const region = options.region;
   const units = region === undefined ? [] : [{ account, region }];
@@ -302,7 +319,14 @@ function regionPort(region: string, account: string, data: RegionData): Ec2Port 
             400,
           );
         }
-        return [...group.rules];
+        // DescribeSecurityGroups carries no rule IDs; the snapshot recorded them for the groups a
+        // live plan would ask (guardrail violations).
+        const ids = data.ruleIds.get(groupId);
+        if (ids === undefined) return [...group.rules];
+        return group.rules.map((rule) => {
+          const ruleId = ids.get(ruleKey(rule));
+          return ruleId === undefined ? rule : { ...rule, ruleId };
+        });
       });
     },
 
@@ -683,5 +707,36 @@ function readRegionDocument(
     }
     prefixLists.set(id, { maxEntries, addressFamily: family ?? undefined });
   }
-  return { groups, defaultVpc, prefixLists, prefixListHint: hint };
+  return { groups, defaultVpc, prefixLists, prefixListHint: hint, ruleIds: readRuleIds(check, value, path) };
+}
+
+/** The optional `ruleIds` of a region document: group ID -> rule key -> `sgr-…`. */
+function readRuleIds(check: Checker, value: Json, path: string): Map<string, Map<string, string>> {
+  const ids = new Map<string, Map<string, string>>();
+  const recorded = value.ruleIds;
+  if (recorded === undefined) return ids;
+  if (!isObject(recorded)) {
+    check.fail(`${path}.ruleIds`, 'expected an object keyed by security group ID');
+    return ids;
+  }
+  for (const [groupId, byKey] of Object.entries(recorded)) {
+    const groupPath = `${path}.ruleIds[${JSON.stringify(groupId)}]`;
+    if (!isObject(byKey)) {
+      check.fail(groupPath, 'expected an object of rule key -> security group rule ID (sgr-…)');
+      continue;
+    }
+    const map = new Map<string, string>();
+    for (const [key, ruleId] of Object.entries(byKey)) {
+      if (typeof ruleId !== 'string' || !/^sgr-[0-9a-f]+$/.test(ruleId)) {
+        check.fail(
+          `${groupPath}[${JSON.stringify(key)}]`,
+          'expected a security group rule ID like sgr-0123456789abcdef0',
+        );
+        continue;
+      }
+      map.set(key, ruleId);
+    }
+    ids.set(groupId, map);
+  }
+  return ids;
 }

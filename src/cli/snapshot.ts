@@ -81,6 +81,7 @@ export async function runSnapshot(options: SnapshotOptions): Promise<number> {
         defaultRegion: config.region,
         ports: access.ports,
         accounts: access.accounts,
+        ...(loaded.guardrails !== undefined ? { guardrails: loaded.guardrails } : {}),
         ...(inventory !== undefined ? { inventory } : {}),
         ...(options.shard !== undefined ? { shard: options.shard } : {}),
         concurrency: options.concurrency,

@@ -5,13 +5,15 @@
 // Same port calls (and so the same pagination, retries and error mapping) as a plan's reads. Any
 // failed read fails the whole snapshot: a partial one would answer "nothing there" for what it
 // missed.
-import type { AccountGateway, Ec2PortFactory, LiveGroup, PrefixListInfo } from '../aws/port.js';
+import type { AccountGateway, Ec2Port, Ec2PortFactory, LiveGroup, PrefixListInfo } from '../aws/port.js';
 import {
   buildSnapshotDocument,
   type RegionSnapshotInput,
   type SnapshotDocument,
 } from '../aws/snapshot-port.js';
 import type { AccountInventory } from '../model/accounts.js';
+import { entryDenies, type Guardrail } from '../model/guardrail.js';
+import { ruleKey, type Rule } from '../model/rule.js';
 import type { Policy } from '../model/policy.js';
 import { planUnits, type Shard, type WorkUnit } from '../model/units.js';
 import { errorInfo, mapBounded } from './support.js';
@@ -26,6 +28,12 @@ export interface SnapshotRequest {
   readonly accounts: AccountGateway;
   /** The account inventory, for policies with spec.accounts (none: the own account only). */
   readonly inventory?: AccountInventory;
+  /**
+   * The guardrails of the policy set. A group with a live rule one of them denies is read once more
+   * (DescribeSecurityGroupRules) and its rule IDs recorded, so an offline plan names each violation's
+   * rule as a live plan does (fillViolationRuleIds).
+   */
+  readonly guardrails?: readonly Guardrail[];
   /** This process's share of the (account, region) units, as for plan. */
   readonly shard?: Shard;
   /** Units read at once (default 4). */
@@ -64,6 +72,34 @@ interface RegionRead {
   readonly groups: readonly LiveGroup[];
   readonly defaultVpcId: string | undefined;
   readonly prefixLists: ReadonlyMap<string, PrefixListInfo | undefined>;
+  readonly ruleIds: ReadonlyMap<string, ReadonlyMap<string, string>>;
+}
+
+/** Does any deny entry of any guardrail deny this rule (exceptions aside: they depend on the policy)? */
+function deniedByAny(guardrails: readonly Guardrail[], rule: Rule): boolean {
+  return guardrails.some((guardrail) => guardrail.deny.some((entry) => entryDenies(entry, rule)));
+}
+
+/**
+ * The SecurityGroupRuleIds (by rule key) of every group with a rule a guardrail denies: the one
+ * extra read a live plan makes for its violations (DescribeSecurityGroupRules, per such group).
+ */
+async function violationRuleIds(
+  port: Ec2Port,
+  groups: readonly LiveGroup[],
+  guardrails: readonly Guardrail[],
+  signal: AbortSignal | undefined,
+): Promise<Map<string, ReadonlyMap<string, string>>> {
+  const ids = new Map<string, ReadonlyMap<string, string>>();
+  if (guardrails.length === 0) return ids;
+  for (const group of groups) {
+    if (!group.rules.some((rule) => deniedByAny(guardrails, rule))) continue;
+    const rules = await port.describeIngressRules(group.groupId, signal);
+    const byKey = new Map<string, string>();
+    for (const rule of rules) if (rule.ruleId !== undefined) byKey.set(ruleKey(rule), rule.ruleId);
+    ids.set(group.groupId, byKey);
+  }
+  return ids;
 }
 
 /**
@@ -125,7 +161,9 @@ export async function takeSnapshot(request: SnapshotRequest): Promise<SnapshotOu
         // A list EC2 does not return does not exist: recorded as such (null), not as "not read".
         for (const id of ids) prefixLists.set(id, sizes.get(id));
       }
-      const read: RegionRead = { account, region, groups, defaultVpcId, prefixLists };
+      action = 'DescribeSecurityGroupRules';
+      const ruleIds = await violationRuleIds(port, groups, request.guardrails ?? [], request.signal);
+      const read: RegionRead = { account, region, groups, defaultVpcId, prefixLists, ruleIds };
       return read;
     } catch (error) {
       failures.push({ account, region, action, ...pick(errorInfo(error)) });

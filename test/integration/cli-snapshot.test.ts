@@ -154,6 +154,44 @@ describe('snapshot, then plan --snapshot', { timeout: 120_000 }, () => {
     ]);
   });
 
+  it('an offline plan names the rule of a guardrail violation as a live plan does, and an own-account group as sg-…', async () => {
+    const bastion = await createGroup(emu.ec2, { name: 'bastion', vpcId: emu.vpcId });
+    const app = await createGroup(emu.ec2, { name: 'app', vpcId: emu.vpcId });
+    await authorize(emu.ec2, bastion, [
+      { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+      { IpProtocol: 'tcp', FromPort: 9100, ToPort: 9100, UserIdGroupPairs: [{ GroupId: app }] },
+    ]);
+    const dir = await writePolicies({
+      'bastion.yaml': policy(
+        'bastion',
+        `targets: [{groupId: ${bastion}}]\ningress:\n  - protocol: tcp\n    ports: 443\n    sources: [{cidr: 10.0.0.0/8}]`,
+      ),
+      'guardrail.yaml':
+        'apiVersion: sg-reconciler/v1\nkind: Guardrail\nmetadata:\n  name: no-internet-ssh\nspec:\n  deny:\n    - protocol: tcp\n      ports: [22]\n      from: internet\n',
+    });
+    const out = await tempFile('snapshot.json');
+    const env = motoEnv(emu.endpoint);
+
+    const live = await runCli(['plan', '--policies', dir, '--format', 'json'], { env });
+    const liveText = await runCli(['plan', '--policies', dir], { env });
+    const taken = await runCli(['snapshot', '--policies', dir, '--out', out], { env });
+    const offline = await runCli(['plan', '--policies', dir, '--snapshot', out, '--format', 'json'], {
+      env: OFFLINE_ENV,
+    });
+    const offlineText = await runCli(['plan', '--policies', dir, '--snapshot', out], { env: OFFLINE_ENV });
+
+    expect(taken.code).toBe(0);
+    const { violations } = (comparable(live.stdout) as { guardrails: { violations: unknown[] } }).guardrails;
+    expect(violations).toEqual([
+      expect.objectContaining({ groupId: bastion, ruleId: expect.stringMatching(/^sgr-/) as unknown }),
+    ]);
+    expect(comparable(offline.stdout)).toEqual(comparable(live.stdout));
+    expect(offlineText.stdout).toBe(liveText.stdout);
+    // The group of the same account reads as a policy writes it, in both.
+    expect(liveText.stdout).toContain(`tcp  9100  securityGroup ${app}`);
+    expect(liveText.stdout).not.toContain(`123456789012/${app}`);
+  });
+
   it('a region the snapshot does not hold fails the plan naming the region, never a plan for it', async () => {
     const { dir } = await arrangeState();
     const out = await tempFile('snapshot.json');

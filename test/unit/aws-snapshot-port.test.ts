@@ -11,6 +11,7 @@ import {
 } from '../../src/aws/snapshot-port.js';
 import { ruleKey } from '../../src/model/rule.js';
 import { canonicalRules } from '../helpers/rules.js';
+import { tcp } from '../helpers/fake-ec2.js';
 
 const FIXTURE_PATH = new URL('../fixtures/snapshots/describe-security-groups.json', import.meta.url);
 const FIXTURE = JSON.parse(readFileSync(FIXTURE_PATH, 'utf8')) as unknown;
@@ -346,6 +347,50 @@ describe('the sg-reconciler snapshot document', () => {
     ).rejects.toMatchObject({
       code: SNAPSHOT_INCOMPLETE,
     });
+  });
+
+  it("answers a group's rule IDs where the snapshot recorded them (guardrail violations), and rejects a malformed record", async () => {
+    const web = 'sg-0c1d2e3f4a5b6c7d8';
+    const withIds = buildSnapshotDocument({
+      takenAt: '2026-11-30T06:00:00.000Z',
+      credentialsAccount: '123456789012',
+      defaultRegion: 'us-east-1',
+      regions: [
+        {
+          account: '123456789012',
+          region: 'us-east-1',
+          groups: [
+            {
+              groupId: web,
+              groupName: 'web',
+              vpcId: undefined,
+              ownerId: '123456789012',
+              tags: {},
+              rules: [tcp(22, '0.0.0.0/0'), tcp(443, '0.0.0.0/0')],
+            },
+          ],
+          defaultVpcId: undefined,
+          prefixLists: new Map(),
+          ruleIds: new Map([[web, new Map([['tcp|22|22|cidr|0.0.0.0/0', 'sgr-0abc']])]]),
+        },
+      ],
+    });
+    const opened = openSnapshot(JSON.parse(JSON.stringify(withIds)) as unknown, 'snap.json');
+    const rules = await opened.ports('us-east-1').describeIngressRules(web);
+    expect(rules.map((r) => [ruleKey(r), r.ruleId])).toEqual([
+      ['tcp|22|22|cidr|0.0.0.0/0', 'sgr-0abc'],
+      ['tcp|443|443|cidr|0.0.0.0/0', undefined],
+    ]);
+    const region = withIds.accounts['123456789012']?.regions['us-east-1'];
+    const bad = {
+      ...withIds,
+      accounts: {
+        '123456789012': { regions: { 'us-east-1': { ...region, ruleIds: { [web]: { k: 'rule-1' } } } } },
+      },
+    };
+    expect(() => openSnapshot(bad, 'snap.json')).toThrow(
+      `$.accounts["123456789012"].regions["us-east-1"].ruleIds["${web}"]["k"]: expected a security group rule ID like sgr-0123456789abcdef0`,
+    );
   });
 
   it('rejects a newer formatVersion and a malformed document, naming the JSON paths', () => {
