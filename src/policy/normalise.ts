@@ -13,6 +13,7 @@ import type {
 } from './kinds/ingress-policy.js';
 import type { Segment } from './issue.js';
 import { parsePorts } from './values.js';
+import type { RuleSite } from './guardrail-check.js';
 
 export type Locate = (segments: readonly Segment[]) => SourcePosition;
 
@@ -64,6 +65,66 @@ function ruleSource(source: SourceDocument): RuleSource {
   };
 }
 
+/** The canonical rules of one valid `spec.ingress` entry: one per source, each located at its source. */
+function entryRules(entry: IngressRuleDocument, ruleIndex: number, locate: Locate): PolicyRule[] {
+  const protocol = canonicalProtocol(entry.protocol);
+  const { fromPort, toPort } = portsOf(entry, protocol);
+  return entry.sources.map((source, sourceIndex) => {
+    const description = source.description ?? entry.description;
+    return {
+      rule: canonicalRule({
+        protocol,
+        fromPort,
+        toPort,
+        source: ruleSource(source),
+        ...(description !== undefined ? { description } : {}),
+      }),
+      position: locate(['spec', 'ingress', ruleIndex, 'sources', sourceIndex]),
+    };
+  });
+}
+
+/**
+ * The rules of an IngressPolicy document that has errors, for the guardrail check only: each
+ * `spec.ingress` entry with no error of its own (not in `dirty`; the schema checked its fields) is
+ * normalised, so a guardrail denial is reported together with the document's other errors instead
+ * of after they are fixed. The sites' Policy has no targets and is never planned. Empty when every
+ * entry is `dirty`, or the document has no usable name or ingress list. Never throws: an entry
+ * that does not normalise is left out.
+ */
+export function cleanRulesOf(
+  document: Record<string, unknown>,
+  dirty: ReadonlySet<number> | 'all',
+  file: string,
+  locate: Locate,
+): RuleSite[] {
+  const metadata = document.metadata as { name?: unknown } | undefined;
+  const spec = document.spec as { ingress?: unknown } | undefined;
+  if (dirty === 'all' || typeof metadata?.name !== 'string' || !Array.isArray(spec?.ingress)) return [];
+  const rules: PolicyRule[] = [];
+  const paths: string[] = [];
+  (spec.ingress as unknown[]).forEach((entry, ruleIndex) => {
+    if (dirty.has(ruleIndex)) return;
+    try {
+      const entryRulesOf = entryRules(entry as IngressRuleDocument, ruleIndex, locate);
+      entryRulesOf.forEach((_, j) => paths.push(`spec.ingress[${ruleIndex}].sources[${j}]`));
+      rules.push(...entryRulesOf);
+    } catch {
+      // Not checkable on its own; its document's errors are reported anyway.
+    }
+  });
+  const policy: Policy = {
+    name: metadata.name,
+    file,
+    position: locate([]),
+    region: undefined,
+    targets: [],
+    ruleTags: {},
+    rules,
+  };
+  return rules.map((_, index) => ({ policy, index, path: paths[index] ?? '' }));
+}
+
 /** One valid IngressPolicy document -> the normalised Policy, every part located in `file`. */
 export function normalisePolicy(document: PolicyDocument, file: string, locate: Locate): Policy {
   const { spec } = document;
@@ -72,23 +133,7 @@ export function normalisePolicy(document: PolicyDocument, file: string, locate: 
     position: locate(['spec', 'targets', index]),
   }));
   const rules: PolicyRule[] = [];
-  spec.ingress.forEach((entry, ruleIndex) => {
-    const protocol = canonicalProtocol(entry.protocol);
-    const { fromPort, toPort } = portsOf(entry, protocol);
-    entry.sources.forEach((source, sourceIndex) => {
-      const description = source.description ?? entry.description;
-      rules.push({
-        rule: canonicalRule({
-          protocol,
-          fromPort,
-          toPort,
-          source: ruleSource(source),
-          ...(description !== undefined ? { description } : {}),
-        }),
-        position: locate(['spec', 'ingress', ruleIndex, 'sources', sourceIndex]),
-      });
-    });
-  });
+  spec.ingress.forEach((entry, ruleIndex) => rules.push(...entryRules(entry, ruleIndex, locate)));
   return {
     name: document.metadata.name,
     file,

@@ -12,11 +12,13 @@ import type {
 } from '../model/policy.js';
 import { exceptionWarnings, guardrailErrors, type RuleSite } from './guardrail-check.js';
 import { formatPath, isRecord, issuePath, type Issue, type Segment } from './issue.js';
-import { foreignKind, kindOf } from './kinds/index.js';
-import { rulePaths } from './normalise.js';
+import { foreignKind, kindOf, unknownKind } from './kinds/index.js';
+import { INGRESS_POLICY } from './kinds/ingress-policy.js';
+import { cleanRulesOf, rulePaths } from './normalise.js';
 import { schemaIssues } from './messages.js';
 import { kindFieldHomes, kindSchemaErrors } from './schema.js';
 import { locateOffset } from './yaml-positions.js';
+import { yamlFindings } from './yaml-errors.js';
 import { MAX_NESTING_DEPTH, prescanYaml, TOO_DEEP } from './prescan.js';
 
 /** One policy file's contents: text, or raw bytes that must be UTF-8. */
@@ -124,16 +126,6 @@ function decode(file: string, input: string | Uint8Array): { text: string } | { 
   return { text };
 }
 
-function yamlErrorMessage(code: string, message: string, source: string): string {
-  if (code === 'DUPLICATE_KEY') {
-    return `duplicate key ${JSON.stringify(source)}; a key may appear only once in a mapping, so merge or remove the repeated one`;
-  }
-  if (code === 'TAG_RESOLVE_FAILED') {
-    return `${message}; policies use plain YAML, so remove the tag`;
-  }
-  return `YAML syntax error: ${message}; fix the YAML here (check the indentation and quoting)`;
-}
-
 function isEmptyDocument(document: Document): boolean {
   const contents = document.contents as unknown;
   if (contents === null) return true;
@@ -169,8 +161,13 @@ interface FileScope {
   position(offset: number): SourcePosition;
 }
 
-/** The yaml library's errors and warnings of a document as findings; true when there were any. */
-function reportYamlProblems(scope: FileScope, document: Document): boolean {
+/**
+ * The yaml library's errors and warnings of a document as findings. `none`: there were none;
+ * `duplicates`: only duplicate keys, whose document is still whole, so it is checked too and its
+ * other errors are found in the same run (it never becomes a policy: the set is invalid anyway);
+ * `broken`: the document cannot be read.
+ */
+function reportYamlProblems(scope: FileScope, document: Document): 'none' | 'duplicates' | 'broken' {
   const problems = [...document.errors, ...document.warnings];
   // One clear finding for a document too deep to compose, not the library's stack-overflow text
   // dressed up as a syntax error (once per failed level). It points where the nesting passes the
@@ -179,20 +176,19 @@ function reportYamlProblems(scope: FileScope, document: Document): boolean {
   if (exhausted !== undefined) {
     const at = tooDeepAt(document) ?? exhausted.pos[0];
     scope.out.errors.push({ ...scope.position(at), path: '', message: TOO_DEEP });
-    return true;
+    return 'broken';
   }
-  for (const problem of problems) {
-    // The key of a duplicate: the text from the error's start up to the colon on that line.
-    const source = (
-      /^[^\n\r]*?(?=\s*:(\s|$))/.exec(scope.text.slice(problem.pos[0], problem.pos[0] + 300))?.[0] ?? ''
-    ).replace(/^(["'])(.*)\1$/, '$2');
-    scope.out.errors.push({
-      ...scope.position(problem.pos[0]),
-      path: '',
-      message: yamlErrorMessage(problem.code, problem.message, source),
-    });
+  // The key of a duplicate: the text from the error's start up to the colon on that line.
+  const keyAt = (offset: number): string =>
+    (/^[^\n\r]*?(?=\s*:(\s|$))/.exec(scope.text.slice(offset, offset + 300))?.[0] ?? '').replace(
+      /^(["'])(.*)\1$/,
+      '$2',
+    );
+  for (const finding of yamlFindings(scope.text, problems, keyAt)) {
+    scope.out.errors.push({ ...scope.position(finding.offset), path: '', message: finding.message });
   }
-  return problems.length > 0;
+  if (problems.length === 0) return 'none';
+  return problems.every((problem) => problem.code === 'DUPLICATE_KEY') ? 'duplicates' : 'broken';
 }
 
 /** The document as plain data, or undefined when it is too deep, has dangling aliases or is a bomb. */
@@ -232,6 +228,25 @@ function documentValue(scope: FileScope, document: Document): { value: unknown }
   }
 }
 
+/**
+ * The `spec.ingress` entries an issue lies in, by index; `all` when an issue lies above them
+ * (`spec`, `spec.ingress`, or the whole document), so no entry can be trusted.
+ */
+function dirtyEntries(issues: readonly Issue[]): ReadonlySet<number> | 'all' {
+  const dirty = new Set<number>();
+  for (const { segments } of issues) {
+    if (segments[0] !== 'spec' && segments.length > 0) continue;
+    if (segments.length <= 1 || segments[1] !== 'ingress') {
+      if (segments.length <= 1) return 'all';
+      continue;
+    }
+    const index = segments[2];
+    if (typeof index !== 'number') return 'all';
+    dirty.add(index);
+  }
+  return dirty;
+}
+
 /** Records a policy's name; false (with an error) when another policy already has it. */
 function claimName(
   scope: FileScope,
@@ -259,8 +274,13 @@ function claimName(
   return false;
 }
 
-/** Validates one composed document and, when it is a valid policy, normalises it into the collection. */
-function collectDocument(scope: FileScope, document: Document): void {
+/**
+ * Validates one composed document and, when it is a valid policy, normalises it into the collection.
+ * `flawed`: the YAML layer already reported an error in it (a duplicate key); it is checked, never
+ * normalised. An IngressPolicy with errors still has its error-free rules checked against the
+ * guardrails, so a denial is reported with the other errors rather than after they are fixed.
+ */
+function collectDocument(scope: FileScope, document: Document, flawed = false): void {
   const read = documentValue(scope, document);
   if (read === undefined) return;
   const { value } = read;
@@ -272,7 +292,7 @@ function collectDocument(scope: FileScope, document: Document): void {
     });
     return;
   }
-  const foreign = foreignKind(value);
+  const foreign = foreignKind(value) ?? unknownKind(value);
   if (foreign !== undefined) {
     // One error, not the default kind's whole list of missing and unknown fields.
     scope.out.errors.push({
@@ -297,7 +317,13 @@ function collectDocument(scope: FileScope, document: Document): void {
     });
   }
   if (!claimName(scope, kind.kind, value, () => locate(['metadata', 'name']))) return;
-  if (issues.length > 0) return;
+  if (issues.length > 0 || flawed) {
+    if (kind.kind === INGRESS_POLICY) {
+      const partial = cleanRulesOf(value, dirtyEntries(issues), scope.file, (segments) => locate(segments));
+      for (const site of partial) (scope.out.sites ??= []).push(site);
+    }
+    return;
+  }
   const loaded = kind.normalise(value, scope.file, (segments) => locate(segments));
   for (const issue of kind.warnings?.(value, loaded) ?? []) {
     scope.out.warnings.push({
@@ -346,9 +372,10 @@ function collectFile(
   const composer = new Composer({ uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
   let policyDocuments = 0;
   for (const document of composer.compose(new Parser(lineCounter.addNewLine).parse(text))) {
-    if (reportYamlProblems(scope, document) || isEmptyDocument(document)) continue;
+    const problems = reportYamlProblems(scope, document);
+    if (problems === 'broken' || isEmptyDocument(document)) continue;
     policyDocuments++;
-    collectDocument(scope, document);
+    collectDocument(scope, document, problems === 'duplicates');
   }
   if (policyDocuments === 0) out.warnings.push({ message: `${file}: no policy documents in this file` });
 }
@@ -464,7 +491,7 @@ export function readYamlDocuments(
   const composer = new Composer({ uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
   let nonEmpty = 0;
   for (const document of composer.compose(new Parser(lineCounter.addNewLine).parse(text))) {
-    if (reportYamlProblems(scope, document) || isEmptyDocument(document)) continue;
+    if (reportYamlProblems(scope, document) !== 'none' || isEmptyDocument(document)) continue;
     nonEmpty++;
     const read = documentValue(scope, document);
     if (read === undefined) continue;

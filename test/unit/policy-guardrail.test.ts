@@ -95,6 +95,25 @@ describe('a denied desired rule', () => {
     ]);
   });
 
+  it('is reported together with the other errors of its policy, not once they are fixed', () => {
+    // A typo'd target and a second entry with its own error: the denial of the clean entry shows now.
+    const pr = openSsh('office-ssh')
+      .replace('groupName: bastion', 'groupId: bastion')
+      .concat('    - protocol: tcpp\n      ports: 22\n      sources:\n        - cidr: 0.0.0.0/0\n');
+    expect(
+      errorsOf({ 'g.yaml': GUARDRAIL, 'pr.yaml': pr }).map((e) => [e.path, e.message.slice(0, 40)]),
+    ).toEqual([
+      ['spec.targets[0].groupId', 'groupId "bastion" is not a security grou'],
+      ['spec.ingress[0].sources[1]', 'tcp 22 from 0.0.0.0/0 is denied by guard'],
+      ['spec.ingress[1].protocol', 'protocol "tcpp" is not a protocol; did y'],
+    ]);
+    // An error above the entries (no ingress list to trust) checks none of them.
+    const broken = openSsh('broken').replace('  ingress:\n', '  ingress: 7\n  x:\n');
+    expect(
+      errorsOf({ 'g.yaml': GUARDRAIL, 'b.yaml': broken }).some((e) => e.message.includes('denied')),
+    ).toBe(false);
+  });
+
   it('warns about an exception for a policy the set does not have', () => {
     const result = parsePolicyTexts([{ file: 'g.yaml', text: GUARDRAIL }]);
     expect(result.ok && result.warnings).toEqual([
@@ -229,6 +248,24 @@ describe('guardrail document errors', () => {
         column: 7,
         path: 'kind',
         message: 'kind "Guardrails" is not supported; write kind: Guardrail',
+      },
+    ]);
+  });
+
+  it('an unknown kind is checked by the shape of its spec, and one shaped like no kind names every kind', () => {
+    const denyList = guardrail('  deny: [{ from: any }]\n').replace('kind: Guardrail', 'kind: DenyList');
+    expect(errorsOf({ 'g.yaml': denyList }).map((e) => e.message)).toEqual([
+      'kind "DenyList" is not supported; write kind: Guardrail',
+    ]);
+    const firewall = 'apiVersion: sg-reconciler/v1\nkind: Firewall\nmetadata:\n  name: f\n';
+    expect(errorsOf({ 'f.yaml': firewall })).toEqual([
+      {
+        file: 'f.yaml',
+        line: 2,
+        column: 7,
+        path: 'kind',
+        message:
+          'kind "Firewall" is not supported; write kind: IngressPolicy (ingress rules for security groups) or kind: Guardrail (rules that no policy may open)',
       },
     ]);
   });

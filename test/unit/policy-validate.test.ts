@@ -96,11 +96,58 @@ describe('document shape', () => {
   });
 
   it('reports a YAML indentation error at its position', () => {
+    // At the key out of place (column 6, not 1), saying how far to indent it, not the parser's words.
     expectErrors('wrong-indentation-syntax', [
       12,
-      1,
+      6,
       '',
-      'YAML syntax error: Sequence item without - indicator; fix the YAML here (check the indentation and quoting)',
+      '"sources:" is indented by 5 spaces, which matches no mapping above it; indent it by 6 spaces, beside "ports:", or by 2 spaces, beside "ingress:"',
+    ]);
+  });
+
+  const POLICY_HEAD = 'apiVersion: sg-reconciler/v1\nkind: IngressPolicy\nmetadata:\n  name: p\n';
+  const errorsIn = (text: string): [number, number, string][] => {
+    const result = parsePolicyTexts([{ file: 'p.yaml', text }]);
+    if (result.ok) throw new Error('accepted');
+    return result.errors.map((e) => [e.line, e.column, e.message]);
+  };
+
+  it.each([
+    [
+      'a key indented deeper than the one above it',
+      'spec:\n  targets:\n    - groupId: sg-0123456789abcdef0\n  ingress:\n    - protocol: tcp\n      ports: 22\n        sources:\n          - cidr: 10.0.0.0/8\n',
+      [
+        11,
+        9,
+        '"sources:" is indented more than "ports:" above it, so YAML reads it as part of that value; indent it by 6 spaces, like "ports:"',
+      ],
+    ],
+    [
+      'a key indented one space short',
+      'spec:\n  region: us-east-1\n targets:\n    - groupId: sg-0123456789abcdef0\n',
+      [
+        7,
+        2,
+        '"targets:" is indented by 1 space, which matches no mapping above it; indent it by 2 spaces, beside "region:", or by 0 spaces, beside "spec:"',
+      ],
+    ],
+    [
+      'a tab',
+      'spec:\n\tregion: us-east-1\n',
+      [6, 1, 'a tab indents this line; YAML indents with spaces only, so replace the tab with spaces'],
+    ],
+  ])(
+    'one indentation mistake (%s) is one error at the key, saying how far to indent it',
+    (_, spec, expected) => {
+      expect(errorsIn(POLICY_HEAD + spec)).toEqual([expected]);
+    },
+  );
+
+  it('a duplicate key does not hide the other errors of its document', () => {
+    const text = `${POLICY_HEAD}  name: q\nspec:\n  targets:\n    - groupId: sg-0123456789abcdef0\n  ingress:\n    - protocol: tcpp\n      ports: 22\n      sources:\n        - cidr: 10.0.0.0/8\n`;
+    expect(errorsIn(text).map(([line, column, message]) => [line, column, message.slice(0, 40)])).toEqual([
+      [5, 3, 'duplicate key "name"; a key may appear o'],
+      [10, 17, 'protocol "tcpp" is not a protocol; did y'],
     ]);
   });
 

@@ -86,9 +86,45 @@ export function foreignKind(document: Record<string, unknown>): string | undefin
 }
 
 /**
+ * The one error of a document whose kind is none of ours, resembles none of them, and whose `spec`
+ * is shaped like none of them either (no `targets`/`ingress`, no `deny`): it names every kind,
+ * instead of checking the document as a policy and listing what a policy would miss. Undefined
+ * otherwise (kindOf picks the kind to check it as).
+ */
+export function unknownKind(document: Record<string, unknown>): string | undefined {
+  const { kind, spec } = document;
+  if (typeof kind !== 'string' || KINDS.some((entry) => entry.kind === kind)) return undefined;
+  if (
+    closest(
+      kind,
+      KINDS.map((entry) => entry.kind),
+    ) !== undefined
+  )
+    return undefined;
+  if (shapedKind(spec) !== undefined) return undefined;
+  return (
+    `kind ${JSON.stringify(kind)} is not supported; write kind: ${INGRESS_POLICY} (ingress rules for ` +
+    `security groups) or kind: ${GUARDRAIL} (rules that no policy may open)`
+  );
+}
+
+/** The kind a `spec` is shaped like: `deny`/`exceptions` a Guardrail, `targets`/`ingress` a policy. */
+function shapedKind(spec: unknown): KindDefinition | undefined {
+  if (typeof spec !== 'object' || spec === null) return undefined;
+  const has = (field: string): boolean => field in spec;
+  const kind =
+    has('deny') || has('exceptions')
+      ? GUARDRAIL
+      : has('targets') || has('ingress')
+        ? INGRESS_POLICY
+        : undefined;
+  return KINDS.find((entry) => entry.kind === kind);
+}
+
+/**
  * The kind a document declares. A misspelt kind (`Guardrails`) is checked as the kind it is
- * closest to, so the error says `write kind: Guardrail`; a document whose kind is missing or
- * unknown is checked as the default kind (IngressPolicy), so its errors read as they always have.
+ * closest to, so the error says `write kind: Guardrail`; an unknown kind by the shape of its `spec`
+ * (`deny`: a Guardrail); anything else as the default kind (IngressPolicy).
  */
 export function kindOf(document: Record<string, unknown>): KindDefinition {
   const found = KINDS.find((entry) => entry.kind === document.kind);
@@ -100,5 +136,7 @@ export function kindOf(document: Record<string, unknown>): KindDefinition {
           KINDS.map((entry) => entry.kind),
         )
       : undefined;
-  return KINDS.find((entry) => entry.kind === near) ?? (KINDS[0] as KindDefinition);
+  return (
+    KINDS.find((entry) => entry.kind === near) ?? shapedKind(document.spec) ?? (KINDS[0] as KindDefinition)
+  );
 }
