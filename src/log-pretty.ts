@@ -19,7 +19,7 @@ const LEVEL_TAGS: Readonly<Record<string, string>> = {
 };
 
 /** Fields a line shows in its own place, or never (runId is long and the same for a whole pass). */
-const HEAD_FIELDS = new Set(['level', 'time', 'msg', 'event', 'runId']);
+const HEAD_FIELDS = new Set(['level', 'time', 'msg', 'event', 'runId', 'change']);
 
 /** Events whose summary already says everything a person needs: no key=value tail. */
 const SUMMARISED = new Set([
@@ -212,6 +212,16 @@ function tail(event: string, fields: EventRecord): string {
 }
 
 /**
+ * How the daemon's finding compares with its previous pass, for the events that carry `change`
+ * (drift, violations, unresolved targets, policy errors): news (`appeared`) is the default and says
+ * nothing; a repeat says so, since violations and policy errors stay at their level every pass.
+ */
+function changeNote(fields: EventRecord): string {
+  if (fields['change'] === 'unchanged') return '  (unchanged since the last pass)';
+  return fields['change'] === 'changed' ? '  (changed since the last pass)' : '';
+}
+
+/**
  * One event as one line, without the newline: `time LEVEL event  summary  key=value ...`. Rule
  * events show the rule in words (`tcp 22 from 10.0.0.0/8`, `icmp type 8, all codes from ...`),
  * reconcile.completed its counts, policy.invalid `file:line:column  path  error`; other events
@@ -221,5 +231,5 @@ export function formatEvent(fields: EventRecord): string {
   const level = LEVEL_TAGS[text(fields['level'])] ?? text(fields['level']).toUpperCase();
   const event = typeof fields['event'] === 'string' ? fields['event'] : '';
   const head = `${clock(fields['time'])} ${level} ${event === '' ? '' : `${event}  `}`;
-  return `${head}${summary(event, fields)}${tail(event, fields)}`;
+  return `${head}${summary(event, fields)}${tail(event, fields)}${changeNote(fields)}`;
 }

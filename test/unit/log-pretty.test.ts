@@ -240,6 +240,29 @@ describe('formatEvent on guardrails and requests', () => {
     );
   });
 
+  it("says when the daemon's finding is a repeat of the previous pass, and nothing when it is news", () => {
+    const violation = rule({ level: 'warn', event: 'rule.violation', guardrail: 'g', guardrailEntry: 0 });
+    expect(formatEvent({ ...violation, change: 'unchanged' })).toMatch(
+      /deny\[0\] {2}\[office-ssh\] {2}\(unchanged since the last pass\)$/,
+    );
+    expect(formatEvent({ ...violation, change: 'changed' })).toMatch(/\(changed since the last pass\)$/);
+    expect(formatEvent({ ...violation, change: 'appeared' })).toMatch(/\[office-ssh\]$/);
+    const invalid = {
+      level: 'error',
+      time: TIME,
+      event: 'policy.invalid',
+      file: 'p.yaml',
+      line: 3,
+      column: 5,
+      path: 'spec',
+      error: 'bad',
+      change: 'unchanged',
+    };
+    expect(formatEvent(invalid)).toBe(
+      '06:12:03 ERROR policy.invalid  p.yaml:3:5  spec  bad  (unchanged since the last pass)',
+    );
+  });
+
   it('shows authorize.requested as the group, its rules in words and the policies, not as JSON', () => {
     const line = formatEvent({
       level: 'info',
