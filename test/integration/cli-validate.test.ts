@@ -230,15 +230,21 @@ const MISTAKES: Mistake[] = [
     title: 'wrong indentation',
     text: edit(VALID, '      ports: 22', '     ports: 22'),
     line: '     ports: 22',
+    // One error at the key out of place, saying how far to indent it (not the parser's words at column 1).
+    column: 'ports',
     path: '',
-    message: /^YAML syntax error: .*; fix the YAML here \(check the indentation and quoting\)$/,
+    message:
+      /^"ports:" is indented by 5 spaces, which matches no mapping above it; indent it by 6 spaces, beside "protocol:"/,
+    count: 1,
   },
   {
     title: 'a tab as indentation',
     text: edit(VALID, '      ports: 22', '\tports: 22'),
     line: '\tports: 22',
+    column: '\tports',
     path: '',
-    message: /Tabs are not allowed as indentation/,
+    message: /^a tab indents this line; YAML indents with spaces only, so replace the tab with spaces$/,
+    count: 1,
   },
   {
     title: 'an unknown field (typo of ports)',
