@@ -132,6 +132,15 @@ export const EVENT_TABLE = {
     level: 'error',
     msg: 'the command line is invalid (an unknown command or option, or an option value)',
   },
+  'aws.warning': {
+    variants: {
+      'multiple-credential-sources': {
+        level: 'warn',
+        msg: 'AWS_PROFILE and AWS_ACCESS_KEY_ID are both set: the AWS SDK uses the profile',
+      },
+      sdk: { level: 'warn', msg: 'the AWS SDK warned' },
+    },
+  },
   'snapshot.written': { level: 'info', msg: 'snapshot written' },
   'snapshot.failed': { level: 'error', msg: 'snapshot not written' },
   'import.written': { level: 'info', msg: 'policy written for an imported group' },

@@ -18,6 +18,7 @@ import type { Logger } from '../logging.js';
 import { DEFAULT_ROLE_NAME, type AccountInventory, type InventoryAccount } from '../model/accounts.js';
 import type { AccountRef, OwnAccount } from '../model/units.js';
 import { mapBounded } from '../reconcile/support.js';
+import { adviseFailures, sdkLogger } from './advice.js';
 import { toEc2Error } from './ec2-port.js';
 import type { AccountGateway } from './port.js';
 
@@ -145,8 +146,10 @@ export function createAccountAccess(options: AccountAccessOptions = {}): Account
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     maxAttempts: STS_MAX_ATTEMPTS,
     requestHandler: httpHandler(),
+    logger: sdkLogger(options.logger),
   };
   const sts = new STSClient(clientConfig);
+  adviseFailures(sts, 'STS');
   const assume =
     options.assumeRole ??
     ((roleArn: string, externalId: string | undefined): CredentialProvider =>
@@ -218,6 +221,8 @@ export function createAccountAccess(options: AccountAccessOptions = {}): Account
 
 export interface OrganizationsOptions {
   readonly endpoint?: string | undefined;
+  /** Receives the SDK's warnings as aws.warning events. */
+  readonly logger?: Logger | undefined;
   readonly credentials?: Credentials | CredentialProvider | undefined;
   /** The role assumed in each discovered account (`--role-name`). */
   readonly roleName?: string | undefined;
@@ -323,14 +328,17 @@ export async function discoverOrganization(
 
 /** An Organizations client (us-east-1, where the service lives) with the tool's timeouts. */
 export function createOrganizationsClient(options: OrganizationsOptions = {}): OrganizationsClient {
-  return new OrganizationsClient({
+  const client = new OrganizationsClient({
     region: 'us-east-1',
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     maxAttempts: 5,
     retryMode: 'adaptive',
     requestHandler: httpHandler(),
+    logger: sdkLogger(options.logger),
   });
+  adviseFailures(client, 'Organizations');
+  return client;
 }
 
 /** How long a discovered organisation is reused before it is read again (a daemon's passes). */

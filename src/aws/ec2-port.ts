@@ -16,6 +16,19 @@ import {
   type SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import {
+  adviseFailures,
+  failedCallOf,
+  isTlsCode,
+  NETWORK_ADVICE,
+  networkAdvice,
+  NO_CREDENTIALS,
+  sanitizeMessage,
+  sdkLogger,
+  type CallSite,
+} from './advice.js';
+
+export { sanitizeMessage } from './advice.js';
 import { createTokenBucket, DEFAULT_WRITES_PER_SECOND, type TokenBucket } from './pacing.js';
 
 import type { Logger } from '../logging.js';
@@ -69,12 +82,13 @@ const PREFIX_LISTS_PAGE = 100;
 
 /** A configured EC2Client for one region. */
 export function createEc2Client(region: string, options: Ec2ClientOptions = {}): EC2Client {
-  return new EC2Client({
+  const client = new EC2Client({
     region,
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     retryMode: 'adaptive',
+    logger: sdkLogger(options.logger),
     requestHandler: new NodeHttpHandler({
       requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
@@ -82,6 +96,8 @@ export function createEc2Client(region: string, options: Ec2ClientOptions = {}):
       throwOnRequestTimeout: true,
     }),
   });
+  adviseFailures(client, 'EC2');
+  return client;
 }
 
 /**
@@ -156,7 +172,7 @@ async function timedCall<T extends Output>(
       deadline.signal.aborted && signal?.aborted !== true
         ? new Ec2Error(
             'TimeoutError',
-            `no answer from EC2 within ${callTimeoutMs} ms, retries included`,
+            `no answer from EC2 within ${callTimeoutMs} ms, retries included; ${NETWORK_ADVICE.ETIMEDOUT(callSite(error, {}, action))}`,
             action,
           )
         : toEc2Error(error, action);
@@ -449,19 +465,17 @@ const NETWORK_ERROR_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'ENETDOWN',
-  'EPROTO',
+  'EADDRNOTAVAIL',
 ]);
 const CODELESS_NAMES = new Set(['Error', 'Unknown', 'UnknownError']);
-const MAX_MESSAGE_LENGTH = 300;
-/** Anything from one of these on may be a signature, a credential scope or a session token. */
-const SECRET_MARKER =
-  /authorization|credential=|x-amz-security-token|x-amz-signature|signature=|secretaccesskey|sessiontoken/i;
-const ACCESS_KEY_ID = /\b(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{12,}\b/g;
 const ENCODED_FAILURE = /encoded authorization failure message/i;
 
 interface ErrorShape {
   readonly name?: unknown;
   readonly code?: unknown;
+  /** A refused or timed-out connect: the address and port tried. */
+  readonly address?: unknown;
+  readonly port?: unknown;
   readonly Code?: unknown;
   readonly message?: unknown;
   readonly $fault?: unknown;
@@ -494,12 +508,13 @@ export function toEc2Error(error: unknown, action: string): Ec2Error {
   if (name === 'AbortError') {
     code = 'AbortError';
     message = 'the EC2 request was aborted';
-  } else if (systemCode !== undefined && NETWORK_ERROR_CODES.has(systemCode)) {
+  } else if (systemCode !== undefined && (NETWORK_ERROR_CODES.has(systemCode) || isTlsCode(systemCode))) {
     code = 'NetworkingError';
-    message = `${systemCode}: ${rawMessage}`;
+    const advice = networkAdvice(systemCode, rawMessage, callSite(error, shape, action));
+    message = `${systemCode}: ${advice ?? rawMessage}`;
   } else if (name === 'TimeoutError' || systemCode === 'ETIMEDOUT') {
     code = 'TimeoutError';
-    message = rawMessage;
+    message = `${rawMessage.replace(/^@smithy\/node-http-handler - \[ERROR\] /, '').replace(/\.$/, '')}; ${NETWORK_ADVICE.ETIMEDOUT(callSite(error, shape, action))}`;
   } else if (isServiceError) {
     code = serviceCode;
     message = rawMessage;
@@ -514,19 +529,45 @@ export function toEc2Error(error: unknown, action: string): Ec2Error {
     message = rawMessage;
   }
   if (code === 'UnauthorizedOperation') message = unauthorizedMessage(rawMessage, action);
-  if (code === 'CredentialsProviderError') message = NO_CREDENTIALS;
+  if (code === 'CredentialsProviderError') message = failedCallOf(error)?.credentials ?? NO_CREDENTIALS;
   return new Ec2Error(
     code,
-    sanitizeMessage(message),
+    sanitizeMessage(message, advised(code)),
     action,
     statusCode,
     numberOrUndefined(shape.$metadata?.attempts),
   );
 }
 
-/** What the SDK's "Could not load credentials from any providers" means a person should do. */
-export const NO_CREDENTIALS =
-  'no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (a profile in ~/.aws/credentials or ~/.aws/config, e.g. after `aws sso login`), or run with a web identity token (IRSA), an ECS task role or an EC2 instance profile';
+/** STS and Organizations actions; every other action is EC2's. */
+const SERVICE_OF: Readonly<Record<string, string>> = {
+  GetCallerIdentity: 'STS',
+  AssumeRole: 'STS',
+  ListAccounts: 'Organizations',
+  ListRoots: 'Organizations',
+  ListChildren: 'Organizations',
+  ListTagsForResource: 'Organizations',
+};
+
+/**
+ * Where a failed call went: what adviseFailures recorded (the request's host and port), else the
+ * address a refused connect names, else only the service.
+ */
+export function callSite(error: unknown, shape: ErrorShape, action: string): CallSite {
+  const recorded = failedCallOf(error)?.site;
+  if (recorded?.at !== undefined) return recorded;
+  const service = recorded?.service ?? SERVICE_OF[action] ?? 'EC2';
+  const { address, port } = shape;
+  if (typeof address === 'string' && typeof port === 'number') {
+    return { service, at: `${address.includes(':') ? `[${address}]` : address}:${port}` };
+  }
+  return { service };
+}
+
+/** Messages that end in our own advice, kept whole rather than capped (it is the point of them). */
+function advised(code: string): boolean {
+  return code === 'NetworkingError' || code === 'TimeoutError' || code === 'CredentialsProviderError';
+}
 
 function unauthorizedMessage(rawMessage: string, action: string): string {
   const iamAction = /\bec2:[A-Za-z]+/.exec(rawMessage)?.[0] ?? `ec2:${action}`;
@@ -536,16 +577,6 @@ function unauthorizedMessage(rawMessage: string, action: string): string {
       ?.trim()
       .replace(/[.:\s]+$/, '') ?? '';
   return `missing IAM permission ${iamAction}${readable === '' ? '' : ` (${readable})`}`;
-}
-
-/** Cuts the message at the first credential-shaped marker, redacts key IDs, caps the length. */
-export function sanitizeMessage(message: string): string {
-  let text = message;
-  const marker = SECRET_MARKER.exec(text);
-  if (marker !== null) text = `${text.slice(0, marker.index).trimEnd()} [redacted]`;
-  text = text.replace(ACCESS_KEY_ID, '[redacted]').replace(/\s+/g, ' ').trim();
-  if (text.length > MAX_MESSAGE_LENGTH) text = `${text.slice(0, MAX_MESSAGE_LENGTH - 1)}…`;
-  return text === '' ? 'no message' : text;
 }
 
 function numberOrUndefined(value: unknown): number | undefined {

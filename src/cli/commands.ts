@@ -208,6 +208,7 @@ export async function sdkAccess(
       ? createOrganizationsInventory({
           ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
           roleName: options.roleName,
+          logger,
         })
       : undefined;
   const accounts = createAccountAccess({

@@ -1,6 +1,7 @@
 // The built CLI against moto, set up the way people set it up: the region from wherever the AWS CLI
 // takes it, no credentials at all, a strict mode for CI (issue: operator experience).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -151,6 +152,128 @@ describe('without credentials', () => {
     expect(result.stdout).toMatch(
       /^Plan could not run: CredentialsProviderError: .*no AWS credentials found;/,
     );
+  });
+});
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Shared AWS files in a temporary directory: `config` and `credentials` texts. */
+async function awsFiles(config: string, credentials = ''): Promise<{ config: string; credentials: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'sgr-aws-'));
+  dirs.push(dir);
+  await writeFile(join(dir, 'config'), config);
+  await writeFile(join(dir, 'credentials'), credentials);
+  return { config: join(dir, 'config'), credentials: join(dir, 'credentials') };
+}
+
+describe('errors with advice', () => {
+  it('a refused endpoint names the host:port tried and says to check --endpoint / SGR_ENDPOINT', async () => {
+    const dir = await policies({ 'p.yaml': policy('p', 'sg-0123456789abcdef0') });
+    const port = await closedPort();
+    const result = await runCli(['plan', '--policies', dir], {
+      env: motoEnv(`http://127.0.0.1:${port}`),
+    });
+    expect(result.code).toBe(1);
+    expect(eventsNamed(result.events, 'reconcile.failed')).toEqual([
+      expect.objectContaining({
+        errorCode: 'NetworkingError',
+        error: `cannot identify the credentials' account: ECONNREFUSED: nothing accepts connections at the STS endpoint 127.0.0.1:${port}: check --endpoint / SGR_ENDPOINT (and AWS_ENDPOINT_URL*, if set), that the service there is running, and the network`,
+      }),
+    ]);
+  });
+
+  it('https:// to a plain-HTTP endpoint is a TLS failure that says to write http://', async () => {
+    const dir = await policies({ 'p.yaml': policy('p', 'sg-0123456789abcdef0') });
+    const result = await runCli(['plan', '--policies', dir], {
+      env: motoEnv(emu.endpoint.replace(/^http:/, 'https:')),
+    });
+    expect(result.code).toBe(1);
+    const [failed] = eventsNamed(result.events, 'reconcile.failed');
+    expect(failed?.['errorCode']).toBe('NetworkingError');
+    const hostPort = emu.endpoint.replace(/^http:\/\//, '');
+    expect(failed?.['error']).toContain(`: TLS with the STS endpoint ${hostPort} failed (`);
+    expect(failed?.['error']).toMatch(/\): check --endpoint \/ SGR_ENDPOINT .*write http:\/\//);
+  });
+
+  it('AWS_PROFILE naming a profile that is not there, or one without keys, says what is wrong with it', async () => {
+    const groupId = await createGroup(emu.ec2, { name: 'profiles', vpcId: emu.vpcId });
+    const dir = await policies({ 'p.yaml': policy('p', groupId) });
+    const files = await awsFiles(
+      '[profile nokeys]\nregion = us-east-1\n[profile halfkey]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n',
+      '[ci]\naws_access_key_id = AKIAI44QH8DHBEXAMPLE\naws_secret_access_key = je7MtGbClwBF/2Zp9Utk\n',
+    );
+    const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...base } = motoEnv(emu.endpoint);
+    const run = (profile: string) =>
+      runCli(['plan', '--policies', dir], {
+        env: {
+          ...base,
+          AWS_CONFIG_FILE: files.config,
+          AWS_SHARED_CREDENTIALS_FILE: files.credentials,
+          AWS_PROFILE: profile,
+        },
+      });
+
+    const [missing, nokeys, halfkey] = await Promise.all([run('prod'), run('nokeys'), run('halfkey')]);
+
+    const errorOf = (result: Awaited<ReturnType<typeof run>>): unknown =>
+      eventsNamed(result.events, 'reconcile.failed')[0]?.['error'];
+    expect(errorOf(missing)).toBe(
+      `cannot identify the credentials' account: AWS_PROFILE=prod, but no profile prod is in ${files.config} ([profile prod]) or ${files.credentials} ([prod]) (profiles there: ci, halfkey, nokeys); fix the name, or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at the files that hold it`,
+    );
+    expect(errorOf(nokeys)).toBe(
+      `cannot identify the credentials' account: AWS_PROFILE=nokeys: profile nokeys (${files.config}) holds no credentials; add aws_access_key_id and aws_secret_access_key, or role_arn with source_profile, or sso_session (then \`aws sso login --profile nokeys\`), or credential_process`,
+    );
+    expect(errorOf(halfkey)).toBe(
+      `cannot identify the credentials' account: AWS_PROFILE=halfkey: profile halfkey (${files.config}) has aws_access_key_id but no aws_secret_access_key; add it, or remove the key and use another credential source`,
+    );
+    for (const result of [missing, nokeys, halfkey]) {
+      expect(result.code).toBe(1);
+      expect(eventsNamed(result.events, 'reconcile.failed')[0]?.['errorCode']).toBe(
+        'CredentialsProviderError',
+      );
+      for (const secret of ['AKIAIOSFODNN7EXAMPLE', 'AKIAI44QH8DHBEXAMPLE', 'je7MtGbClwBF'])
+        expect(result.stdout + result.stderr).not.toContain(secret);
+    }
+  });
+});
+
+describe('the AWS SDK’s warnings', () => {
+  it('AWS_PROFILE and AWS_ACCESS_KEY_ID both set: one aws.warning event, and nothing but JSON on stderr', async () => {
+    const groupId = await createGroup(emu.ec2, { name: 'two-sources', vpcId: emu.vpcId });
+    const dir = await policies({ 'p.yaml': policy('p', groupId) });
+    const files = await awsFiles(
+      '[profile team]\nregion = us-east-1\naws_access_key_id = testing\naws_secret_access_key = testing\n',
+    );
+    const env = motoEnv(emu.endpoint, {
+      AWS_CONFIG_FILE: files.config,
+      AWS_SHARED_CREDENTIALS_FILE: files.credentials,
+      AWS_PROFILE: 'team',
+    });
+
+    const result = await runCli(['plan', '--policies', dir, '--format', 'json', '--log-format', 'json'], {
+      env,
+    });
+
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stderr.split('\n').filter((line) => line !== '');
+    for (const line of lines) expect(() => JSON.parse(line) as unknown, line).not.toThrow();
+    expect(eventsNamed(result.events, 'aws.warning')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        reason: 'multiple-credential-sources',
+        profile: 'team',
+        warning:
+          'both AWS_PROFILE=team and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are set; the AWS SDK uses the profile team and ignores the keys: unset one of them',
+      }),
+    ]);
+    expect((JSON.parse(result.stdout) as { valid: boolean }).valid).toBe(true);
   });
 });
 

@@ -1,0 +1,340 @@
+// What a person should do about a failure on the way to AWS: the one table of advice for network,
+// TLS and credential errors (and the SDK's credential warnings), and the client middleware that
+// remembers, for each failed call, the host and port it tried and what is wrong with a named
+// profile. toEc2Error (ec2-port.ts) turns an error into its message with this advice; nothing else
+// words it. Advice never carries a secret: hosts, ports, profile names, key *names* and file paths.
+import { loadSharedConfigFiles } from '@smithy/core/config';
+import { report } from '../events.js';
+import type { Logger } from '../logging.js';
+
+/** Where a failed call went: `host:port` when known, and the service. */
+export interface CallSite {
+  /** `host:port` of the request (never the URL's user information); undefined when not known. */
+  readonly at?: string | undefined;
+  /** `EC2`, `STS` or `Organizations`. */
+  readonly service: string;
+}
+
+const ENDPOINT_SETTINGS = '--endpoint / SGR_ENDPOINT (and AWS_ENDPOINT_URL*, if set)';
+const ENDPOINT = `check ${ENDPOINT_SETTINGS}`;
+
+/** `the EC2 endpoint 127.0.0.1:5000`, or `the EC2 endpoint` when the host is not known. */
+function endpoint(site: CallSite): string {
+  return site.at === undefined ? `the ${site.service} endpoint` : `the ${site.service} endpoint ${site.at}`;
+}
+
+/**
+ * The one-line advice per transport failure (Node's system error codes, and `TLS` for every
+ * certificate and handshake failure): what happened, where, and what to check.
+ */
+export const NETWORK_ADVICE = {
+  ECONNREFUSED: (s: CallSite) =>
+    `nothing accepts connections at ${endpoint(s)}: ${ENDPOINT}, that the service there is running, and the network`,
+  EADDRNOTAVAIL: (s: CallSite) =>
+    `cannot connect to ${endpoint(s)} from this host (address not available here): ${ENDPOINT} (an address of another machine, or IPv6 without an IPv6 network) and the network`,
+  ENOTFOUND: (s: CallSite) =>
+    `the host name of ${endpoint(s)} does not resolve: ${ENDPOINT} for a typo, the region (AWS endpoint names contain it), and DNS`,
+  EAI_AGAIN: (s: CallSite) =>
+    `the host name of ${endpoint(s)} could not be looked up (DNS did not answer): check DNS and the network, and ${ENDPOINT_SETTINGS}`,
+  ETIMEDOUT: (s: CallSite) =>
+    `${endpoint(s)} did not answer in time: check the network path (firewall, proxy, a private subnet without a NAT gateway or VPC endpoint) and ${ENDPOINT_SETTINGS}`,
+  ECONNRESET: (s: CallSite) =>
+    `${endpoint(s)} closed the connection: ${ENDPOINT} (http:// for a plain-HTTP emulator, https:// for AWS) and any proxy or firewall in between`,
+  EHOSTUNREACH: (s: CallSite) =>
+    `no network route to ${endpoint(s)}: check the network (routes, VPN, firewall) and ${ENDPOINT_SETTINGS}`,
+  TLS: (s: CallSite, reason: string) =>
+    `TLS with ${endpoint(s)} failed (${reason}): ${ENDPOINT} (an https:// URL for a plain-HTTP server fails this way: write http://); behind a TLS-inspecting proxy, trust its CA with NODE_EXTRA_CA_CERTS`,
+} as const;
+
+/** System codes that share another's advice. */
+const SAME_AS: Readonly<Record<string, keyof typeof NETWORK_ADVICE>> = {
+  ECONNABORTED: 'ECONNRESET',
+  EPIPE: 'ECONNRESET',
+  ENETUNREACH: 'EHOSTUNREACH',
+  ENETDOWN: 'EHOSTUNREACH',
+};
+
+/** Node's and OpenSSL's codes of a TLS failure (handshake, protocol, certificate). */
+export function isTlsCode(code: string): boolean {
+  return (
+    code === 'EPROTO' ||
+    code.startsWith('ERR_SSL_') ||
+    code.startsWith('ERR_TLS_') ||
+    code.startsWith('CERT_') ||
+    code.startsWith('UNABLE_TO_') ||
+    code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
+    code === 'SELF_SIGNED_CERT_IN_CHAIN' ||
+    code === 'HOSTNAME_MISMATCH'
+  );
+}
+
+/** OpenSSL's reason (`wrong version number`) out of its error line, else the message itself. */
+function tlsReason(code: string, rawMessage: string): string {
+  const openssl = /error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):/.exec(rawMessage)?.[1];
+  const text = (openssl ?? rawMessage).replace(/\s+/g, ' ').trim();
+  return text === '' ? code : text.slice(0, 120);
+}
+
+/**
+ * The advice for a transport failure with Node's system `code` (`ECONNREFUSED`, `ETIMEDOUT`, a TLS
+ * code, ...), or undefined for a code the table does not know.
+ */
+export function networkAdvice(code: string, rawMessage: string, site: CallSite): string | undefined {
+  if (isTlsCode(code)) return NETWORK_ADVICE.TLS(site, tlsReason(code, rawMessage));
+  const key = SAME_AS[code] ?? code;
+  return key in NETWORK_ADVICE && key !== 'TLS'
+    ? NETWORK_ADVICE[key as Exclude<keyof typeof NETWORK_ADVICE, 'TLS'>](site)
+    : undefined;
+}
+
+/** What the SDK's "Could not load credentials from any providers" means a person should do. */
+export const NO_CREDENTIALS =
+  'no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (a profile in ~/.aws/credentials or ~/.aws/config, e.g. after `aws sso login`), or run with a web identity token (IRSA), an ECS task role or an EC2 instance profile';
+
+/** A profile's settings, as the SDK's loader parses the shared files. */
+type Profiles = Readonly<Record<string, Readonly<Record<string, string | undefined>>>>;
+
+/** The shared files and where they are (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE or ~/.aws/). */
+export interface SharedFiles {
+  readonly configFile: Profiles;
+  readonly credentialsFile: Profiles;
+  readonly configPath: string;
+  readonly credentialsPath: string;
+}
+
+/** Settings that make a profile a source of credentials other than static keys. */
+const OTHER_SOURCES = [
+  'role_arn',
+  'credential_process',
+  'sso_session',
+  'sso_start_url',
+  'web_identity_token_file',
+  'login_session',
+];
+
+/**
+ * What is wrong with the named profile `profile` (AWS_PROFILE) that gave no credentials: not in
+ * either file, half a key pair, or no credentials at all; undefined when the profile names a
+ * source the SDK could not use for another reason (an SSO login that expired, a role it could not
+ * assume). Names keys, never their values.
+ */
+export function profileProblem(profile: string, files: SharedFiles): string | undefined {
+  const named = `AWS_PROFILE=${profile}`;
+  const inConfig = files.configFile[profile];
+  const inCredentials = files.credentialsFile[profile];
+  if (inConfig === undefined && inCredentials === undefined) {
+    const known = [...new Set([...Object.keys(files.configFile), ...Object.keys(files.credentialsFile)])]
+      .filter((name) => !name.includes('.'))
+      .sort();
+    return (
+      `${named}, but no profile ${profile} is in ${files.configPath} ([profile ${profile}]) or ${files.credentialsPath} ([${profile}])` +
+      `${known.length > 0 ? ` (profiles there: ${known.join(', ')})` : ''}; ` +
+      'fix the name, or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at the files that hold it'
+    );
+  }
+  const settings = { ...inConfig, ...inCredentials };
+  const where = [
+    inCredentials !== undefined ? files.credentialsPath : undefined,
+    inConfig !== undefined ? files.configPath : undefined,
+  ]
+    .filter((path) => path !== undefined)
+    .join(' and ');
+  const has = (key: string): boolean => (settings[key] ?? '').trim() !== '';
+  if (has('aws_access_key_id') !== has('aws_secret_access_key')) {
+    const [present, absent] = has('aws_access_key_id')
+      ? ['aws_access_key_id', 'aws_secret_access_key']
+      : ['aws_secret_access_key', 'aws_access_key_id'];
+    return `${named}: profile ${profile} (${where}) has ${present} but no ${absent}; add it, or remove the key and use another credential source`;
+  }
+  if (!has('aws_access_key_id') && !OTHER_SOURCES.some(has)) {
+    return (
+      `${named}: profile ${profile} (${where}) holds no credentials; add aws_access_key_id and aws_secret_access_key, ` +
+      `or role_arn with source_profile, or sso_session (then \`aws sso login --profile ${profile}\`), or credential_process`
+    );
+  }
+  return undefined;
+}
+
+/**
+ * The advice for a CredentialsProviderError: what is wrong with AWS_PROFILE's profile when one is
+ * named (reading the shared files as the SDK does), else NO_CREDENTIALS.
+ */
+export async function credentialsAdvice(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const profile = env['AWS_PROFILE']?.trim();
+  if (profile === undefined || profile === '') return NO_CREDENTIALS;
+  try {
+    const { configFile, credentialsFile } = await loadSharedConfigFiles({ ignoreCache: true });
+    const home = env['HOME'] ?? '~';
+    const problem = profileProblem(profile, {
+      configFile,
+      credentialsFile,
+      configPath: env['AWS_CONFIG_FILE'] ?? `${home}/.aws/config`,
+      credentialsPath: env['AWS_SHARED_CREDENTIALS_FILE'] ?? `${home}/.aws/credentials`,
+    });
+    return (
+      problem ??
+      `AWS_PROFILE=${profile}: profile ${profile} gave no credentials; if it uses SSO, run \`aws sso login --profile ${profile}\`; check its role_arn / source_profile or credential_process`
+    );
+  } catch {
+    return NO_CREDENTIALS;
+  }
+}
+
+/**
+ * The SDK's warning about AWS_PROFILE and AWS_ACCESS_KEY_ID both set, in our words: which one the
+ * SDK uses and what to do. Undefined for any other text.
+ */
+export function credentialWarningAdvice(
+  text: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  if (!/Multiple credential sources detected/i.test(text)) return undefined;
+  const profile = env['AWS_PROFILE'] ?? '';
+  return `both AWS_PROFILE=${profile} and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are set; the AWS SDK uses the profile ${profile} and ignores the keys: unset one of them`;
+}
+
+/** The logger interface the SDK's clients and credential providers take (`logger` in their config). */
+export interface SdkLogger {
+  debug(...content: unknown[]): void;
+  info(...content: unknown[]): void;
+  warn(...content: unknown[]): void;
+  error(...content: unknown[]): void;
+}
+
+/**
+ * A logger for the SDK's clients that keeps its text off stdout and stderr: a warning becomes one
+ * `aws.warning` event (the SDK's credential-sources warning in our words, any other as the SDK's
+ * text on one line, sanitized); the SDK's info and error lines (one per call, with its input) and
+ * debug lines are dropped: every failed call is reported by our own events. Without `logger`, the
+ * warnings are dropped too (never the SDK's console.warn).
+ */
+export function sdkLogger(logger: Logger | undefined, env: NodeJS.ProcessEnv = process.env): SdkLogger {
+  const ignore = (): void => undefined;
+  return {
+    debug: ignore,
+    info: ignore,
+    error: ignore,
+    warn: (...content: unknown[]): void => {
+      if (logger === undefined) return;
+      const text = content.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(' ');
+      const advice = credentialWarningAdvice(text, env);
+      if (advice !== undefined) {
+        report(logger, ['aws.warning', 'multiple-credential-sources'], {
+          reason: 'multiple-credential-sources',
+          profile: env['AWS_PROFILE'],
+          warning: advice,
+        });
+      } else {
+        report(logger, ['aws.warning', 'sdk'], { reason: 'sdk', warning: sanitizeMessage(text, true) });
+      }
+    },
+  };
+}
+
+/** What the middleware learned about a failed call. */
+interface FailedCall {
+  readonly site: CallSite;
+  /** The credentials advice, for a CredentialsProviderError. */
+  readonly credentials?: string;
+}
+
+const failedCalls = new WeakMap<object, FailedCall>();
+
+/** What adviseFailures recorded about `error`, if it came out of an advised client. */
+export function failedCallOf(error: unknown): FailedCall | undefined {
+  return typeof error === 'object' && error !== null ? failedCalls.get(error) : undefined;
+}
+
+/** The part of a request the middleware reads (an HttpRequest after serialization). */
+interface RequestShape {
+  readonly hostname?: unknown;
+  readonly port?: unknown;
+  readonly protocol?: unknown;
+}
+
+/** `host:port` of a serialized request; the port is the scheme's default when the URL gave none. */
+function hostPort(request: RequestShape | undefined): string | undefined {
+  if (request === undefined || typeof request.hostname !== 'string' || request.hostname === '')
+    return undefined;
+  const port = typeof request.port === 'number' ? request.port : request.protocol === 'http:' ? 80 : 443;
+  const host = request.hostname.includes(':') ? `[${request.hostname}]` : request.hostname;
+  return `${host}:${port}`;
+}
+
+type Handler = (args: { readonly request?: unknown }) => Promise<unknown>;
+
+/** The slice of an SDK client this needs: its middleware stack (whose `add` is overloaded per step). */
+export interface AdvisableClient {
+  readonly middlewareStack: { readonly add: (...args: never[]) => void };
+}
+
+/** `middlewareStack.add` for the two steps adviseFailures uses. */
+type AddAtStep = (
+  middleware: (next: Handler) => Handler,
+  options: { step: 'initialize' | 'build'; name: string; override: boolean },
+) => void;
+
+/**
+ * Records, for every call of `client` that fails, the host and port it went to (from the request
+ * itself, so --endpoint, AWS_ENDPOINT_URL* and the SDK's own endpoint rules are all covered: a
+ * build-step middleware, which sees the serialized request and every error of signing, retries and
+ * transport) and, for a CredentialsProviderError (raised before the request is built, so seen by an
+ * initialize-step middleware), what is wrong with AWS_PROFILE's profile.
+ */
+export function adviseFailures(client: AdvisableClient, service: string): void {
+  const add = client.middlewareStack.add as unknown as AddAtStep;
+  const record = (error: unknown, call: (known: FailedCall | undefined) => Promise<FailedCall>) =>
+    typeof error === 'object' && error !== null
+      ? call(failedCalls.get(error)).then((found) => void failedCalls.set(error, found))
+      : Promise.resolve();
+  add.call(
+    client.middlewareStack,
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        const at = hostPort(args.request as RequestShape | undefined);
+        await record(error, (known) => Promise.resolve(known ?? { site: { at, service } }));
+        throw error;
+      }
+    },
+    { step: 'build', name: 'sgReconcilerCallSite', override: true },
+  );
+  add.call(
+    client.middlewareStack,
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if ((error as { name?: unknown } | undefined)?.name === 'CredentialsProviderError') {
+          await record(error, async (known) => ({
+            site: known?.site ?? { service },
+            credentials: await credentialsAdvice(),
+          }));
+        }
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'sgReconcilerCredentials', override: true },
+  );
+}
+
+const MAX_MESSAGE_LENGTH = 300;
+/** Anything from one of these on may be a signature, a credential scope or a session token. */
+const SECRET_MARKER =
+  /authorization|credential=|x-amz-security-token|x-amz-signature|signature=|secretaccesskey|sessiontoken/i;
+const ACCESS_KEY_ID = /\b(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{12,}\b/g;
+
+/**
+ * Cuts the message at the first credential-shaped marker, redacts key IDs, caps the length
+ * (`long`: messages that end in our advice get twice the room, so the advice is not cut off).
+ */
+export function sanitizeMessage(message: string, long = false): string {
+  let text = message;
+  const marker = SECRET_MARKER.exec(text);
+  if (marker !== null) text = `${text.slice(0, marker.index).trimEnd()} [redacted]`;
+  text = text.replace(ACCESS_KEY_ID, '[redacted]').replace(/\s+/g, ' ').trim();
+  const max = long ? 2 * MAX_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH;
+  if (text.length > max) text = `${text.slice(0, max - 1)}…`;
+  return text === '' ? 'no message' : text;
+}
