@@ -17,7 +17,15 @@ import { accountSelectorErrors, selectorNeeds, type AccountInventory } from '../
 import type { Policy, PolicyError, PolicyLoadResult, PolicySetLoad, PolicyWarning } from '../model/policy.js';
 import { DEFAULT_SETTLE_MS, describeChanging, loadInventory, loadPolicySet } from '../policy/index.js';
 import { reconcilePass, type InventorySource, type PassDeps, type PassRequest } from '../reconcile/pass.js';
-import type { ApplyOptions, AwsOptions, CommonOptions, PlanOptions, RunOptions } from './config.js';
+import type {
+  ApplyOptions,
+  AwsAccessOptions,
+  AwsOptions,
+  CommonOptions,
+  LogOptions,
+  PlanOptions,
+  RunOptions,
+} from './config.js';
 import { exitCodeFor } from './exit-codes.js';
 import { ORGANIZATIONS, parseRegion } from './options.js';
 import { renderInvalidPolicies, renderPlan } from './render-plan.js';
@@ -50,7 +58,8 @@ export function formatPolicyWarnings(warnings: readonly PolicyWarning[]): string
     .join('');
 }
 
-export function loggerFor(options: CommonOptions, destination: Stream): Logger {
+/** The command's logger: its level and format, on the stream its events go to. */
+export function loggerFor(options: LogOptions, destination: Stream): Logger {
   return createLogger({ level: options.logLevel, destination, format: options.logFormat ?? 'auto' });
 }
 
@@ -165,7 +174,7 @@ async function loadSettled(
  * from the environment or a profile that is not a region name is invalid input, like --region.
  */
 export async function defaultRegion(
-  options: AwsOptions,
+  options: AwsAccessOptions,
   policies?: readonly Policy[],
 ): Promise<string | undefined> {
   if (policies?.every((p) => p.region !== undefined) === true) return options.region;
@@ -195,7 +204,7 @@ export interface SdkAccess {
  * (apply, run); plan never writes.
  */
 export async function sdkAccess(
-  options: AwsOptions,
+  options: AwsAccessOptions,
   region: string | undefined,
   logger: Logger,
   writesPerSecond?: number,

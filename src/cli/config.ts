@@ -5,21 +5,27 @@ import type { Shard } from '../model/units.js';
 import type { ListenAddress } from './options.js';
 import type { PlanFormat } from './render-plan.js';
 
-/** Options of every command. */
-export interface CommonOptions {
-  /** Policy directories and files, in the order given. */
-  readonly policies: readonly string[];
+/** Options of every command: how its events are logged. */
+export interface LogOptions {
   readonly logLevel: LogLevel;
   /** Undefined: pretty on a terminal, JSON otherwise. */
   readonly logFormat: LogFormat | undefined;
+}
+
+/** Options of every command but import: the policies and what they are judged against. */
+export interface CommonOptions extends LogOptions {
+  /** Policy directories and files, in the order given. */
+  readonly policies: readonly string[];
   /** The wall clock guardrail exceptions are judged by (SGR_NOW, a test hook, or the system clock). */
   readonly clock: () => Date;
   /** `--accounts`: an inventory file, `organizations`, or undefined (the own account only). */
   readonly accounts: string | undefined;
 }
 
-/** Options of the commands that read EC2 (plan, apply, run). */
-export interface AwsOptions extends CommonOptions {
+/** How a command reaches AWS (plan, apply, run, snapshot, import). */
+export interface AwsAccessOptions extends LogOptions {
+  /** `--accounts`: an inventory file, `organizations`, or undefined (the own account only). */
+  readonly accounts: string | undefined;
   /** `--region` or AWS_REGION; the rest of the AWS CLI's chain is resolved later (region.ts). */
   readonly region: string | undefined;
   readonly endpoint: string | undefined;
@@ -30,6 +36,9 @@ export interface AwsOptions extends CommonOptions {
   /** `--concurrency`: units worked on at once. */
   readonly concurrency: number;
 }
+
+/** Options of the commands that load policies and read EC2 (plan, apply, run, snapshot). */
+export interface AwsOptions extends CommonOptions, AwsAccessOptions {}
 
 /** Options of the commands that plan (plan, apply, run). */
 export interface QuotaOptions extends AwsOptions {
@@ -75,7 +84,8 @@ export interface SnapshotOptions extends AwsOptions {
   readonly out: string | undefined;
 }
 
-export interface ImportOptions extends AwsOptions {
+/** import writes policies and reads none: it has no --policies. */
+export interface ImportOptions extends AwsAccessOptions {
   /** The directory the policies are written into (created if missing); required, checked by the command. */
   readonly out: string | undefined;
   /** Overwrite files that already exist in `out`. */

@@ -151,9 +151,12 @@ export function parseEnvBoolean(name: string, value: string): boolean {
   throw new InvalidArgumentError(`${name}="${value}" is not a boolean; write true or false`);
 }
 
+/** The environment variable of the clock's test hook (parseNow); there is no flag for it. */
+export const NOW_VARIABLE = 'SGR_NOW';
+
 /**
- * `SGR_NOW` / `--now`, a test hook: an ISO date (`2027-01-31`, midnight UTC) or date-time that
- * fixes the moment guardrail exceptions are judged by. Unset, the system clock is read each time.
+ * `SGR_NOW`, a test hook (not an option): an ISO date (`2027-01-31`, midnight UTC) or date-time
+ * that fixes the moment guardrail exceptions are judged by. Unset, the system clock is read each time.
  */
 export function parseNow(value: string): Date {
   const text = value.trim();

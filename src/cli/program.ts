@@ -15,7 +15,7 @@ import {
   type LogLevel,
 } from '../logging.js';
 import { runApply, runPlan, runRunCommand, runValidate } from './commands.js';
-import type { CommonOptions } from './config.js';
+import type { LogOptions } from './config.js';
 import { runImport } from './import.js';
 import { runSnapshot } from './snapshot.js';
 import { EXIT_INVALID, EXIT_OK } from './exit-codes.js';
@@ -30,6 +30,7 @@ import {
   parseEnvBoolean,
   parseListen,
   parseLogLevel,
+  NOW_VARIABLE,
   parseNow,
   parsePositiveInt,
   parsePositiveNumber,
@@ -93,17 +94,9 @@ class ProgramCommand extends Command {
 
 const DRY_RUN = 'call AuthorizeSecurityGroupIngress with DryRun=true; change nothing';
 
-function withCommon(command: Command): Command {
+/** Options of every command: how its events are logged. */
+function withLogging(command: Command): Command {
   return command
-    .addOption(
-      new Option(
-        '--policies <dir...>',
-        `policy directories (every *.yaml/*.yml below, recursively) or policy files; several allowed (SGR_POLICIES: separated by "${delimiter}")`,
-      )
-        .env('SGR_POLICIES')
-        .argParser(collectPaths)
-        .default(DEFAULTS.policies, DEFAULTS.policies.join(' ')),
-    )
     .addOption(
       new Option('--log-level <level>', LOG_LEVELS.join(', '))
         .env('LOG_LEVEL')
@@ -117,26 +110,41 @@ function withCommon(command: Command): Command {
       )
         .env('SGR_LOG_FORMAT')
         .choices(LOG_FORMATS),
-    )
-    .addOption(
-      // A test hook, not a user option: the date guardrail exceptions are judged by.
-      new Option('--now <date>', 'judge guardrail exceptions as of this ISO date')
-        .env('SGR_NOW')
-        .argParser(parseNow)
-        .hideHelp(),
-    )
-    .addOption(
-      new Option(
-        '--accounts <file|organizations>',
-        'the account inventory: a kind: AccountInventory file, or organizations (AWS Organizations); validate checks account selectors against a file offline',
-      )
-        .env('SGR_ACCOUNTS')
-        .argParser(parseAccounts),
     );
 }
 
+/** `--accounts`: the account inventory (every command but import reads policies too). */
+function withAccounts(command: Command): Command {
+  return command.addOption(
+    new Option(
+      '--accounts <file|organizations>',
+      'the account inventory: a kind: AccountInventory file, or organizations (AWS Organizations); validate checks account selectors against a file offline',
+    )
+      .env('SGR_ACCOUNTS')
+      .argParser(parseAccounts),
+  );
+}
+
+/** The commands that load policies (all but import, which writes them). */
+function withPolicies(command: Command): Command {
+  return withAccounts(
+    withLogging(
+      command.addOption(
+        new Option(
+          '--policies <dir...>',
+          `policy directories (every *.yaml/*.yml below, recursively) or policy files; several allowed (SGR_POLICIES: separated by "${delimiter}")`,
+        )
+          .env('SGR_POLICIES')
+          .argParser(collectPaths)
+          .default(DEFAULTS.policies, DEFAULTS.policies.join(' ')),
+      ),
+    ),
+  );
+}
+
+/** The options of every command that reads AWS (plan, apply, run, snapshot, import). */
 function withAws(command: Command): Command {
-  return withCommon(command)
+  return command
     .addOption(
       new Option(
         '--region <name>',
@@ -186,7 +194,7 @@ function withQuota(command: Command): Command {
 }
 
 function withWrites(command: Command): Command {
-  return withQuota(withAws(command))
+  return withQuota(withAws(withPolicies(command)))
     .option('--dry-run', DRY_RUN, false)
     .addOption(
       new Option(
@@ -231,13 +239,32 @@ function envBooleans(_program: Command, command: Command): void {
 }
 
 /**
+ * SGR_NOW, the test hook that fixes the moment guardrail exceptions are judged by (parseNow): read
+ * from the environment only, never an option, so no --help or error names a flag for it. An
+ * unreadable value is invalid input (exit 3, config.invalid without an `option`), checked before
+ * the action runs like a boolean variable.
+ */
+function checkNow(_program: Command, command: Command): void {
+  const raw = process.env[NOW_VARIABLE];
+  if (raw === undefined) return;
+  try {
+    parseNow(raw);
+  } catch (error) {
+    if (!(error instanceof InvalidArgumentError)) throw error;
+    command.error(`error: ${error.message}`, { code: error.code, exitCode: EXIT_INVALID });
+  }
+}
+
+/**
  * The options as the command's action receives them, with SGR_POLICIES split into its paths
  * (a flag gives one path per value; the variable holds them all, like PATH).
  */
-function optionsOf<T extends CommonOptions>(command: Command): T {
-  const { now, ...options } = command.opts<T & { policies: readonly string[]; now?: Date }>();
+function optionsOf<T extends LogOptions>(command: Command): T {
+  const options = command.opts<T & { policies?: readonly string[] }>();
+  const fixed = process.env[NOW_VARIABLE];
+  const now = fixed === undefined ? undefined : parseNow(fixed);
   const clock = now === undefined ? () => new Date() : () => new Date(now.getTime());
-  if (command.getOptionValueSource('policies') === 'env') {
+  if (options.policies !== undefined && command.getOptionValueSource('policies') === 'env') {
     const paths = options.policies.flatMap((value) => value.split(delimiter)).filter((p) => p !== '');
     return { ...options, clock, policies: paths.length > 0 ? paths : DEFAULTS.policies } as unknown as T;
   }
@@ -283,6 +310,32 @@ function addRunCommand(program: Command, onExit: (code: number) => void): void {
     .action(async (_options: unknown, command: Command) => onExit(await runRunCommand(optionsOf(command))));
 }
 
+/** `import`, which writes policies and reads none: it takes no --policies. */
+function addImportCommand(program: Command, onExit: (code: number) => void): void {
+  withAws(
+    withAccounts(
+      withLogging(
+        program
+          .command('import')
+          .description(
+            'write policies that declare the live ingress rules of chosen groups, for adopting existing groups',
+          ),
+      ),
+    ),
+  )
+    .option('--out <dir>', 'the directory to write one policy per group into')
+    .option('--group-id <id>', 'a group to import (repeatable)', collectGroupIds)
+    .option(
+      '--tag <key=value>',
+      'import the groups carrying this tag (repeatable: every tag must match)',
+      collectTags,
+    )
+    .option('--all', 'import every group of the region', false)
+    .option('--snapshot <file>', 'read the groups from a snapshot instead of EC2')
+    .option('--force', 'overwrite policy files that already exist in --out', false)
+    .action(async (_options: unknown, command: Command) => onExit(await runImport(optionsOf(command))));
+}
+
 /** The CLI: every command and option, parsed once; `onExit` receives each command's exit code. */
 export function buildProgram(onExit: (code: number) => void): Command {
   const program = new ProgramCommand('sg-reconciler')
@@ -293,17 +346,22 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .showHelpAfterError('(run sg-reconciler --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(redactUrlCredentials(text)) })
-    .hook('preAction', envBooleans);
+    .hook('preAction', envBooleans)
+    .hook('preAction', checkNow);
 
-  withCommon(program.command('validate').description('load and validate every policy; no AWS call')).action(
+  withPolicies(program.command('validate').description('load and validate every policy; no AWS call')).action(
     async (_options: unknown, command: Command) => onExit(await runValidate(optionsOf(command))),
   );
 
   withQuota(
     withAws(
-      program
-        .command('plan')
-        .description('read live state and print what apply would authorize and what drift exists; no writes'),
+      withPolicies(
+        program
+          .command('plan')
+          .description(
+            'read live state and print what apply would authorize and what drift exists; no writes',
+          ),
+      ),
     ),
   )
     .addOption(
@@ -323,33 +381,18 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .action(async (_options: unknown, command: Command) => onExit(await runPlan(optionsOf(command))));
 
   withAws(
-    program
-      .command('snapshot')
-      .description(
-        'write the live state every policy needs (groups, default VPCs, prefix-list sizes) to one JSON file, for offline plans',
-      ),
+    withPolicies(
+      program
+        .command('snapshot')
+        .description(
+          'write the live state every policy needs (groups, default VPCs, prefix-list sizes) to one JSON file, for offline plans',
+        ),
+    ),
   )
     .option('--out <file>', 'the snapshot file to write (atomically; nothing is written if any read fails)')
     .action(async (_options: unknown, command: Command) => onExit(await runSnapshot(optionsOf(command))));
 
-  withAws(
-    program
-      .command('import')
-      .description(
-        'write policies that declare the live ingress rules of chosen groups, for adopting existing groups',
-      ),
-  )
-    .option('--out <dir>', 'the directory to write one policy per group into')
-    .option('--group-id <id>', 'a group to import (repeatable)', collectGroupIds)
-    .option(
-      '--tag <key=value>',
-      'import the groups carrying this tag (repeatable: every tag must match)',
-      collectTags,
-    )
-    .option('--all', 'import every group of the region', false)
-    .option('--snapshot <file>', 'read the groups from a snapshot instead of EC2')
-    .option('--force', 'overwrite policy files that already exist in --out', false)
-    .action(async (_options: unknown, command: Command) => onExit(await runImport(optionsOf(command))));
+  addImportCommand(program, onExit);
 
   withWrites(
     program.command('apply').description('one reconcile pass: authorize the missing rules, then exit'),

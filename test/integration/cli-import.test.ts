@@ -220,6 +220,17 @@ spec:
     expect(await files(offline)).toEqual(bytes);
   });
 
+  it('takes no --policies (it writes policies and reads none): the flag is an unknown option, exit 3, nothing written', async () => {
+    const state = await arrangeState();
+    const out = await tempDir();
+    const result = await runCli(['import', '--out', out, '--group-id', state.app, '--policies', 'policies'], {
+      env: env(),
+    });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("unknown option '--policies'");
+    expect(await files(out)).toEqual({});
+  });
+
   it('never overwrites an existing file without --force (exit 3, nothing written); --force overwrites', async () => {
     const state = await arrangeState();
     const out = await tempDir();

@@ -98,6 +98,27 @@ describe('guardrails: validate', () => {
     });
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('SGR_NOW "next tuesday" is not a date');
+    // SGR_NOW is a test hook, not an option: nothing names a flag for it.
+    expect(result.stderr).not.toContain('--now');
+    const [invalid] = eventsNamed(result.events, 'config.invalid');
+    expect(invalid).toEqual(
+      expect.objectContaining({
+        error:
+          'SGR_NOW "next tuesday" is not a date; write an ISO date or date-time, e.g. SGR_NOW=2027-01-31, or unset it',
+      }),
+    );
+    expect(invalid).not.toHaveProperty('option');
+  });
+
+  it('takes no --now flag: the clock hook is the SGR_NOW variable only (exit 3, unknown option)', async () => {
+    const dir = await writePolicies({ 'guardrails/cis-admin-ports.yaml': CIS });
+    const result = await runCli(['validate', '--policies', dir, '--now', '2020-01-01'], {
+      env: motoEnv(emu.endpoint),
+    });
+    expect(result.code).toBe(3);
+    expect(eventsNamed(result.events, 'config.invalid')).toEqual([
+      expect.objectContaining({ errorCode: 'commander.unknownOption' }),
+    ]);
   });
 });
 
