@@ -69,10 +69,31 @@ type LoadedSet = Extract<PolicyLoadResult, { ok: true }> & {
   readonly version: string | undefined;
 };
 
+/** The commands that load policies. */
+export type PolicyCommand = 'validate' | 'plan' | 'apply' | 'snapshot';
+
+/**
+ * What a command did not do because its input was invalid, said after the count of errors:
+ * validate only judges (its exit code says invalid), plan plans, apply applies, snapshot writes.
+ */
+export const NOTHING_DONE: Readonly<Record<PolicyCommand, string | undefined>> = {
+  validate: undefined,
+  plan: 'nothing was planned',
+  apply: 'nothing was applied',
+  snapshot: 'nothing was written',
+};
+
+/** `summary` with the command's consequence (`3 errors in policies/; nothing was planned`). */
+function withConsequence(summary: string, command: PolicyCommand): string {
+  const nothing = NOTHING_DONE[command];
+  return nothing === undefined ? summary : `${summary}; ${nothing}`;
+}
+
 /**
  * Loads the policy set as one version. Invalid policies are reported and end the command with
  * exit 3: the events always carry the errors; the human list is left out when the events are
- * already readable lines on the same terminal (it would show every error twice). A directory that
+ * already readable lines on the same terminal (it would show every error twice), and the summary
+ * line says what the command did not do (NOTHING_DONE). A directory that
  * never held still while it was read (swapped or rewritten on every attempt) is
  * `reconcile.skipped` reason `policies-changing` and exit 1, since nothing is wrong with the
  * policies. `settle` (plan, apply, snapshot): a file modified in the last 2 s may be half-written
@@ -83,18 +104,16 @@ type LoadedSet = Extract<PolicyLoadResult, { ok: true }> & {
  * set (plan's report on stdout).
  */
 export async function loadOrReport(
-  options: CommonOptions,
-  logger: Logger,
-  events: Stream,
-  human: Stream,
+  to: ReportTo,
   onInvalid?: (errors: readonly PolicyError[]) => void,
   settle = false,
 ): Promise<LoadedSet | { exitCode: number }> {
+  const { options, logger, events, human } = to;
   const { policies: paths } = options;
   const humanOut = human === 1 ? process.stdout : process.stderr;
   const loaded = await loadSettled(paths, options.clock(), settle);
   if (loaded.kind === 'changing') {
-    humanOut.write(`sg-reconciler: ${describeChanging(paths, loaded)}\n`);
+    humanOut.write(`sg-reconciler: ${describeChanging(paths, loaded, NOTHING_DONE[to.command])}\n`);
     const { reason, file, attempts } = loaded;
     report(logger, ['reconcile.skipped', 'policies-changing'], {
       reason: 'policies-changing',
@@ -106,8 +125,11 @@ export async function loadOrReport(
   }
   const result = loaded.result;
   if (!result.ok) {
-    const summary = `${counted(result.errors.length, 'error')} in ${paths.join(', ')}; nothing was applied`;
-    return reportInvalidPolicies({ options, logger, events, human }, result.errors, summary, onInvalid);
+    const summary = withConsequence(
+      `${counted(result.errors.length, 'error')} in ${paths.join(', ')}`,
+      to.command,
+    );
+    return reportInvalidPolicies(to, result.errors, summary, onInvalid);
   }
   const pretty = resolveLogFormat(options.logFormat, events) === 'pretty' && humanOut.isTTY === true;
   if (!pretty) humanOut.write(formatPolicyWarnings(result.warnings));
@@ -115,8 +137,9 @@ export async function loadOrReport(
   return { ...result, digest: loaded.digest, version: loaded.version };
 }
 
-/** Where a command reports: its options, logger, and the streams of its events and human lines. */
-interface ReportTo {
+/** Where a command reports: which command, its options, logger, and the streams of its events and human lines. */
+export interface ReportTo {
+  readonly command: PolicyCommand;
   readonly options: CommonOptions;
   readonly logger: Logger;
   readonly events: Stream;
@@ -294,10 +317,12 @@ export async function checkedInventory(
   if (accounts === ORGANIZATIONS || (accounts === undefined && !selectorsNeedInventory)) return file;
   const errors = accountSelectorErrors(policies, file.inventory);
   if (errors.length === 0) return file;
-  const summary =
+  const summary = withConsequence(
     accounts === undefined
-      ? `${counted(errors.length, 'account selector')} ${errors.length === 1 ? 'needs' : 'need'} an account inventory (--accounts); nothing was applied`
-      : `${counted(errors.length, 'account selector')} ${errors.length === 1 ? 'does' : 'do'} not match the inventory ${accounts}; nothing was applied`;
+      ? `${counted(errors.length, 'account selector')} ${errors.length === 1 ? 'needs' : 'need'} an account inventory (--accounts)`
+      : `${counted(errors.length, 'account selector')} ${errors.length === 1 ? 'does' : 'do'} not match the inventory ${accounts}`,
+    to.command,
+  );
   return reportInvalidPolicies(to, errors, summary, onInvalid);
 }
 
@@ -359,11 +384,12 @@ export function invalidConfig(logger: Logger, error: unknown, option?: string): 
 
 export async function runValidate(options: CommonOptions): Promise<number> {
   const logger = loggerFor(options, 2);
-  const loaded = await loadOrReport(options, logger, 2, 1);
+  const to: ReportTo = { command: 'validate', options, logger, events: 2, human: 1 };
+  const loaded = await loadOrReport(to);
   if ('exitCode' in loaded) return loaded.exitCode;
   const { accounts } = options;
   // Offline: every account selector must pick at least one account of the inventory file.
-  const file = await checkedInventory({ options, logger, events: 2, human: 1 }, loaded.policies, false);
+  const file = await checkedInventory(to, loaded.policies, false);
   if ('exitCode' in file) return exitCodeFor({ command: 'validate', valid: false });
   // Organizations is an AWS call: its accounts are known only at plan time.
   const unchecked =
@@ -385,9 +411,9 @@ export async function runPlan(options: PlanOptions): Promise<number> {
   const onInvalid = (errors: readonly PolicyError[]): void => {
     if (options.format !== 'text') process.stdout.write(renderInvalidPolicies(errors, options.format));
   };
-  const loaded = await loadOrReport(options, logger, 2, 2, onInvalid, true);
+  const to: ReportTo = { command: 'plan', options, logger, events: 2, human: 2 };
+  const loaded = await loadOrReport(to, onInvalid, true);
   if ('exitCode' in loaded) return loaded.exitCode;
-  const to: ReportTo = { options, logger, events: 2, human: 2 };
   const file = await checkedInventory(to, loaded.policies, true, onInvalid);
   if ('exitCode' in file) return file.exitCode;
 
@@ -441,9 +467,9 @@ export async function runPlan(options: PlanOptions): Promise<number> {
 
 export async function runApply(options: ApplyOptions): Promise<number> {
   const logger = loggerFor(options, 1);
-  const loaded = await loadOrReport(options, logger, 1, 2, undefined, true);
+  const to: ReportTo = { command: 'apply', options, logger, events: 1, human: 2 };
+  const loaded = await loadOrReport(to, undefined, true);
   if ('exitCode' in loaded) return loaded.exitCode;
-  const to: ReportTo = { options, logger, events: 1, human: 2 };
   const file = await checkedInventory(to, loaded.policies, true);
   if ('exitCode' in file) return file.exitCode;
   let region: string | undefined;

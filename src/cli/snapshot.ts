@@ -58,7 +58,11 @@ export async function runSnapshot(options: SnapshotOptions): Promise<number> {
       '--out',
     );
   }
-  const loaded = await loadOrReport(options, logger, 2, 2, undefined, true);
+  const loaded = await loadOrReport(
+    { command: 'snapshot', options, logger, events: 2, human: 2 },
+    undefined,
+    true,
+  );
   if ('exitCode' in loaded) return loaded.exitCode;
   const file = await inventoryFileOrReport(options.accounts, logger, process.stderr);
   if (file === undefined) return exitCodeFor({ command: 'invalid-input' });

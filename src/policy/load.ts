@@ -531,19 +531,25 @@ export async function loadPolicySet(
   }
 }
 
-/** The one sentence a `changing` outcome is reported with, for people. */
+/**
+ * The one sentence a `changing` outcome is reported with, for people; `nothingDone` is what the
+ * command did not do (`nothing was applied`, `nothing was written`; undefined for validate, which
+ * does nothing but judge).
+ */
 export function describeChanging(
   paths: string | readonly string[],
   changing: Extract<PolicySetLoad, { kind: 'changing' }>,
+  nothingDone: string | undefined = 'nothing was applied',
 ): string {
   const where = pathList(paths).join(', ');
+  const nothing = nothingDone === undefined ? '' : `${nothingDone}, `;
   switch (changing.reason) {
     case 'settling':
-      return `${changing.file} was modified less than a moment ago and may be half-written; nothing was applied, the set is used once it has not changed for a while`;
+      return `${changing.file} was modified less than a moment ago and may be half-written; ${nothing}the set is used once it has not changed for a while`;
     case 'file-changed':
-      return `${changing.file} changed while the policies were read (${changing.attempts} attempts); nothing was applied, run again once ${where} holds still`;
+      return `${changing.file} changed while the policies were read (${changing.attempts} attempts); ${nothing}run again once ${where} holds still`;
     case 'links-moved':
-      return `the policies at ${where} were swapped to another version while they were read (${changing.attempts} attempts, at ${changing.file}); nothing was applied, run again once they hold still`;
+      return `the policies at ${where} were swapped to another version while they were read (${changing.attempts} attempts, at ${changing.file}); ${nothing}run again once they hold still`;
   }
 }
 

@@ -80,6 +80,16 @@ describe('plan over invalid policies', () => {
     );
   });
 
+  it('the text report says nothing was planned (plan applies nothing anyway), exit 3', async () => {
+    const dir = await invalidDir();
+
+    const result = await runCli(['plan', '--policies', dir], { env: ENV });
+
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(`2 errors in ${dir}; nothing was planned\n`);
+    expect(result.stderr).not.toContain('nothing was applied');
+  });
+
   it('a valid plan says valid: true in its JSON document', async () => {
     const dir = await writePolicies({
       'ssh.yaml': INVALID.replace('443-80', '80-443').replace('10.0.0.5/24', '10.0.0.0/24'),

@@ -334,6 +334,9 @@ describe('snapshot, then plan --snapshot', { timeout: 120_000 }, () => {
     expect(result.code).toBe(3);
     expect(eventsNamed(result.events, 'policy.invalid').length).toBeGreaterThan(0);
     expect(existsSync(out)).toBe(false);
+    // The summary says what snapshot did not do: it writes a file, it applies nothing anyway.
+    expect(result.stderr).toMatch(new RegExp(`\\d+ errors? in ${dir}; nothing was written\n$`));
+    expect(result.stderr).not.toContain('nothing was applied');
   });
 
   it('without --out: exit 3 with a message saying what to write', async () => {

@@ -57,7 +57,7 @@ describe('guardrails: validate', () => {
     expect(result.code).toBe(3);
     expect(result.stdout).toBe(
       `${dir}/teams/bastion.yaml:15:11  spec.ingress[1].sources[0]  tcp 22 from 0.0.0.0/0 is denied by guardrail cis-admin-ports (deny[0] at ${dir}/guardrails/cis-admin-ports.yaml:12:7); narrow the source to the networks that need access, or add to guardrail cis-admin-ports an exception for policy bastion-ssh with an expires date and a reason\n` +
-        `1 error in ${dir}; nothing was applied\n`,
+        `1 error in ${dir}\n`,
     );
     expect(eventsNamed(result.events, 'policy.invalid')).toEqual([
       expect.objectContaining({
