@@ -174,6 +174,28 @@ function completedLine(fields: EventRecord): string {
   return `${text(fields['mode'])}: ${parts.join(', ')}${seconds}`;
 }
 
+/**
+ * A running pass in words: `apply, reading: 3 of 10 units done, ...`; while it reaches its accounts
+ * `apply, accounts: 2 of 5 accounts reached, ...`, and before it knows them `apply, accounts:
+ * finding the accounts (STS, Organizations), ...` (never "0 of 0").
+ */
+function progressLine(fields: EventRecord): string {
+  const phase = text(fields['phase']);
+  const known = typeof fields['total'] === 'number';
+  const where =
+    phase !== 'accounts'
+      ? `${count(fields['done'])} of ${counted(count(fields['total']), 'unit')} done`
+      : known
+        ? `${count(fields['done'])} of ${counted(count(fields['total']), 'account')} reached`
+        : 'finding the accounts (STS, Organizations)';
+  const read = count(fields['groupsRead']) > 0 || phase !== 'accounts';
+  return [
+    `${text(fields['mode'])}, ${phase}: ${where}`,
+    ...(read ? [`${counted(count(fields['groupsRead']), 'group')} read`] : []),
+    `${(count(fields['elapsedMs']) / 1000).toFixed(0)} s so far`,
+  ].join(', ');
+}
+
 /** What the line says after the event name. */
 function summary(event: string, fields: EventRecord): string {
   const rule = ruleOf(fields);
@@ -189,7 +211,7 @@ function summary(event: string, fields: EventRecord): string {
     case 'reconcile.completed':
       return completedLine(fields);
     case 'reconcile.progress':
-      return `${text(fields['mode'])}, ${text(fields['phase'])}: ${count(fields['done'])} of ${counted(count(fields['total']), 'unit')} done, ${counted(count(fields['groupsRead']), 'group')} read, ${(count(fields['elapsedMs']) / 1000).toFixed(0)} s so far`;
+      return progressLine(fields);
     case 'config.invalid':
       return text(fields['error']);
     case 'authorize.requested':

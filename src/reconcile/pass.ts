@@ -229,12 +229,14 @@ function accountReacher(
   units: UnitPlan,
   reporter: PassReporter,
   signal: AbortSignal | undefined,
+  progress: PassProgress,
 ): { reach: (account: string) => Promise<boolean>; failures: Map<string, AccountFailure> } {
   const failures = new Map<string, AccountFailure>();
   const reached = new Map<string, Promise<boolean>>();
   const attempt = (account: string): Promise<boolean> => {
     const ref = units.accounts.get(account) ?? { id: account, roleArn: undefined };
-    return gateway.reach(ref, signal).then(
+    const settled = gateway.reach(ref, signal).finally(() => progress.accountDone());
+    return settled.then(
       () => true,
       (error: unknown) => {
         if (aborted(signal)) return false;
@@ -741,7 +743,8 @@ async function runPassBody(scope: PassScope): Promise<PassResult> {
   const skipped = skippedForNoRegion(request.policies, units.noRegion);
   reporter.skipped(skipped);
   if (units.units.length === 0 && skipped.length > 0) return fail(noRegion(units.noRegion));
-  const { reach, failures } = accountReacher(gateway, units, reporter, signal);
+  progress.accounts(units.accounts.size);
+  const { reach, failures } = accountReacher(gateway, units, reporter, signal, progress);
   const planner = plannerFor(deps, request);
   progress.phase('reading', units.units.length);
   const done = await readUnits(deps, request, units, reach, planner, progress);

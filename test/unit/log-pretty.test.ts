@@ -133,6 +133,25 @@ describe('formatEvent', () => {
     expect(formatEvent({ ...fields, mode: 'plan' })).not.toContain('authorized');
   });
 
+  it('says which accounts phase a pass is in while STS and Organizations answer, never 0 of 0', () => {
+    const progress = {
+      level: 'info',
+      time: TIME,
+      event: 'reconcile.progress',
+      mode: 'plan',
+      phase: 'accounts',
+    };
+    expect(formatEvent({ ...progress, groupsRead: 0, elapsedMs: 12_300 })).toBe(
+      '06:12:03 INFO  reconcile.progress  plan, accounts: finding the accounts (STS, Organizations), 12 s so far',
+    );
+    expect(formatEvent({ ...progress, done: 2, total: 5, groupsRead: 0, elapsedMs: 21_000 })).toBe(
+      '06:12:03 INFO  reconcile.progress  plan, accounts: 2 of 5 accounts reached, 21 s so far',
+    );
+    expect(formatEvent({ ...progress, done: 4, total: 5, groupsRead: 30, elapsedMs: 31_000 })).toBe(
+      '06:12:03 INFO  reconcile.progress  plan, accounts: 4 of 5 accounts reached, 30 groups read, 31 s so far',
+    );
+  });
+
   it("says how far a long pass has got, and how much of the daemon's drift, unresolved targets and violations was unchanged", () => {
     expect(
       formatEvent({

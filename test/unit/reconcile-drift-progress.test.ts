@@ -298,6 +298,41 @@ describe('reconcile.progress', () => {
     expect(lines.filter((l) => l.event === 'reconcile.progress')).toHaveLength(progress.length);
   });
 
+  it('while the own account and the accounts are still answering: phase accounts, no units (never 0 of 0), then accounts reached of total', async () => {
+    const world = fakeWorld().group({ id: 'sg-1' });
+    const { logger, lines } = captureLogger('info');
+    const slowly = <T>(value: T, ms: number): Promise<T> =>
+      new Promise((resolve) => setTimeout(() => resolve(value), ms));
+    const result = await reconcilePass(
+      {
+        ports: world.ports(),
+        logger,
+        progressIntervalMs: 20,
+        accounts: {
+          // GetCallerIdentity, then AssumeRole, each answering slowly.
+          ownAccount: () => slowly({ account: '111111111111', partition: 'aws' }, 70),
+          reach: () => slowly(undefined, 70),
+        },
+      },
+      {
+        mode: 'plan',
+        policies: [policy({ name: 'office', targets: ['sg-1'], rules: [ssh] })],
+        defaultRegion: REGION,
+        maxRulesPerGroup: 60,
+      },
+    );
+    expect(result.status).toBe('completed');
+    const progress = lines.filter((l) => l.event === 'reconcile.progress');
+    const accounts = progress.filter((l) => l.phase === 'accounts');
+    expect(accounts.length).toBeGreaterThanOrEqual(2);
+    // Before the own account is known: no done/total at all.
+    expect(accounts[0]).toMatchObject({ phase: 'accounts', groupsRead: 0 });
+    expect(accounts[0]).not.toHaveProperty('total');
+    // Then the one account to reach.
+    expect(accounts.at(-1)).toMatchObject({ phase: 'accounts', done: 0, total: 1 });
+    expect(progress.some((l) => l.total === 0)).toBe(false);
+  });
+
   it('says nothing for a pass shorter than the interval (the default is 10 s)', async () => {
     const { lines } = await pass(fakeWorld().group({ id: 'sg-1' }));
     expect(lines.filter((l) => l.event === 'reconcile.progress')).toEqual([]);
