@@ -71,8 +71,10 @@ export interface AccountAccess extends AccountGateway {
   destroy(): void;
 }
 
-function httpHandler(): NodeHttpHandler {
+/** The STS and Organizations clients' HTTP handler; its warnings (socket usage) are events too. */
+function httpHandler(logger: Logger | undefined): NodeHttpHandler {
   return new NodeHttpHandler({
+    logger: sdkLogger(logger),
     requestTimeout: REQUEST_TIMEOUT_MS,
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     throwOnRequestTimeout: true,
@@ -145,7 +147,7 @@ export function createAccountAccess(options: AccountAccessOptions = {}): Account
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     maxAttempts: STS_MAX_ATTEMPTS,
-    requestHandler: httpHandler(),
+    requestHandler: httpHandler(options.logger),
     logger: sdkLogger(options.logger),
   };
   const sts = new STSClient(clientConfig);
@@ -334,7 +336,7 @@ export function createOrganizationsClient(options: OrganizationsOptions = {}): O
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     maxAttempts: 5,
     retryMode: 'adaptive',
-    requestHandler: httpHandler(),
+    requestHandler: httpHandler(options.logger),
     logger: sdkLogger(options.logger),
   });
   adviseFailures(client, 'Organizations');

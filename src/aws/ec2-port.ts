@@ -90,6 +90,8 @@ export function createEc2Client(region: string, options: Ec2ClientOptions = {}):
     retryMode: 'adaptive',
     logger: sdkLogger(options.logger),
     requestHandler: new NodeHttpHandler({
+      // Its own warnings (socket usage at capacity) would otherwise be console text on stderr.
+      logger: sdkLogger(options.logger),
       requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
       // Without it a breached requestTimeout is only a console warning and the call hangs on.

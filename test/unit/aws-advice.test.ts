@@ -12,7 +12,7 @@ import {
   sdkLogger,
   type SharedFiles,
 } from '../../src/aws/advice.js';
-import { toEc2Error } from '../../src/aws/ec2-port.js';
+import { createEc2Client, toEc2Error } from '../../src/aws/ec2-port.js';
 import { createLogger } from '../../src/logging.js';
 
 /** A system error as Node raises it (code, and for connects the address and port). */
@@ -202,6 +202,30 @@ describe('sdkLogger: the SDK’s warnings as events', () => {
           'both AWS_PROFILE=team and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are set; the AWS SDK uses the profile team and ignores the keys: unset one of them',
       }),
     ]);
+  });
+
+  it('is the logger of the EC2 client’s HTTP handler too (its socket-capacity warning is an event)', async () => {
+    const { logger, lines } = capture();
+    const client = createEc2Client('us-east-1', { endpoint: 'http://127.0.0.1:9', logger });
+    try {
+      // The handler's resolved configuration (NodeHttpHandler keeps it behind configProvider).
+      const handler = client.config.requestHandler as unknown as {
+        configProvider: Promise<{ logger?: { warn(text: string): void } }>;
+      };
+      (await handler.configProvider).logger?.warn(
+        '@smithy/node-http-handler:WARN - socket usage at capacity=50 and 3 additional requests are enqueued.',
+      );
+      expect(lines).toEqual([
+        expect.objectContaining({
+          event: 'aws.warning',
+          reason: 'sdk',
+          warning:
+            '@smithy/node-http-handler:WARN - socket usage at capacity=50 and 3 additional requests are enqueued.',
+        }),
+      ]);
+    } finally {
+      client.destroy();
+    }
   });
 
   it('passes any other warning as one sanitized line, and drops the SDK’s info, error and debug lines', () => {
