@@ -124,7 +124,8 @@ export function profileProblem(profile: string, files: SharedFiles): string | un
   const inCredentials = files.credentialsFile[profile];
   if (inConfig === undefined && inCredentials === undefined) {
     const known = [...new Set([...Object.keys(files.configFile), ...Object.keys(files.credentialsFile)])]
-      .filter((name) => !name.includes('.'))
+      // The loader keys [sso-session x] and [services x] sections as `sso-session.x`, `services.x`.
+      .filter((name) => !/^(?:sso-session|services)\./.test(name))
       .sort();
     return (
       `${named}, but no profile ${profile} is in ${files.configPath} ([profile ${profile}]) or ${files.credentialsPath} ([${profile}])` +

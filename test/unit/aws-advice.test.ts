@@ -136,9 +136,15 @@ describe('profileProblem: what is wrong with AWS_PROFILE’s profile', () => {
 
   it('a profile in neither file: says where it looked and which profiles are there', () => {
     expect(
-      profileProblem('prod', files({ dev: { region: 'us-east-1' }, 'sso-session.corp': {} }, { ci: {} })),
+      profileProblem(
+        'prod',
+        files(
+          { dev: { region: 'us-east-1' }, 'sso-session.corp': {}, 'services.s3': {}, 'team.eu': {} },
+          { ci: {} },
+        ),
+      ),
     ).toBe(
-      'AWS_PROFILE=prod, but no profile prod is in /home/me/.aws/config ([profile prod]) or /home/me/.aws/credentials ([prod]) (profiles there: ci, dev); fix the name, or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at the files that hold it',
+      'AWS_PROFILE=prod, but no profile prod is in /home/me/.aws/config ([profile prod]) or /home/me/.aws/credentials ([prod]) (profiles there: ci, dev, team.eu); fix the name, or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at the files that hold it',
     );
   });
 
