@@ -3,7 +3,7 @@
 // pass's reporter (reporter.ts) as the work happens; the pass itself decides only what ran and how
 // it ended. It never throws to its caller.
 import { randomUUID } from 'node:crypto';
-import { staticAccountGateway, type AccountGateway, type Ec2PortFactory } from '../aws/port.js';
+import { staticAccountGateway, type AccountGateway, type Ec2Port, type Ec2PortFactory } from '../aws/port.js';
 import { reportPolicyErrors, type Logger } from '../logging.js';
 import { accountSelectorErrors, type AccountInventory } from '../model/accounts.js';
 import { compareStrings } from '../model/compare.js';
@@ -275,6 +275,32 @@ interface UnitDone {
   readonly groupsRead: number;
 }
 
+/**
+ * Reads one unit. Only a port that cannot be created is turned into the unit's read failure here:
+ * readRegion reports every failed EC2 call itself, so anything else it throws is a bug and fails
+ * the pass as InternalError (never a read failure that looks like EC2's).
+ */
+async function readUnit(
+  deps: PassDeps,
+  request: PassRequest,
+  unit: UnitPlan['units'][number],
+): Promise<RegionRead> {
+  let port: Ec2Port;
+  try {
+    port = deps.ports(unit.region, unit.account);
+  } catch (error) {
+    return unreadableRegion(unit.region, unit.policies, error);
+  }
+  const { signal } = request;
+  return readRegion({
+    region: unit.region,
+    policies: unit.policies,
+    port,
+    ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+    ...(signal !== undefined ? { signal } : {}),
+  });
+}
+
 /** Reads one unit and plans it at once (the read is dropped when this returns). */
 async function readAndPlan(
   deps: PassDeps,
@@ -283,19 +309,7 @@ async function readAndPlan(
   planner: Planner,
   unsettled: UnsettledIndex | undefined,
 ): Promise<UnitDone> {
-  const { signal } = request;
-  let read: RegionRead;
-  try {
-    read = await readRegion({
-      region: unit.region,
-      policies: unit.policies,
-      port: deps.ports(unit.region, unit.account),
-      ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-      ...(signal !== undefined ? { signal } : {}),
-    });
-  } catch (error) {
-    read = unreadableRegion(unit.region, unit.policies, error);
-  }
+  const read = await readUnit(deps, request, unit);
   const planned = planner.unit({ account: unit.account, region: unit.region, policies: unit.policies, read });
   return {
     planned,

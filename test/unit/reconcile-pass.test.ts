@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { captureLogger, type LogLine } from '../helpers/log-capture.js';
-import { Ec2Error } from '../../src/aws/port.js';
+import { Ec2Error, type LiveGroup } from '../../src/aws/port.js';
 import { exitCodeFor } from '../../src/exit-codes.js';
 import type { Policy } from '../../src/model/policy.js';
 import { reconcilePass, type PassRequest } from '../../src/reconcile/pass.js';
@@ -540,6 +540,30 @@ describe('reconcilePass: failures', () => {
     expect(events(lines, 'reconcile.failed')).toEqual([
       expect.objectContaining({ errorCode: 'InternalError' }),
     ]);
+  });
+
+  it("a bug inside a unit's read fails the pass with InternalError, never a read failure that looks like EC2's", async () => {
+    const world = fakeWorld().group({ id: 'sg-1' });
+    const { logger, lines } = captureLogger();
+    const result = await reconcilePass(
+      {
+        // The port answers, but with a group no EC2 would send: reading it is a bug, not a failed call.
+        ports: (region) => ({
+          ...world.port(region),
+          describeSecurityGroups: () => Promise.resolve([null as unknown as LiveGroup]),
+        }),
+        logger,
+      },
+      {
+        mode: 'apply',
+        policies: [policy({ name: 'a', targets: ['sg-1'], rules: [ssh] })],
+        defaultRegion: REGION,
+        maxRulesPerGroup: 60,
+      },
+    );
+    expect(result).toMatchObject({ status: 'failed', errorCode: 'InternalError' });
+    expect(events(lines, 'read.failed')).toEqual([]);
+    expect(world.count(AUTHORIZE)).toBe(0);
   });
 
   it('a pass aborted for its time limit fails with PassTimeout; any other abort with Aborted', async () => {
