@@ -105,6 +105,21 @@ function ownSamples(metricsText: string): Record<string, number> {
   return samples;
 }
 
+/** A guardrail that RDP is never open to the internet (the daemon tests' violations). */
+const NO_INTERNET_RDP = [
+  'apiVersion: sg-reconciler/v1',
+  'kind: Guardrail',
+  'metadata:',
+  '  name: no-internet-rdp',
+  'spec:',
+  '  description: RDP is never open to the internet',
+  '  deny:',
+  '    - protocol: tcp',
+  '      ports: [3389]',
+  '      from: internet',
+  '',
+].join('\n');
+
 /**
  * What /metrics must say after the passes whose events are `events` (SPEC "The daemon"): counters
  * sum the events of every pass, gauges are the last completed pass's reconcile.completed, and
@@ -538,26 +553,14 @@ describe('sg-reconciler run', () => {
           '    - groupId: sg-00000000',
           `    - tags: { team: ${team} }\n    - groupName: no-such-group-${team}`,
         ),
-        'guardrail.yaml': [
-          'apiVersion: sg-reconciler/v1',
-          'kind: Guardrail',
-          'metadata:',
-          '  name: no-internet-rdp',
-          'spec:',
-          '  description: RDP is never open to the internet',
-          '  deny:',
-          '    - protocol: tcp',
-          '      ports: [3389]',
-          '      from: internet',
-          '',
-        ].join('\n'),
+        'guardrail.yaml': NO_INTERNET_RDP,
       });
-      // Once a year: the start-up pass, then only the passes SIGHUP asks for. At debug, so that the
-      // violation reported by the first pass and unchanged since is still seen as an event.
+      // Once a year: the start-up pass, then only the passes SIGHUP asks for. At the default level:
+      // the violation reported by the first pass and unchanged since must still be seen (SPEC).
       const daemon = await startDaemon({
         policies: dir,
         endpoint: proxy.endpoint,
-        extraArgs: ['--schedule', '0 0 1 1 *', '--log-level', 'debug'],
+        extraArgs: ['--schedule', '0 0 1 1 *'],
       });
       const pass = async (what: string): Promise<Event> => {
         const mark = daemon.events.length;
@@ -656,22 +659,9 @@ describe('sg-reconciler run', () => {
         `    - groupId: ${groupId}`,
         `    - groupId: ${groupId}\n    - groupName: ${missingName}`,
       );
-    const guardrail = [
-      'apiVersion: sg-reconciler/v1',
-      'kind: Guardrail',
-      'metadata:',
-      '  name: no-internet-rdp',
-      'spec:',
-      '  description: RDP is never open to the internet',
-      '  deny:',
-      '    - protocol: tcp',
-      '      ports: [3389]',
-      '      from: internet',
-      '',
-    ].join('\n');
     const dir = await policiesDir({
       'web.yaml': webPolicy(`no-such-group-${groupId}`),
-      'guardrail.yaml': guardrail,
+      'guardrail.yaml': NO_INTERNET_RDP,
     });
     // Once a year: the start-up pass, then only SIGHUP's. At debug, to see the unchanged lines.
     const daemon = await startDaemon({
