@@ -36,20 +36,49 @@ export function collectPaths(value: string, previous: readonly string[] | undefi
   return previous === undefined || previous === DEFAULTS.policies ? [value] : [...previous, value];
 }
 
-/** A whole number >= 1; `example` is what the message suggests writing (the option's default). */
-export function parsePositiveInt(option: string, value: string, example: number): number {
+/**
+ * The longest delay a Node.js timer can hold, in seconds (2^31 - 1 ms, about 24.8 days): a longer
+ * setTimeout fires after 1 ms instead (TimeoutOverflowWarning), so no time option may exceed it.
+ */
+export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
+ * A whole number >= 1 (and <= `max` when given, with `maxWhy` saying why); `example` is what the
+ * message suggests writing (the option's default). Throws InvalidArgumentError.
+ */
+export function parsePositiveInt(
+  option: string,
+  value: string,
+  example: number,
+  max?: { readonly value: number; readonly why: string },
+): number {
   if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
     throw new InvalidArgumentError(
       `${option} "${value}" is not a positive whole number; write e.g. ${option} ${example}`,
     );
   }
+  if (max !== undefined && Number(value) > max.value) {
+    throw new InvalidArgumentError(
+      `${option} "${value}" is more than ${max.value} (${max.why}); write at most ${option} ${max.value}`,
+    );
+  }
   return Number(value);
 }
 
-export function parsePositiveNumber(option: string, value: string): number {
+/** A number > 0 (and >= `min` when given, with `minWhy` saying why). Throws InvalidArgumentError. */
+export function parsePositiveNumber(
+  option: string,
+  value: string,
+  min?: { readonly value: number; readonly why: string },
+): number {
   const n = Number(value.trim());
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
     throw new InvalidArgumentError(`${option} "${value}" is not a positive number; write e.g. ${option} 3`);
+  }
+  if (min !== undefined && n < min.value) {
+    throw new InvalidArgumentError(
+      `${option} "${value}" is less than ${min.value} (${min.why}); write at least ${option} ${min.value}`,
+    );
   }
   return n;
 }
@@ -80,13 +109,15 @@ export function parseListen(value: string): ListenAddress {
 }
 
 /**
- * The endpoint text safe to echo: whatever could be a password (`user:secret` before an `@`, or
- * after the host's colon where a port number belongs, as in `http://user:secret`) becomes `***`.
+ * The endpoint text safe to echo: whatever could be a user name or password becomes `***`. That is
+ * everything up to the last `@` (a password may hold `/`, `?`, `#` or `@`), and, with no `@`,
+ * everything after a colon that is not followed by a port number (`http://user:secret/x`).
  */
-function maskUserInfo(value: string): string {
-  return value
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@]*@/i, '$1***@')
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?([^/:@]*):(?!\d*(?:[/?#]|$))[^/@]*/i, '$1$2:***');
+export function maskUserInfo(value: string): string {
+  if (value.includes('@')) return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[\s\S]*@/i, '$1***@');
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value)?.[0] ?? '';
+  const rest = value.slice(scheme.length).replace(/^([^/:]*):(?!\d+(?:[/?#]|$))[\s\S]*$/, '$1:***');
+  return `${scheme}${rest}`;
 }
 
 export function parseEndpoint(value: string): string {

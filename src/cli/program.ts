@@ -25,6 +25,7 @@ import {
   collectPaths,
   collectTags,
   DEFAULTS,
+  MAX_TIMER_SECONDS,
   parseAccounts,
   parseEndpoint,
   parseEnvBoolean,
@@ -202,7 +203,12 @@ function withWrites(command: Command): Command {
         'AuthorizeSecurityGroupIngress calls per second per (account, region) unit',
       )
         .env('SGR_WRITE_RATE')
-        .argParser((value) => parsePositiveNumber('--write-rate', value))
+        .argParser((value) =>
+          parsePositiveNumber('--write-rate', value, {
+            value: 0.001,
+            why: 'one write every 1,000 s; a slower pace cannot be timed',
+          }),
+        )
         .default(DEFAULTS.writeRate),
     );
 }
@@ -304,7 +310,12 @@ function addRunCommand(program: Command, onExit: (code: number) => void): void {
     .addOption(
       new Option('--pass-timeout <seconds>', 'abort a pass that runs longer than this')
         .env('SGR_PASS_TIMEOUT')
-        .argParser((value) => parsePositiveInt('--pass-timeout', value, DEFAULTS.passTimeout))
+        .argParser((value) =>
+          parsePositiveInt('--pass-timeout', value, DEFAULTS.passTimeout, {
+            value: MAX_TIMER_SECONDS,
+            why: 'about 24.8 days, the longest timer Node.js can hold',
+          }),
+        )
         .default(DEFAULTS.passTimeout),
     )
     .action(async (_options: unknown, command: Command) => onExit(await runRunCommand(optionsOf(command))));

@@ -714,6 +714,21 @@ describe('options', () => {
       event: true,
     },
     {
+      title:
+        'run --pass-timeout 99999999 (longer than a Node.js timer holds: every pass would time out at once)',
+      args: ['run', '--pass-timeout', '99999999', '--listen', '127.0.0.1:0'],
+      message:
+        /--pass-timeout "99999999" is more than 2147483 \(about 24\.8 days.*write at most --pass-timeout 2147483/,
+      event: true,
+    },
+    {
+      title: 'SGR_WRITE_RATE=0.0000001 (slower than can be timed: the pacing would switch off)',
+      args: ['apply', '--policies', 'nonexistent'],
+      env: { SGR_WRITE_RATE: '0.0000001' },
+      message: /SGR_WRITE_RATE="0\.0000001" is less than 0\.001 .*write at least SGR_WRITE_RATE=0\.001/,
+      event: true,
+    },
+    {
       title: 'plan --log-format yaml',
       args: ['plan', '--log-format', 'yaml'],
       message: /'yaml' is invalid\. Allowed choices are json, pretty/,

@@ -244,6 +244,9 @@ describe('a password in --endpoint is never echoed', () => {
     ['a URL that does not parse', ['--endpoint', `http://AKIA:${PASSWORD}@[::1`], {}, '--endpoint'],
     ['user:password without a host (no @)', ['--endpoint', `http://user:${PASSWORD}`], {}, '--endpoint'],
     ['user:password without a scheme', ['--endpoint', `user:${PASSWORD}`], {}, '--endpoint'],
+    // A password may hold / ? # or @: everything up to the last @ is masked.
+    ['a password with a slash', ['--endpoint', `http://admin:hun/${PASSWORD}@127.0.0.1:1`], {}, '--endpoint'],
+    ['a password with an @', ['--endpoint', `http://admin:a@${PASSWORD}@[::1`], {}, '--endpoint'],
   ];
   for (const [name, args, env, named] of cases) {
     it(`in the message or the config.invalid event: ${name}`, async () => {

@@ -6,9 +6,12 @@ import { plainInvalidValue } from '../../src/cli/program.js';
 import {
   collectPaths,
   DEFAULTS,
+  maskUserInfo,
+  MAX_TIMER_SECONDS,
   parseEnvBoolean,
   parseListen,
   parsePositiveInt,
+  parsePositiveNumber,
   parseRegion,
   parseSchedule,
   parseTimezone,
@@ -23,6 +26,34 @@ function rejection(parse: () => unknown): string {
   }
   throw new Error('expected a rejection');
 }
+
+describe('time options never exceed what a Node.js timer holds', () => {
+  it('refuses a --pass-timeout over 24.8 days and a --write-rate under 0.001 per second, saying what to write', () => {
+    const limit = { value: MAX_TIMER_SECONDS, why: 'x' };
+    expect(MAX_TIMER_SECONDS).toBe(2_147_483);
+    expect(rejection(() => parsePositiveInt('--pass-timeout', '99999999', 300, limit))).toBe(
+      '--pass-timeout "99999999" is more than 2147483 (x); write at most --pass-timeout 2147483',
+    );
+    expect(parsePositiveInt('--pass-timeout', '2147483', 300, limit)).toBe(2_147_483);
+    expect(
+      rejection(() => parsePositiveNumber('--write-rate', '0.0000001', { value: 0.001, why: 'y' })),
+    ).toBe('--write-rate "0.0000001" is less than 0.001 (y); write at least --write-rate 0.001');
+  });
+});
+
+describe('maskUserInfo', () => {
+  it.each([
+    ['http://admin:Hunter2/Pass@127.0.0.1:5391', 'http://***@127.0.0.1:5391'],
+    ['http://a:b@c?d#e@host:1', 'http://***@host:1'],
+    ['admin:pw@host', '***@host'],
+    ['http://user:se/cret', 'http://user:***'],
+    ['user:secret', 'user:***'],
+    ['http://127.0.0.1:99999', 'http://127.0.0.1:99999'],
+    ['http://127.0.0.1:5000/x', 'http://127.0.0.1:5000/x'],
+  ])('%s is echoed as %s: nothing of a user name or password is left', (value, masked) => {
+    expect(maskUserInfo(value)).toBe(masked);
+  });
+});
 
 describe('parseListen', () => {
   it.each([
