@@ -66,10 +66,16 @@ function ruleSource(source: SourceDocument): RuleSource {
 }
 
 /** The canonical rules of one valid `spec.ingress` entry: one per source, each located at its source. */
-function entryRules(entry: IngressRuleDocument, ruleIndex: number, locate: Locate): PolicyRule[] {
+function entryRules(
+  entry: IngressRuleDocument,
+  ruleIndex: number,
+  locate: Locate,
+  keep: (sourceIndex: number) => boolean = () => true,
+): PolicyRule[] {
   const protocol = canonicalProtocol(entry.protocol);
   const { fromPort, toPort } = portsOf(entry, protocol);
-  return entry.sources.map((source, sourceIndex) => {
+  return entry.sources.flatMap((source, sourceIndex) => {
+    if (!keep(sourceIndex)) return [];
     const description = source.description ?? entry.description;
     return {
       rule: canonicalRule({
@@ -85,16 +91,24 @@ function entryRules(entry: IngressRuleDocument, ruleIndex: number, locate: Locat
 }
 
 /**
+ * Where the errors of an IngressPolicy document lie, for cleanRulesOf: `all` when above the
+ * entries (nothing can be trusted); else the `spec.ingress` entries with an error in a field of
+ * their own (protocol, ports, ...), and the sources (`entry/source`) with an error of their own.
+ */
+export type DirtyRules =
+  'all' | { readonly entries: ReadonlySet<number>; readonly sources: ReadonlySet<string> };
+
+/**
  * The rules of an IngressPolicy document that has errors, for the guardrail check only: each
- * `spec.ingress` entry with no error of its own (not in `dirty`; the schema checked its fields) is
- * normalised, so a guardrail denial is reported together with the document's other errors instead
- * of after they are fixed. The sites' Policy has no targets and is never planned. Empty when every
- * entry is `dirty`, or the document has no usable name or ingress list. Never throws: an entry
- * that does not normalise is left out.
+ * source without an error of its own, in an `spec.ingress` entry whose other fields have none (the
+ * schema checked them), is normalised, so a guardrail denial is reported together with the
+ * document's other errors instead of after they are fixed. The sites' Policy has no targets and is
+ * never planned. Empty when `dirty` is `all`, or the document has no usable name or ingress list.
+ * Never throws: an entry that does not normalise is left out.
  */
 export function cleanRulesOf(
   document: Record<string, unknown>,
-  dirty: ReadonlySet<number> | 'all',
+  dirty: DirtyRules,
   file: string,
   locate: Locate,
 ): RuleSite[] {
@@ -104,10 +118,12 @@ export function cleanRulesOf(
   const rules: PolicyRule[] = [];
   const paths: string[] = [];
   (spec.ingress as unknown[]).forEach((entry, ruleIndex) => {
-    if (dirty.has(ruleIndex)) return;
+    if (dirty.entries.has(ruleIndex)) return;
+    const keep = (j: number): boolean => !dirty.sources.has(`${ruleIndex}/${j}`);
     try {
-      const entryRulesOf = entryRules(entry as IngressRuleDocument, ruleIndex, locate);
-      entryRulesOf.forEach((_, j) => paths.push(`spec.ingress[${ruleIndex}].sources[${j}]`));
+      const sources = (entry as IngressRuleDocument).sources.map((_, j) => j).filter(keep);
+      const entryRulesOf = entryRules(entry as IngressRuleDocument, ruleIndex, locate, keep);
+      sources.forEach((j) => paths.push(`spec.ingress[${ruleIndex}].sources[${j}]`));
       rules.push(...entryRulesOf);
     } catch {
       // Not checkable on its own; its document's errors are reported anyway.

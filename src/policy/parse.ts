@@ -1,7 +1,7 @@
 // The pure core of the policy loader: file texts in, a PolicyLoadResult out. A straight pipeline
 // per document: decode -> YAML parse -> schema (ajv) -> named rules -> normalise, then checks
 // across documents (unique names). Findings are values; nothing here throws or touches the disk.
-import { Composer, isMap, isPair, isSeq, LineCounter, Parser, visit, type Document } from 'yaml';
+import { Composer, isMap, isPair, isScalar, isSeq, LineCounter, Parser, visit, type Document } from 'yaml';
 import { utcDate, type Guardrail } from '../model/guardrail.js';
 import type {
   Policy,
@@ -14,7 +14,7 @@ import { exceptionWarnings, guardrailErrors, type RuleSite } from './guardrail-c
 import { formatPath, isRecord, issuePath, type Issue, type Segment } from './issue.js';
 import { foreignKind, kindOf, unknownKind } from './kinds/index.js';
 import { INGRESS_POLICY } from './kinds/ingress-policy.js';
-import { cleanRulesOf, rulePaths } from './normalise.js';
+import { cleanRulesOf, rulePaths, type DirtyRules } from './normalise.js';
 import { schemaIssues } from './messages.js';
 import { kindFieldHomes, kindSchemaErrors } from './schema.js';
 import { locateOffset } from './yaml-positions.js';
@@ -167,8 +167,15 @@ interface FileScope {
  * other errors are found in the same run (it never becomes a policy: the set is invalid anyway);
  * `broken`: the document cannot be read.
  */
-function reportYamlProblems(scope: FileScope, document: Document): 'none' | 'duplicates' | 'broken' {
+function reportYamlProblems(
+  scope: FileScope,
+  document: Document,
+  duplicatesLater = false,
+): 'none' | 'duplicates' | 'broken' {
   const problems = [...document.errors, ...document.warnings];
+  const onlyDuplicates = problems.length > 0 && problems.every((problem) => problem.code === 'DUPLICATE_KEY');
+  // The caller reports them itself, each with its field path (dropDuplicateKeys).
+  if (duplicatesLater && onlyDuplicates) return 'duplicates';
   // One clear finding for a document too deep to compose, not the library's stack-overflow text
   // dressed up as a syntax error (once per failed level). It points where the nesting passes the
   // limit (the levels above the overflow were composed), else where the stack ran out.
@@ -188,7 +195,39 @@ function reportYamlProblems(scope: FileScope, document: Document): 'none' | 'dup
     scope.out.errors.push({ ...scope.position(finding.offset), path: '', message: finding.message });
   }
   if (problems.length === 0) return 'none';
-  return problems.every((problem) => problem.code === 'DUPLICATE_KEY') ? 'duplicates' : 'broken';
+  return onlyDuplicates ? 'duplicates' : 'broken';
+}
+
+/**
+ * Removes every repeated key of every mapping below `node`, so the document is checked with each
+ * key's first value, which is also where its errors are located, and reports each repeat at its key
+ * with its field path. Documents are depth-bounded before they are composed (prescan).
+ */
+function dropDuplicateKeys(scope: FileScope, node: unknown, segments: readonly Segment[]): void {
+  if (isMap(node)) {
+    const seen = new Map<string, number>();
+    node.items = node.items.filter((pair) => {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const at = (pair.key as { range?: [number, number, number] } | null)?.range?.[0] ?? 0;
+      const first = seen.get(key);
+      if (first === undefined) {
+        seen.set(key, at);
+        return true;
+      }
+      scope.out.errors.push({
+        ...scope.position(at),
+        path: formatPath([...segments, key]),
+        message: `duplicate key ${JSON.stringify(key)}; a key may appear only once in a mapping (the first, at line ${scope.position(first).line}, is the one checked), so merge or remove the repeated one`,
+      });
+      return false;
+    });
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      dropDuplicateKeys(scope, pair.value, [...segments, key]);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, index) => dropDuplicateKeys(scope, item, [...segments, index]));
+  }
 }
 
 /** The document as plain data, or undefined when it is too deep, has dangling aliases or is a bomb. */
@@ -228,23 +267,21 @@ function documentValue(scope: FileScope, document: Document): { value: unknown }
   }
 }
 
-/**
- * The `spec.ingress` entries an issue lies in, by index; `all` when an issue lies above them
- * (`spec`, `spec.ingress`, or the whole document), so no entry can be trusted.
- */
-function dirtyEntries(issues: readonly Issue[]): ReadonlySet<number> | 'all' {
-  const dirty = new Set<number>();
+/** Where the issues of an IngressPolicy document lie (see DirtyRules). */
+function dirtyRules(issues: readonly Issue[]): DirtyRules {
+  const entries = new Set<number>();
+  const sources = new Set<string>();
   for (const { segments } of issues) {
-    if (segments[0] !== 'spec' && segments.length > 0) continue;
-    if (segments.length <= 1 || segments[1] !== 'ingress') {
-      if (segments.length <= 1) return 'all';
-      continue;
-    }
-    const index = segments[2];
-    if (typeof index !== 'number') return 'all';
-    dirty.add(index);
+    if (segments.length === 0) return 'all';
+    if (segments[0] !== 'spec') continue;
+    if (segments.length === 1) return 'all';
+    if (segments[1] !== 'ingress') continue;
+    const [, , entry, field, source] = segments;
+    if (typeof entry !== 'number') return 'all';
+    if (field === 'sources' && typeof source === 'number') sources.add(`${entry}/${source}`);
+    else entries.add(entry);
   }
-  return dirty;
+  return { entries, sources };
 }
 
 /** Records a policy's name; false (with an error) when another policy already has it. */
@@ -319,7 +356,7 @@ function collectDocument(scope: FileScope, document: Document, flawed = false): 
   if (!claimName(scope, kind.kind, value, () => locate(['metadata', 'name']))) return;
   if (issues.length > 0 || flawed) {
     if (kind.kind === INGRESS_POLICY) {
-      const partial = cleanRulesOf(value, dirtyEntries(issues), scope.file, (segments) => locate(segments));
+      const partial = cleanRulesOf(value, dirtyRules(issues), scope.file, (segments) => locate(segments));
       for (const site of partial) (scope.out.sites ??= []).push(site);
     }
     return;
@@ -372,9 +409,10 @@ function collectFile(
   const composer = new Composer({ uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
   let policyDocuments = 0;
   for (const document of composer.compose(new Parser(lineCounter.addNewLine).parse(text))) {
-    const problems = reportYamlProblems(scope, document);
+    const problems = reportYamlProblems(scope, document, true);
     if (problems === 'broken' || isEmptyDocument(document)) continue;
     policyDocuments++;
+    if (problems === 'duplicates') dropDuplicateKeys(scope, document.contents, []);
     collectDocument(scope, document, problems === 'duplicates');
   }
   if (policyDocuments === 0) out.warnings.push({ message: `${file}: no policy documents in this file` });

@@ -428,8 +428,9 @@ const MISTAKES: Mistake[] = [
     text: edit(VALID, '      ports: 22\n', '      ports: 22\n      ports: 2222\n'),
     line: 'ports: 2222',
     column: 'ports',
-    path: '',
-    message: /^duplicate key "ports"; a key may appear only once in a mapping/,
+    path: 'spec.ingress[0].ports',
+    message:
+      /^duplicate key "ports"; a key may appear only once in a mapping \(the first, at line \d+, is the one checked\)/,
     count: 1,
   },
 ];

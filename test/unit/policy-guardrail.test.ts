@@ -107,6 +107,15 @@ describe('a denied desired rule', () => {
       ['spec.ingress[0].sources[1]', 'tcp 22 from 0.0.0.0/0 is denied by guard'],
       ['spec.ingress[1].protocol', 'protocol "tcpp" is not a protocol; did y'],
     ]);
+    // A source with an error of its own does not hide a denied source beside it in the same entry.
+    const sameEntry = openSsh('same-entry').replace(
+      '        - cidr: 10.0.0.0/8\n',
+      '        - cidr: 10.0.0.1/8\n',
+    );
+    expect(errorsOf({ 'g.yaml': GUARDRAIL, 'pr.yaml': sameEntry }).map((e) => e.path)).toEqual([
+      'spec.ingress[0].sources[0].cidr',
+      'spec.ingress[0].sources[1]',
+    ]);
     // An error above the entries (no ingress list to trust) checks none of them.
     const broken = openSsh('broken').replace('  ingress:\n', '  ingress: 7\n  x:\n');
     expect(

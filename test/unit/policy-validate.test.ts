@@ -143,6 +143,14 @@ describe('document shape', () => {
     },
   );
 
+  it('a duplicate key is checked with its first value, and its errors are located there', () => {
+    const text = `${POLICY_HEAD}spec:\n  targets:\n    - groupId: sg-0123456789abcdef0\n  ingress:\n    - protocol: tcp\n      ports: 22\n      sources:\n        - cidr: 10.0.0.0/8\n  ingress:\n    - protocol: tcp\n      ports: 99999\n      sources:\n        - cidr: 10.71.0.5/16\n`;
+    const result = parsePolicyTexts([{ file: 'p.yaml', text }]);
+    expect(result.ok ? [] : result.errors.map((e) => [e.line, e.column, e.path])).toEqual([
+      [13, 3, 'spec.ingress'],
+    ]);
+  });
+
   it('a duplicate key does not hide the other errors of its document', () => {
     const text = `${POLICY_HEAD}  name: q\nspec:\n  targets:\n    - groupId: sg-0123456789abcdef0\n  ingress:\n    - protocol: tcpp\n      ports: 22\n      sources:\n        - cidr: 10.0.0.0/8\n`;
     expect(errorsIn(text).map(([line, column, message]) => [line, column, message.slice(0, 40)])).toEqual([
@@ -636,11 +644,12 @@ describe('tags', () => {
 
 describe('hostile and malformed YAML', () => {
   it('rejects duplicate keys at the second one', () => {
+    // With its field path (SPEC: every error names it), and which value was checked.
     expectErrors('duplicate-keys', [
       12,
       7,
-      '',
-      'duplicate key "ports"; a key may appear only once in a mapping, so merge or remove the repeated one',
+      'spec.ingress[0].ports',
+      'duplicate key "ports"; a key may appear only once in a mapping (the first, at line 11, is the one checked), so merge or remove the repeated one',
     ]);
   });
 
