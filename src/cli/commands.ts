@@ -411,7 +411,15 @@ export async function runPlan(options: PlanOptions): Promise<number> {
   const onInvalid = (errors: readonly PolicyError[]): void => {
     if (options.format !== 'text') process.stdout.write(renderInvalidPolicies(errors, options.format));
   };
-  const to: ReportTo = { command: 'plan', options, logger, events: 2, human: 2 };
+  // The text report of an invalid set is its errors, on stdout like any plan report (SPEC "Output streams");
+  // json and markdown print their own document there, so their human lines go to stderr.
+  const to: ReportTo = {
+    command: 'plan',
+    options,
+    logger,
+    events: 2,
+    human: options.format === 'text' ? 1 : 2,
+  };
   const loaded = await loadOrReport(to, onInvalid, true);
   if ('exitCode' in loaded) return loaded.exitCode;
   const file = await checkedInventory(to, loaded.policies, true, onInvalid);

@@ -411,18 +411,18 @@ describe('account selectors that match no account of the inventory', () => {
     expect(emu.proxy.calls()).toEqual([]);
   }, 60_000);
 
-  it('plan (text) prints file:line:column, the field and the fix on stderr (exit 3)', async () => {
+  it('plan (text) prints file:line:column, the field and the fix as its report on stdout (exit 3)', async () => {
     const { dir, accounts, file } = await typoPolicies();
 
     const plan = await cli(['plan', '--policies', dir, '--accounts', accounts]);
 
     expect(plan.code).toBe(3);
-    expect(plan.stdout).toBe('');
-    expect(plan.stderr).toContain(
+    // The report of a text plan is on stdout, whatever it says (README "Output streams").
+    expect(plan.stdout).toContain(
       `${file}:6:14  spec.accounts[0]  account 444444444444 is not in the inventory ${accounts}; add it to the inventory or correct the ID\n`,
     );
-    expect(plan.stderr).toContain(`${file}:6:58  spec.accounts[2]  `);
-    expect(plan.stderr).toContain(`2 account selectors do not match the inventory ${accounts}`);
+    expect(plan.stdout).toContain(`${file}:6:58  spec.accounts[2]  `);
+    expect(plan.stdout).toContain(`2 account selectors do not match the inventory ${accounts}`);
     expect(emu.proxy.calls()).toEqual([]);
   }, 60_000);
 

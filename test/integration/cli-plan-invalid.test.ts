@@ -80,14 +80,19 @@ describe('plan over invalid policies', () => {
     );
   });
 
-  it('the text report says nothing was planned (plan applies nothing anyway), exit 3', async () => {
+  it('the text report is the located errors on stdout (plan > plan.txt keeps them) and says nothing was planned, exit 3', async () => {
     const dir = await invalidDir();
 
     const result = await runCli(['plan', '--policies', dir], { env: ENV });
 
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain(`2 errors in ${dir}; nothing was planned\n`);
-    expect(result.stderr).not.toContain('nothing was applied');
+    expect(result.stdout).toMatch(
+      new RegExp(`^${dir}/ssh\\.yaml:10:14  spec\\.ingress\\[0\\]\\.ports  ports "443-80" runs backwards`),
+    );
+    expect(result.stdout).toContain(`2 errors in ${dir}; nothing was planned\n`);
+    expect(result.stdout).not.toContain('nothing was applied');
+    // The events stay on stderr, one per error.
+    expect(eventsNamed(result.events, 'policy.invalid')).toHaveLength(2);
   });
 
   it('a valid plan says valid: true in its JSON document', async () => {
