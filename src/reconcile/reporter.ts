@@ -5,6 +5,7 @@
 import { report } from '../events.js';
 import type { Logger } from '../logging.js';
 import type { Denial } from '../model/guardrail.js';
+import { compareStrings } from '../model/compare.js';
 import type { PolicyError } from '../model/policy.js';
 import type { LiveRule, RuleSource } from '../model/rule.js';
 import { QUOTA_EXCEEDED } from './execute.js';
@@ -195,12 +196,16 @@ export function createPassReporter(
         account: group.account,
         region: group.region,
         groupId: group.group.groupId,
-        policies: group.policies,
-        rules: rules.map(({ rule }) => ({
+        // The policies of these rules (not every policy of the group), and each rule's own: what a
+        // rule left without its outcome (kill -9) is attributed to.
+        policies: [...new Set(rules.flatMap((desired) => desired.policies))].sort(compareStrings),
+        rules: rules.map(({ rule, policy, policies }) => ({
           protocol: rule.protocol,
           fromPort: rule.fromPort,
           toPort: rule.toPort,
           source: sourceFields(rule.source),
+          policy,
+          policies,
         })),
       })),
     outcome: (outcome, group) => {

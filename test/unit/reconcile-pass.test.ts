@@ -542,6 +542,23 @@ describe('reconcilePass: failures', () => {
     ]);
   });
 
+  it('authorize.requested names the policies of the rules it sends, each rule with its own, not every policy of the group', async () => {
+    const world = fakeWorld().group({ id: 'sg-1' });
+    world.rule('sg-1', tcp(443, '0.0.0.0/0'));
+    const policies = [
+      policy({ name: 'web', targets: ['sg-1'], rules: [tcp(443, '0.0.0.0/0')] }),
+      policy({ name: 'ssh', targets: ['sg-1'], rules: [tcp(22, '10.0.0.0/8')] }),
+      policy({ name: 'ssh-too', targets: ['sg-1'], rules: [tcp(22, '10.0.0.0/8')] }),
+    ];
+    const { lines } = await pass(world, policies, 'apply');
+    expect(events(lines, 'authorize.requested')).toEqual([
+      expect.objectContaining({
+        policies: ['ssh', 'ssh-too'],
+        rules: [expect.objectContaining({ fromPort: 22, policy: 'ssh', policies: ['ssh', 'ssh-too'] })],
+      }),
+    ]);
+  });
+
   it("a bug inside a unit's read fails the pass with InternalError, never a read failure that looks like EC2's", async () => {
     const world = fakeWorld().group({ id: 'sg-1' });
     const { logger, lines } = captureLogger();
