@@ -1,7 +1,7 @@
 // The account inventory file (`--accounts FILE`, `kind: AccountInventory`): read, validated by the
 // same pipeline and schema machinery as policies (every error located at file:line:column with its
 // field path and what to write instead), and normalised into the model's AccountInventory.
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../read-file.js';
 import { DEFAULT_ROLE_NAME, type AccountInventory, type InventoryAccount } from '../model/accounts.js';
 import type { PolicyError } from '../model/policy.js';
 import { issuePath } from './issue.js';
@@ -114,7 +114,7 @@ export function parseInventoryText(file: string, text: string | Uint8Array): Inv
 export async function loadInventory(file: string): Promise<InventoryResult> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readRegularFile(file, MAX_INVENTORY_BYTES);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     const why =
@@ -136,20 +136,6 @@ export async function loadInventory(file: string): Promise<InventoryResult> {
           path: '',
           message: `cannot read the account inventory: ${why}; pass --accounts with a kind: ${ACCOUNT_INVENTORY} file, or --accounts organizations`,
           wholePath: true,
-        },
-      ],
-    };
-  }
-  if (bytes.byteLength > MAX_INVENTORY_BYTES) {
-    return {
-      ok: false,
-      errors: [
-        {
-          file,
-          line: 1,
-          column: 1,
-          path: '',
-          message: `the inventory is ${bytes.byteLength} bytes, over the ${MAX_INVENTORY_BYTES / (1024 * 1024)} MiB limit`,
         },
       ],
     };

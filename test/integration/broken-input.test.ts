@@ -455,3 +455,34 @@ describe('structure', () => {
     expect(result.peakRssMiB).toBeLessThan(400);
   });
 });
+
+describe('files named on the command line', () => {
+  it.each([
+    [
+      '--accounts /dev/zero',
+      ['validate', '--accounts', '/dev/zero'],
+      3,
+      /cannot read the account inventory: it is not a regular file/,
+    ],
+    [
+      '--snapshot /dev/urandom',
+      ['plan', '--snapshot', '/dev/urandom'],
+      1,
+      /cannot use snapshot \/dev\/urandom: it is not a regular file/,
+    ],
+    [
+      '--snapshot of a directory',
+      ['plan', '--snapshot', '/tmp'],
+      1,
+      /cannot use snapshot \/tmp: it is a directory/,
+    ],
+  ] as const)('%s is refused at once, never read until memory runs out', async (_, args, code, message) => {
+    const dir = await brokenSet();
+    const result = await runCli([args[0], '--policies', dir, ...args.slice(1)], {
+      env: motoEnv(proxy.endpoint),
+      timeoutMs: 20_000,
+    });
+    expect(result.code).toBe(code);
+    expect(result.stdout + result.stderr).toMatch(message);
+  });
+});
