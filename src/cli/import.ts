@@ -47,7 +47,8 @@ export function selectionOf(options: Pick<ImportOptions, 'groupId' | 'tag' | 'al
   return { all: false, groupIds: [...groupIds], tags: { ...tags } };
 }
 
-const NO_REGION = 'import needs a region: pass --region or set AWS_REGION';
+const NO_REGION =
+  'import needs a region: pass --region, or set AWS_REGION, AWS_DEFAULT_REGION or region in the AWS profile';
 
 /** One (account, region) unit to import from: its port and how to reach its account first. */
 interface ImportUnit {

@@ -381,10 +381,12 @@ async function listenAtStartUp(life: Lifecycle): Promise<number | undefined> {
     return undefined;
   } catch (error) {
     const code = codeOf(error) ?? 'ListenFailed';
-    const text =
-      code === 'EADDRINUSE'
-        ? `${host}:${port} is already in use: stop what listens there or pass another --listen`
-        : message(error);
+    const advice: Readonly<Record<string, string>> = {
+      EADDRINUSE: `${host}:${port} is already in use: stop what listens there or pass another --listen`,
+      EADDRNOTAVAIL: `${host} is not an address of this host: pass --listen with one of its addresses, or 0.0.0.0:${port} (every address), 127.0.0.1:${port} (this host only)`,
+      EACCES: `permission denied to listen on ${host}:${port}: a port below 1024 needs privileges; pass --listen with a port of 1024 or more`,
+    };
+    const text = advice[code] ?? message(error);
     return startFailed(life, code, text, { listen: `${host}:${port}` });
   }
 }

@@ -917,6 +917,10 @@ describe('sg-reconciler run', () => {
         errorCode: 'EADDRNOTAVAIL',
         listen: '192.0.2.1:9464',
         exitCode: 1,
+        // What to write instead, not only Node's "address not available".
+        error: expect.stringContaining(
+          '192.0.2.1 is not an address of this host: pass --listen with one of its addresses',
+        ) as unknown,
       });
       expect(daemon.events.filter(isEvent('daemon.started'))).toEqual([]);
     });
