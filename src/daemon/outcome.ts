@@ -292,8 +292,10 @@ function handleOutcome(books: Bookkeeping, outcome: PassOutcome): void {
 function recordResult(books: Bookkeeping, result: PassResult): void {
   const { metrics, state } = books;
   metrics.passInProgress.set(0);
-  // The set was loaded and valid, or the pass would have been skipped.
-  setPolicySetValid(books, true);
+  // The set was loaded and valid, or the pass would have been skipped; but a pass that found its
+  // account selectors invalid against the inventory it discovered (--accounts organizations)
+  // failed on policy errors: the set is invalid too, as its policy.invalid events say.
+  setPolicySetValid(books, !(result.status === 'failed' && result.policyErrors !== undefined));
   const tally = books.tally.take(result.runId);
   if (result.status === 'failed') {
     recordFailure(books, result.errorCode, result.durationMs, tally);

@@ -39,9 +39,20 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Quotes a value for a message the way a person would write it in YAML. */
+/** The longest string a message quotes whole; a longer one is cut, with its length said. */
+const MAX_QUOTED = 100;
+
+/**
+ * Quotes a value for a message the way a person would write it in YAML. A string longer than 100
+ * characters is cut (`"abc…" (900000 characters)`): a message, and the daemon's log line that
+ * repeats it every pass, stays one readable line.
+ */
 export function quote(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') {
+    return value.length > MAX_QUOTED
+      ? `${JSON.stringify(`${value.slice(0, MAX_QUOTED)}…`)} (${value.length} characters)`
+      : JSON.stringify(value);
+  }
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
   if (Array.isArray(value)) return 'a list';
   return 'a mapping';

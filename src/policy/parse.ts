@@ -12,7 +12,7 @@ import type {
 } from '../model/policy.js';
 import { exceptionWarnings, guardrailErrors, type RuleSite } from './guardrail-check.js';
 import { formatPath, isRecord, issuePath, type Issue, type Segment } from './issue.js';
-import { foreignKind, kindOf, unknownKind } from './kinds/index.js';
+import { foreignKind, kindOf, mismatchedKind, unknownKind } from './kinds/index.js';
 import { INGRESS_POLICY } from './kinds/ingress-policy.js';
 import { cleanRulesOf, rulePaths, type DirtyRules } from './normalise.js';
 import { schemaIssues } from './messages.js';
@@ -329,7 +329,7 @@ function collectDocument(scope: FileScope, document: Document, flawed = false): 
     });
     return;
   }
-  const foreign = foreignKind(value) ?? unknownKind(value);
+  const foreign = foreignKind(value) ?? unknownKind(value) ?? mismatchedKind(value);
   if (foreign !== undefined) {
     // One error, not the default kind's whole list of missing and unknown fields.
     scope.out.errors.push({

@@ -311,6 +311,24 @@ describe('createOutcomeHandler', () => {
     expect(await value(metrics, 'sgr_policy_set_valid')).toBe(1);
   });
 
+  it('a pass that failed on account selectors the discovered inventory cannot serve makes the set invalid', async () => {
+    const { handler, metrics } = setup();
+    handler.handle({ kind: 'result', result: completed('r1') });
+    expect(await value(metrics, 'sgr_policy_set_valid')).toBe(1);
+    handler.handle({
+      kind: 'result',
+      result: {
+        ...failed('r2', 'InvalidAccountSelectors'),
+        policyErrors: [
+          { file: 'a.yaml', line: 6, column: 14, path: 'spec.accounts[0]', message: 'no such account' },
+        ],
+      } as PassResult,
+    });
+    expect(await value(metrics, 'sgr_policy_set_valid')).toBe(0);
+    handler.handle({ kind: 'result', result: failed('r3', 'AuthFailure') });
+    expect(await value(metrics, 'sgr_policy_set_valid')).toBe(1);
+  });
+
   it('says "shutting down" once told so', () => {
     const { handler } = setup();
     handler.handle({ kind: 'result', result: completed('r1') });

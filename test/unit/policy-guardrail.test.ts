@@ -279,6 +279,27 @@ describe('guardrail document errors', () => {
     ]);
   });
 
+  it("one of our kinds over another kind's spec is one error that names the kind the spec fits", () => {
+    const policyAsGuardrail = openSsh('office').replace('kind: IngressPolicy', 'kind: Guardrail');
+    expect(errorsOf({ 'p.yaml': policyAsGuardrail })).toEqual([
+      {
+        file: 'p.yaml',
+        line: 2,
+        column: 7,
+        path: 'kind',
+        message:
+          'kind Guardrail does not fit this spec: targets and ingress belong to kind IngressPolicy; write kind: IngressPolicy, or give the Guardrail its own spec (deny or exceptions)',
+      },
+    ]);
+    const guardrailAsPolicy = guardrail('  deny: [{ from: any }]\n').replace(
+      'kind: Guardrail',
+      'kind: IngressPolicy',
+    );
+    expect(errorsOf({ 'g.yaml': guardrailAsPolicy }).map((e) => e.message)).toEqual([
+      'kind IngressPolicy does not fit this spec: deny belongs to kind Guardrail; write kind: Guardrail, or give the IngressPolicy its own spec (targets or ingress)',
+    ]);
+  });
+
   it('an account inventory in the policy directory is one error that says to pass it with --accounts', () => {
     const inventory =
       'apiVersion: sg-reconciler/v1\nkind: AccountInventory\naccounts:\n  - id: "111111111111"\n';

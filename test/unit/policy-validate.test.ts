@@ -143,6 +143,16 @@ describe('document shape', () => {
     },
   );
 
+  it('quotes a very long value cut, with its length, so the message stays one readable line', () => {
+    const name = 'a_'.repeat(50_000);
+    const errors = errorsIn(
+      `apiVersion: sg-reconciler/v1\nkind: IngressPolicy\nmetadata:\n  name: ${name}\nspec:\n  targets: [{groupId: sg-0123456789abcdef0}]\n  ingress: [{protocol: tcp, ports: 22, sources: [{cidr: 10.0.0.0/8}]}]\n`,
+    );
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.[2]).toContain(`"${'a_'.repeat(50)}…" (100000 characters)`);
+    expect(errors[0]?.[2].length).toBeLessThan(400);
+  });
+
   it('a duplicate key is checked with its first value, and its errors are located there', () => {
     const text = `${POLICY_HEAD}spec:\n  targets:\n    - groupId: sg-0123456789abcdef0\n  ingress:\n    - protocol: tcp\n      ports: 22\n      sources:\n        - cidr: 10.0.0.0/8\n  ingress:\n    - protocol: tcp\n      ports: 99999\n      sources:\n        - cidr: 10.71.0.5/16\n`;
     const result = parsePolicyTexts([{ file: 'p.yaml', text }]);

@@ -108,17 +108,39 @@ export function unknownKind(document: Record<string, unknown>): string | undefin
   );
 }
 
-/** The kind a `spec` is shaped like: `deny`/`exceptions` a Guardrail, `targets`/`ingress` a policy. */
+/** The `spec` fields that only one kind has: what tells the kinds apart at a glance. */
+const KIND_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  [GUARDRAIL]: ['deny', 'exceptions'],
+  [INGRESS_POLICY]: ['targets', 'ingress'],
+};
+
+/** The `spec` fields of `kind` that `spec` has. */
+function kindFieldsIn(spec: unknown, kind: string): string[] {
+  if (typeof spec !== 'object' || spec === null) return [];
+  return (KIND_FIELDS[kind] ?? []).filter((field) => field in spec);
+}
+
+/** The kind a `spec` is shaped like (a Guardrail first: `deny` is the stronger sign). */
 function shapedKind(spec: unknown): KindDefinition | undefined {
-  if (typeof spec !== 'object' || spec === null) return undefined;
-  const has = (field: string): boolean => field in spec;
-  const kind =
-    has('deny') || has('exceptions')
-      ? GUARDRAIL
-      : has('targets') || has('ingress')
-        ? INGRESS_POLICY
-        : undefined;
-  return KINDS.find((entry) => entry.kind === kind);
+  return [GUARDRAIL, INGRESS_POLICY]
+    .map((kind) => KINDS.find((entry) => entry.kind === kind))
+    .find((entry) => entry !== undefined && kindFieldsIn(spec, entry.kind).length > 0);
+}
+
+/**
+ * The one error of a document that declares one of our kinds with the `spec` of another (`kind:
+ * Guardrail` over `targets` and `ingress`): it names the kind the spec fits, instead of listing the
+ * declared kind's missing and unknown fields. Undefined otherwise.
+ */
+export function mismatchedKind(document: Record<string, unknown>): string | undefined {
+  const declared = KINDS.find((entry) => entry.kind === document.kind);
+  if (declared === undefined || kindFieldsIn(document.spec, declared.kind).length > 0) return undefined;
+  const fits = shapedKind(document.spec);
+  if (fits === undefined) return undefined;
+  const found = kindFieldsIn(document.spec, fits.kind);
+  const fields = `${found.join(' and ')} ${found.length === 1 ? 'belongs' : 'belong'}`;
+  const own = (KIND_FIELDS[declared.kind] ?? []).join(' or ');
+  return `kind ${declared.kind} does not fit this spec: ${fields} to kind ${fits.kind}; write kind: ${fits.kind}, or give the ${declared.kind} its own spec (${own})`;
 }
 
 /**
