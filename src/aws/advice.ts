@@ -253,13 +253,22 @@ interface RequestShape {
   readonly protocol?: unknown;
 }
 
+/**
+ * `host:port` (or the host alone without a port), an IPv6 address in brackets exactly once: the
+ * SDK's request keeps the URL's brackets (`[::1]`), a system error's address has none (`::1`).
+ */
+export function formatHostPort(host: string, port?: number): string {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const shown = bare.includes(':') ? `[${bare}]` : bare;
+  return port === undefined ? shown : `${shown}:${port}`;
+}
+
 /** `host:port` of a serialized request; the port is the scheme's default when the URL gave none. */
 function hostPort(request: RequestShape | undefined): string | undefined {
   if (request === undefined || typeof request.hostname !== 'string' || request.hostname === '')
     return undefined;
   const port = typeof request.port === 'number' ? request.port : request.protocol === 'http:' ? 80 : 443;
-  const host = request.hostname.includes(':') ? `[${request.hostname}]` : request.hostname;
-  return `${host}:${port}`;
+  return formatHostPort(request.hostname, port);
 }
 
 type Handler = (args: { readonly request?: unknown }) => Promise<unknown>;

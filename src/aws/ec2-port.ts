@@ -19,6 +19,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import {
   adviseFailures,
   failedCallOf,
+  formatHostPort,
   isTlsCode,
   NETWORK_ADVICE,
   networkAdvice,
@@ -561,7 +562,7 @@ export function callSite(error: unknown, shape: ErrorShape, action: string): Cal
   const service = recorded?.service ?? SERVICE_OF[action] ?? 'EC2';
   const { address, port } = shape;
   if (typeof address === 'string' && typeof port === 'number') {
-    return { service, at: `${address.includes(':') ? `[${address}]` : address}:${port}` };
+    return { service, at: formatHostPort(address, port) };
   }
   return { service };
 }

@@ -7,6 +7,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import {
   adviseFailures,
+  formatHostPort,
   NO_CREDENTIALS,
   profileProblem,
   sdkLogger,
@@ -117,6 +118,40 @@ describe('network advice in toEc2Error', () => {
       );
       for (const secret of ['admin', 'hunter2', 'AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI'])
         expect(mapped.message).not.toContain(secret);
+    } finally {
+      client.destroy();
+    }
+  });
+});
+
+describe('formatHostPort: an IPv6 address in brackets exactly once', () => {
+  it('brackets a bare IPv6 address and keeps the brackets the URL already has', () => {
+    expect(formatHostPort('::1', 5000)).toBe('[::1]:5000');
+    expect(formatHostPort('[::1]', 5000)).toBe('[::1]:5000');
+    expect(formatHostPort('127.0.0.1', 5000)).toBe('127.0.0.1:5000');
+    expect(formatHostPort('sts.us-east-1.amazonaws.com')).toBe('sts.us-east-1.amazonaws.com');
+  });
+
+  it('an http://[::1]:PORT endpoint is named [::1]:PORT in the advice, not [[::1]]:PORT', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as { port: number };
+    await new Promise((resolve) => closed.close(resolve));
+    const client = new STSClient({
+      region: 'us-east-1',
+      endpoint: `http://[::1]:${port}`,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      maxAttempts: 1,
+    });
+    adviseFailures(client, 'STS');
+    try {
+      const error = await client.send(new GetCallerIdentityCommand({})).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const mapped = toEc2Error(error, 'GetCallerIdentity');
+      expect(mapped.message).toContain(`the STS endpoint [::1]:${port}`);
+      expect(mapped.message).not.toContain('[[');
     } finally {
       client.destroy();
     }
