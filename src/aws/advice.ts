@@ -46,6 +46,21 @@ export const NETWORK_ADVICE = {
     `TLS with ${endpoint(s)} failed (${reason}): ${ENDPOINT} (an https:// URL for a plain-HTTP server fails this way: write http://); behind a TLS-inspecting proxy, trust its CA with NODE_EXTRA_CA_CERTS`,
 } as const;
 
+/**
+ * The advice for an HTTP answer without an AWS error code (AWS always sends one, so something
+ * else answered, or the service failed): what the status means, where, and what to check.
+ */
+export function httpStatusAdvice(status: number, site: CallSite): string {
+  const answered = `${endpoint(site)} answered HTTP ${status} without an AWS error code`;
+  if (status === 404 || status === 405) {
+    return `${answered}: the endpoint URL is probably wrong (a path after host:port, or a server that is not ${site.service}); ${ENDPOINT}: write the scheme, host and port only, e.g. http://127.0.0.1:5000`;
+  }
+  if (status >= 500) {
+    return `${answered}: the endpoint failed; retry later, and against an emulator (moto, LocalStack) check the region, which one it does not know fails this way (--region / AWS_REGION, the policies' spec.region), and its log`;
+  }
+  return `${answered}, so it is probably not ${site.service} (a proxy, a firewall or another server at that address): ${ENDPOINT}`;
+}
+
 /** System codes that share another's advice. */
 const SAME_AS: Readonly<Record<string, keyof typeof NETWORK_ADVICE>> = {
   ECONNABORTED: 'ECONNRESET',

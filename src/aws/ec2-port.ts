@@ -20,6 +20,7 @@ import {
   adviseFailures,
   failedCallOf,
   formatHostPort,
+  httpStatusAdvice,
   isTlsCode,
   NETWORK_ADVICE,
   networkAdvice,
@@ -489,8 +490,10 @@ interface ErrorShape {
 /**
  * Any error out of the SDK (service exception, transport failure, abort) as an Ec2Error: `code` is
  * EC2's error code where EC2 sent one, else `TimeoutError`, `NetworkingError`, `AbortError`, or
- * `InternalError` for an HTTP 5xx without a code. The message is stripped of anything that could be
- * a credential and capped; for `UnauthorizedOperation` it names the IAM action that is missing.
+ * `InternalError` for an HTTP 5xx without a code (`UnknownError` for another status without one;
+ * either way the message is httpStatusAdvice's, naming the service and host:port that answered).
+ * The message is stripped of anything that could be a credential and capped; for
+ * `UnauthorizedOperation` it names the IAM action that is missing.
  */
 export function toEc2Error(error: unknown, action: string): Ec2Error {
   if (error instanceof Ec2Error) return error;
@@ -508,6 +511,8 @@ export function toEc2Error(error: unknown, action: string): Ec2Error {
 
   let code: string;
   let message: string;
+  /** The message ends in our advice: kept whole (sanitizeMessage's longer cap). */
+  let advice = false;
   if (name === 'AbortError') {
     code = 'AbortError';
     message = 'the EC2 request was aborted';
@@ -521,12 +526,10 @@ export function toEc2Error(error: unknown, action: string): Ec2Error {
   } else if (isServiceError) {
     code = serviceCode;
     message = rawMessage;
-  } else if (statusCode !== undefined && statusCode >= 500) {
-    code = 'InternalError';
-    message = `EC2 returned HTTP ${statusCode} without an error code`;
   } else if (statusCode !== undefined) {
-    code = 'UnknownError';
-    message = `EC2 returned HTTP ${statusCode} without an error code`;
+    code = statusCode >= 500 ? 'InternalError' : 'UnknownError';
+    message = httpStatusAdvice(statusCode, callSite(error, shape, action));
+    advice = true;
   } else {
     code = name !== undefined && !CODELESS_NAMES.has(name) ? name : 'UnknownError';
     message = rawMessage;
@@ -535,7 +538,7 @@ export function toEc2Error(error: unknown, action: string): Ec2Error {
   if (code === 'CredentialsProviderError') message = failedCallOf(error)?.credentials ?? NO_CREDENTIALS;
   return new Ec2Error(
     code,
-    sanitizeMessage(message, advised(code)),
+    sanitizeMessage(message, advice || advised(code)),
     action,
     statusCode,
     numberOrUndefined(shape.$metadata?.attempts),

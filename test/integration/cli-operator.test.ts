@@ -202,6 +202,37 @@ describe('errors with advice', () => {
     expect(failed?.['error']).toMatch(/\): check --endpoint \/ SGR_ENDPOINT .*write http:\/\//);
   });
 
+  it('an endpoint URL with a path: STS answers 404 without an error code, named with host:port and --endpoint', async () => {
+    const dir = await policies({ 'p.yaml': policy('p', 'sg-0123456789abcdef0') });
+    const hostPort = emu.endpoint.replace(/^http:\/\//, '');
+    const result = await runCli(['plan', '--policies', dir, '--endpoint', `${emu.endpoint}/path?x=1`], {
+      env: motoEnv(emu.endpoint),
+    });
+    expect(result.code).toBe(1);
+    expect(eventsNamed(result.events, 'reconcile.failed')).toEqual([
+      expect.objectContaining({
+        errorCode: 'UnknownError',
+        error: `cannot identify the credentials' account: the STS endpoint ${hostPort} answered HTTP 404 without an AWS error code: the endpoint URL is probably wrong (a path after host:port, or a server that is not STS); check --endpoint / SGR_ENDPOINT (and AWS_ENDPOINT_URL*, if set): write the scheme, host and port only, e.g. http://127.0.0.1:5000`,
+      }),
+    ]);
+  });
+
+  it('a region moto does not know: EC2 answers 500 without an error code, with advice naming the region', async () => {
+    const dir = await policies({ 'p.yaml': policy('p', 'sg-0123456789abcdef0') });
+    const hostPort = emu.endpoint.replace(/^http:\/\//, '');
+    const result = await runCli(['plan', '--policies', dir, '--region', 'us-east-99'], {
+      env: motoEnv(emu.endpoint),
+    });
+    expect(result.code).toBe(1);
+    const [failed] = eventsNamed(result.events, 'read.failed');
+    expect(failed).toMatchObject({ region: 'us-east-99', errorCode: 'InternalError' });
+    expect(failed?.['error']).toMatch(
+      new RegExp(
+        `^the EC2 endpoint ${hostPort.replace(/\./g, '\\.')} answered HTTP 500 without an AWS error code: the endpoint failed; .*--region / AWS_REGION`,
+      ),
+    );
+  });
+
   it('AWS_PROFILE naming a profile that is not there, or one without keys, says what is wrong with it', async () => {
     const groupId = await createGroup(emu.ec2, { name: 'profiles', vpcId: emu.vpcId });
     const dir = await policies({ 'p.yaml': policy('p', groupId) });

@@ -1,6 +1,7 @@
 // Advice for failures on the way to AWS (issue 13, operator experience): every network, TLS and
 // credential failure says in one line what to check and where the request went, never a secret;
 // the SDK's warnings become events instead of text on stderr.
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -120,6 +121,68 @@ describe('network advice in toEc2Error', () => {
         expect(mapped.message).not.toContain(secret);
     } finally {
       client.destroy();
+    }
+  });
+});
+
+describe('an HTTP answer without an AWS error code', () => {
+  /** What the SDK raises for a response it could read no error code from. */
+  function codeless(status: number): Error {
+    return Object.assign(new Error('UnknownError'), {
+      name: 'Unknown',
+      $fault: status >= 500 ? 'server' : 'client',
+      $metadata: { httpStatusCode: status },
+    });
+  }
+
+  it('names the service that answered (STS for GetCallerIdentity), and a 404 says the URL is wrong', () => {
+    const mapped = toEc2Error(codeless(404), 'GetCallerIdentity');
+    expect(mapped.code).toBe('UnknownError');
+    expect(mapped.statusCode).toBe(404);
+    expect(mapped.message).toBe(
+      'the STS endpoint answered HTTP 404 without an AWS error code: the endpoint URL is probably wrong (a path after host:port, or a server that is not STS); check --endpoint / SGR_ENDPOINT (and AWS_ENDPOINT_URL*, if set): write the scheme, host and port only, e.g. http://127.0.0.1:5000',
+    );
+  });
+
+  it('a 5xx is InternalError: the endpoint failed; an emulator fails so for a region it does not know', () => {
+    const mapped = toEc2Error(codeless(500), 'DescribeSecurityGroups');
+    expect(mapped.code).toBe('InternalError');
+    expect(mapped.message).toMatch(
+      /^the EC2 endpoint answered HTTP 500 without an AWS error code: the endpoint failed; retry later, .*--region \/ AWS_REGION/,
+    );
+  });
+
+  it('another status says something other than the service answered', () => {
+    const mapped = toEc2Error(codeless(403), 'ListAccounts');
+    expect(mapped.code).toBe('UnknownError');
+    expect(mapped.message).toMatch(
+      /^the Organizations endpoint answered HTTP 403 without an AWS error code, so it is probably not Organizations .*--endpoint/,
+    );
+  });
+
+  it('names the host:port the request went to', async () => {
+    const server = createHttpServer((_request, response) => response.writeHead(404).end('not here'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const client = new STSClient({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${port}/path?x=1`,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      maxAttempts: 1,
+    });
+    adviseFailures(client, 'STS');
+    try {
+      const error = await client.send(new GetCallerIdentityCommand({})).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const mapped = toEc2Error(error, 'GetCallerIdentity');
+      expect(mapped.message).toMatch(
+        new RegExp(`^the STS endpoint 127\\.0\\.0\\.1:${port} answered HTTP 404 without an AWS error code: `),
+      );
+    } finally {
+      client.destroy();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
