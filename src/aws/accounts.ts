@@ -13,12 +13,20 @@ import {
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import pTimeout from 'p-timeout';
+import pTimeout, { TimeoutError } from 'p-timeout';
 import type { Logger } from '../logging.js';
 import { DEFAULT_ROLE_NAME, type AccountInventory, type InventoryAccount } from '../model/accounts.js';
 import type { AccountRef, OwnAccount } from '../model/units.js';
 import { mapBounded } from '../reconcile/support.js';
-import { adviseFailures, sdkLogger } from './advice.js';
+import {
+  adviseFailures,
+  advicePlugin,
+  createInFlight,
+  failedCallOf,
+  noteCallSite,
+  sdkLogger,
+  type InFlight,
+} from './advice.js';
 import { toEc2Error } from './ec2-port.js';
 import type { AccountGateway } from './port.js';
 
@@ -55,6 +63,8 @@ export interface AccountAccessOptions {
   readonly logger?: Logger | undefined;
   /** Milliseconds clock (tests). */
   readonly now?: () => number;
+  /** The STS deadline of one call, retries included (tests); default 30 000 ms. */
+  readonly stsTimeoutMs?: number | undefined;
   /** Replaces fromTemporaryCredentials (tests count AssumeRole calls with it). */
   readonly assumeRole?: (roleArn: string, externalId: string | undefined) => CredentialProvider;
 }
@@ -111,31 +121,75 @@ export function memoizeCredentials(
 
 /**
  * `promise` under the STS deadline (`ms`) and the pass's `signal` (p-timeout): rejects with an
- * Ec2Error for `action`, code `TimeoutError` when no answer came within `ms`, else what the signal's
- * reason or the call's own error maps to (toEc2Error). The call itself is not cancelled.
+ * Ec2Error for `action`, code `TimeoutError` when no answer came within `ms` (naming the host:port
+ * of the request `inFlight` says is on the wire), else what the signal's reason or the call's own
+ * error maps to (toEc2Error). The call itself is not cancelled.
  */
-function withDeadline<T>(promise: Promise<T>, ms: number, action: string, signal?: AbortSignal): Promise<T> {
+function withDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  action: string,
+  signal: AbortSignal | undefined,
+  inFlight: InFlight | undefined,
+): Promise<T> {
   return pTimeout(promise, {
     milliseconds: ms,
     message: `no answer within ${ms} ms`,
     ...(signal !== undefined ? { signal } : {}),
   }).catch((error: unknown) => {
+    if (error instanceof TimeoutError && failedCallOf(error) === undefined) {
+      const site = inFlight?.latest();
+      if (site !== undefined) noteCallSite(error, site);
+    }
     throw toEc2Error(error, action);
   });
 }
 
 /** The account and partition of the STS client's credentials (GetCallerIdentity), under the STS deadline. */
-function callerIdentity(sts: STSClient, signal: AbortSignal | undefined): Promise<OwnAccount> {
+function callerIdentity(
+  sts: STSClient,
+  signal: AbortSignal | undefined,
+  deadlineMs: number,
+  inFlight: InFlight,
+): Promise<OwnAccount> {
   return withDeadline(
     sts.send(new GetCallerIdentityCommand({})).then((output) => {
       const account = output.Account ?? '';
       if (!/^\d{12}$/.test(account)) throw new Error('GetCallerIdentity returned no account ID');
       return { account, partition: output.Arn?.split(':')[1] || 'aws' };
     }),
-    STS_TIMEOUT_MS,
+    deadlineMs,
     'GetCallerIdentity',
     signal,
+    inFlight,
   );
+}
+
+/** The provider of one role's credentials, and the AssumeRole requests its STS client has out. */
+interface RoleProvider {
+  readonly provider: CredentialProvider;
+  readonly inFlight: InFlight | undefined;
+}
+
+/** AssumeRole of `roleArn` with fromTemporaryCredentials, its STS client advised like ours. */
+function roleProvider(
+  roleArn: string,
+  externalId: string | undefined,
+  masterCredentials: Credentials | CredentialProvider | undefined,
+  clientConfig: NonNullable<Parameters<typeof fromTemporaryCredentials>[0]['clientConfig']>,
+): RoleProvider {
+  const inFlight = createInFlight();
+  const provider = fromTemporaryCredentials({
+    params: {
+      RoleArn: roleArn,
+      RoleSessionName: ROLE_SESSION_NAME,
+      ...(externalId !== undefined ? { ExternalId: externalId } : {}),
+    },
+    ...(masterCredentials !== undefined ? { masterCredentials } : {}),
+    clientConfig,
+    clientPlugins: [advicePlugin('STS', inFlight)],
+  }) as CredentialProvider;
+  return { provider, inFlight };
 }
 
 /** Access to many accounts from the default credential chain (or `options.credentials`). */
@@ -150,29 +204,23 @@ export function createAccountAccess(options: AccountAccessOptions = {}): Account
     requestHandler: httpHandler(options.logger),
     logger: sdkLogger(options.logger),
   };
+  const deadlineMs = options.stsTimeoutMs ?? STS_TIMEOUT_MS;
   const sts = new STSClient(clientConfig);
-  adviseFailures(sts, 'STS');
-  const assume =
-    options.assumeRole ??
-    ((roleArn: string, externalId: string | undefined): CredentialProvider =>
-      fromTemporaryCredentials({
-        params: {
-          RoleArn: roleArn,
-          RoleSessionName: ROLE_SESSION_NAME,
-          ...(externalId !== undefined ? { ExternalId: externalId } : {}),
-        },
-        ...(options.credentials !== undefined ? { masterCredentials: options.credentials } : {}),
-        clientConfig,
-      }) as CredentialProvider);
+  const stsInFlight = createInFlight();
+  adviseFailures(sts, 'STS', stsInFlight);
+  const assume = (roleArn: string, externalId: string | undefined): RoleProvider =>
+    options.assumeRole !== undefined
+      ? { provider: options.assumeRole(roleArn, externalId), inFlight: undefined }
+      : roleProvider(roleArn, externalId, options.credentials, clientConfig);
   /** One memoized provider per account; the role ARN it was built for. */
-  const providers = new Map<string, { roleArn: string; provider: CredentialProvider }>();
+  const providers = new Map<string, RoleProvider & { roleArn: string }>();
   /** Accounts reached with the own credentials. */
   const direct = new Set<string>();
   let identity: Promise<OwnAccount> | undefined;
 
   return {
     ownAccount(signal?: AbortSignal): Promise<OwnAccount> {
-      identity ??= callerIdentity(sts, signal);
+      identity ??= callerIdentity(sts, signal, deadlineMs, stsInFlight);
       const pending = identity;
       // Not kept when it failed: the next pass asks again.
       pending.catch(() => {
@@ -191,15 +239,13 @@ export function createAccountAccess(options: AccountAccessOptions = {}): Account
       let entry = providers.get(account.id);
       if (entry === undefined || entry.roleArn !== account.roleArn) {
         const externalId = account.externalId ?? options.externalId;
-        entry = {
-          roleArn: account.roleArn,
-          provider: memoizeCredentials(assume(account.roleArn, externalId), now),
-        };
+        const { provider, inFlight } = assume(account.roleArn, externalId);
+        entry = { roleArn: account.roleArn, provider: memoizeCredentials(provider, now), inFlight };
         providers.set(account.id, entry);
       }
       const started = now();
       try {
-        await withDeadline(entry.provider(), STS_TIMEOUT_MS, 'AssumeRole', signal);
+        await withDeadline(entry.provider(), deadlineMs, 'AssumeRole', signal, entry.inFlight);
         options.logger?.debug({ account: account.id, durationMs: now() - started }, 'account reached');
       } catch (error) {
         const mapped = toEc2Error(error, 'AssumeRole');

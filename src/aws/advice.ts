@@ -286,6 +286,42 @@ function hostPort(request: RequestShape | undefined): string | undefined {
   return formatHostPort(request.hostname, port);
 }
 
+/**
+ * The requests of one client (or of several) that are on the wire now, and where each went: what a
+ * deadline of our own (which the SDK never sees) names when it fires before any error does.
+ */
+export interface InFlight {
+  /** Where the most recently sent of the requests not answered yet went; undefined: none. */
+  latest(): CallSite | undefined;
+  /** Records a request sent to `site`; the returned function records its answer (or failure). */
+  start(site: CallSite): () => void;
+}
+
+/** An empty InFlight, to hand to adviseFailures / advicePlugin and read when a deadline fires. */
+export function createInFlight(): InFlight {
+  const sent: CallSite[] = [];
+  return {
+    latest: () => sent.at(-1),
+    start(site: CallSite): () => void {
+      sent.push(site);
+      return () => {
+        const at = sent.lastIndexOf(site);
+        if (at >= 0) sent.splice(at, 1);
+      };
+    },
+  };
+}
+
+/**
+ * Records `site` as where the call that failed with `error` went, unless the middleware already
+ * recorded one (toEc2Error names it): for errors of our own deadlines, which no request carries.
+ */
+export function noteCallSite(error: unknown, site: CallSite): void {
+  if (typeof error === 'object' && error !== null && !failedCalls.has(error)) {
+    failedCalls.set(error, { site });
+  }
+}
+
 type Handler = (args: { readonly request?: unknown }) => Promise<unknown>;
 
 /** The slice of an SDK client this needs: its middleware stack (whose `add` is overloaded per step). */
@@ -293,27 +329,47 @@ export interface AdvisableClient {
   readonly middlewareStack: { readonly add: (...args: never[]) => void };
 }
 
-/** `middlewareStack.add` for the two steps adviseFailures uses. */
+/** A middleware stack, as far as adviseFailures uses it. */
+type AdvisableStack = AdvisableClient['middlewareStack'];
+
+/** `middlewareStack.add` for the steps adviseFailures uses. */
 type AddAtStep = (
   middleware: (next: Handler) => Handler,
-  options: { step: 'initialize' | 'build'; name: string; override: boolean },
+  options: { step: 'initialize' | 'build' | 'deserialize'; name: string; override: boolean },
 ) => void;
+
+/**
+ * adviseFailures as a client plugin, for the clients the SDK creates itself (the STS client of
+ * fromTemporaryCredentials, of a role-assuming profile): `clientPlugins` / `stsPlugins`.
+ */
+export function advicePlugin(
+  service: string,
+  inFlight?: InFlight,
+): { applyToStack: (stack: AdvisableStack) => void } {
+  return { applyToStack: (stack) => adviseStack(stack, service, inFlight) };
+}
 
 /**
  * Records, for every call of `client` that fails, the host and port it went to (from the request
  * itself, so --endpoint, AWS_ENDPOINT_URL* and the SDK's own endpoint rules are all covered: a
  * build-step middleware, which sees the serialized request and every error of signing, retries and
  * transport) and, for a CredentialsProviderError (raised before the request is built, so seen by an
- * initialize-step middleware), what is wrong with AWS_PROFILE's profile.
+ * initialize-step middleware), what is wrong with AWS_PROFILE's profile. With `inFlight`, every
+ * request on the wire (after signing, each retry too) is recorded there until it is answered.
  */
-export function adviseFailures(client: AdvisableClient, service: string): void {
-  const add = client.middlewareStack.add as unknown as AddAtStep;
+export function adviseFailures(client: AdvisableClient, service: string, inFlight?: InFlight): void {
+  adviseStack(client.middlewareStack, service, inFlight);
+}
+
+/** adviseFailures on a client's middleware stack. */
+function adviseStack(stack: AdvisableStack, service: string, inFlight: InFlight | undefined): void {
+  const add = stack.add as unknown as AddAtStep;
   const record = (error: unknown, call: (known: FailedCall | undefined) => Promise<FailedCall>) =>
     typeof error === 'object' && error !== null
       ? call(failedCalls.get(error)).then((found) => void failedCalls.set(error, found))
       : Promise.resolve();
   add.call(
-    client.middlewareStack,
+    stack,
     (next) => async (args) => {
       try {
         return await next(args);
@@ -326,7 +382,7 @@ export function adviseFailures(client: AdvisableClient, service: string): void {
     { step: 'build', name: 'sgReconcilerCallSite', override: true },
   );
   add.call(
-    client.middlewareStack,
+    stack,
     (next) => async (args) => {
       try {
         return await next(args);
@@ -341,6 +397,20 @@ export function adviseFailures(client: AdvisableClient, service: string): void {
       }
     },
     { step: 'initialize', name: 'sgReconcilerCredentials', override: true },
+  );
+  if (inFlight === undefined) return;
+  add.call(
+    stack,
+    (next) => async (args) => {
+      const at = hostPort(args.request as RequestShape | undefined);
+      const done = inFlight.start({ at, service });
+      try {
+        return await next(args);
+      } finally {
+        done();
+      }
+    },
+    { step: 'deserialize', name: 'sgReconcilerInFlight', override: true },
   );
 }
 

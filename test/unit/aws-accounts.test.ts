@@ -8,6 +8,7 @@ import {
   type ListChildrenCommandInput,
   type ListTagsForResourceCommandInput,
 } from '@aws-sdk/client-organizations';
+import { createServer as createHttpServer } from 'node:http';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { describe, expect, it, vi } from 'vitest';
 import {
@@ -155,6 +156,40 @@ describe('createAccountAccess', () => {
     expect(error).toBeInstanceOf(Ec2Error);
     expect(error).toMatchObject({ code: 'PassTimeout', action: 'AssumeRole' });
     access.destroy();
+  });
+});
+
+describe('the STS deadline names the host:port that did not answer', () => {
+  it('GetCallerIdentity and AssumeRole to a loopback server that accepts and never answers', async () => {
+    const server = createHttpServer(() => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const access = createAccountAccess({
+      endpoint: `http://127.0.0.1:${port}`,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      stsTimeoutMs: 300,
+    });
+    try {
+      const own = await access.ownAccount().catch((e: unknown) => e);
+      expect(own).toMatchObject({ code: 'TimeoutError', action: 'GetCallerIdentity' });
+      expect((own as Ec2Error).message).toMatch(
+        new RegExp(
+          `^no answer within 300 ms; the STS endpoint 127\\.0\\.0\\.1:${port} did not answer in time: `,
+        ),
+      );
+      const spoke = { id: '111111111111', roleArn: 'arn:aws:iam::111111111111:role/sg-reconciler' };
+      const reached = await access.reach(spoke).catch((e: unknown) => e);
+      expect(reached).toMatchObject({ code: 'TimeoutError', action: 'AssumeRole' });
+      expect((reached as Ec2Error).message).toMatch(
+        new RegExp(
+          `^no answer within 300 ms; the STS endpoint 127\\.0\\.0\\.1:${port} did not answer in time: `,
+        ),
+      );
+    } finally {
+      access.destroy();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
