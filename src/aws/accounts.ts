@@ -10,8 +10,13 @@ import {
   paginateListTagsForResource,
   type Account,
 } from '@aws-sdk/client-organizations';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import {
+  GetCallerIdentityCommand,
+  getDefaultRoleAssumer,
+  getDefaultRoleAssumerWithWebIdentity,
+  STSClient,
+} from '@aws-sdk/client-sts';
+import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import pTimeout, { TimeoutError } from 'p-timeout';
 import type { Logger } from '../logging.js';
@@ -89,6 +94,35 @@ function httpHandler(logger: Logger | undefined): NodeHttpHandler {
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     throwOnRequestTimeout: true,
   });
+}
+
+/**
+ * The SDK's default credential chain whose own STS calls go to `endpoint` too: the AssumeRole of a
+ * shared-config profile with `role_arn` (and `source_profile` or `credential_source`), and the
+ * AssumeRoleWithWebIdentity of a web identity token. Without this the chain's STS client takes the
+ * SDK's endpoint (AWS) whatever the tool's clients are given. One chain for every client (one
+ * AssumeRole per credential lifetime), its STS client advised like ours. The SSO portal is not
+ * redirected: --endpoint is for EC2, STS and Organizations.
+ */
+export function endpointCredentials(options: {
+  readonly endpoint: string;
+  /** The STS client's region; else the SDK's (AWS_REGION, the profile's region, us-east-1). */
+  readonly region?: string | undefined;
+  readonly logger?: Logger | undefined;
+}): CredentialProvider {
+  // The role assumers pass their options on to the STSClient they create (endpoint included).
+  const sts = {
+    endpoint: options.endpoint,
+    ...(options.region !== undefined ? { region: options.region } : {}),
+    logger: sdkLogger(options.logger),
+    requestHandler: httpHandler(options.logger),
+  } as Parameters<typeof getDefaultRoleAssumer>[0];
+  const plugins = [advicePlugin('STS')];
+  return fromNodeProviderChain({
+    logger: sdkLogger(options.logger),
+    roleAssumer: getDefaultRoleAssumer(sts, plugins),
+    roleAssumerWithWebIdentity: getDefaultRoleAssumerWithWebIdentity(sts, plugins),
+  }) as CredentialProvider;
 }
 
 /**

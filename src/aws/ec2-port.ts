@@ -477,6 +477,8 @@ const ENCODED_FAILURE = /encoded authorization failure message/i;
 interface ErrorShape {
   readonly name?: unknown;
   readonly code?: unknown;
+  /** A failed DNS lookup (ENOTFOUND, EAI_AGAIN): the host name looked up. */
+  readonly hostname?: unknown;
   /** A refused or timed-out connect: the address and port tried. */
   readonly address?: unknown;
   readonly port?: unknown;
@@ -555,12 +557,33 @@ const SERVICE_OF: Readonly<Record<string, string>> = {
   ListTagsForResource: 'Organizations',
 };
 
+/** The service an AWS host name belongs to (`sts.us-east-1.amazonaws.com`: STS), if one of ours. */
+function serviceOfHost(hostname: string): string | undefined {
+  const label = /^([a-z]+)[.-]/i.exec(hostname)?.[1]?.toLowerCase();
+  return label === 'sts'
+    ? 'STS'
+    : label === 'ec2'
+      ? 'EC2'
+      : label === 'organizations'
+        ? 'Organizations'
+        : undefined;
+}
+
 /**
- * Where a failed call went: what adviseFailures recorded (the request's host and port), else the
- * address a refused connect names, else only the service.
+ * Where a failed call went: the host name a failed DNS lookup names when it is not the host the
+ * call itself went to (an SDK-internal client, such as the STS client of a role-assuming profile,
+ * failed under the call), else what adviseFailures recorded (the request's host and port), else
+ * the address a refused connect names, else only the service.
  */
 export function callSite(error: unknown, shape: ErrorShape, action: string): CallSite {
   const recorded = failedCallOf(error)?.site;
+  const looked = typeof shape.hostname === 'string' && shape.hostname !== '' ? shape.hostname : undefined;
+  if (looked !== undefined && !(recorded?.at ?? '').startsWith(`${formatHostPort(looked)}:`)) {
+    return {
+      service: serviceOfHost(looked) ?? recorded?.service ?? SERVICE_OF[action] ?? 'EC2',
+      at: formatHostPort(looked),
+    };
+  }
   if (recorded?.at !== undefined) return recorded;
   const service = recorded?.service ?? SERVICE_OF[action] ?? 'EC2';
   const { address, port } = shape;

@@ -232,24 +232,30 @@ export async function sdkAccess(
   logger: Logger,
   writesPerSecond?: number,
 ): Promise<SdkAccess> {
-  const [{ createEc2PortFactory }, { createAccountAccess, createOrganizationsInventory }] = await Promise.all(
-    [import('../aws/ec2-port.js'), import('../aws/accounts.js')],
-  );
+  const [
+    { createEc2PortFactory },
+    { createAccountAccess, createOrganizationsInventory, endpointCredentials },
+  ] = await Promise.all([import('../aws/ec2-port.js'), import('../aws/accounts.js')]);
+  // With --endpoint, the default chain's own STS calls (a role-assuming profile) go there too.
+  const credentials =
+    options.endpoint !== undefined
+      ? endpointCredentials({ endpoint: options.endpoint, region, logger })
+      : undefined;
+  const shared = {
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    ...(credentials !== undefined ? { credentials } : {}),
+  };
   const organizations =
     options.accounts === ORGANIZATIONS
-      ? createOrganizationsInventory({
-          ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
-          roleName: options.roleName,
-          logger,
-        })
+      ? createOrganizationsInventory({ ...shared, roleName: options.roleName, logger })
       : undefined;
   const accounts = createAccountAccess({
-    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    ...shared,
     ...(region !== undefined ? { region } : {}),
     logger,
   });
   const ports = createEc2PortFactory({
-    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    ...shared,
     ...(writesPerSecond !== undefined ? { writesPerSecond } : {}),
     credentialsFor: (account) => accounts.credentialsFor(account),
     logger,

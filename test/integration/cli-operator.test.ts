@@ -3,13 +3,16 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventsNamed, motoEnv, runCli, writePolicies } from '../helpers/cli.js';
+import { eventsNamed, motoEnv, ROOT, runCli, writePolicies } from '../helpers/cli.js';
 import { useEmulator } from '../helpers/emulator.js';
 import { createGroup } from '../helpers/moto.js';
 
 const emu = useEmulator();
+/** Fails (and logs) every DNS lookup and connection off loopback in the CLI it is preloaded into. */
+const LOOPBACK_GUARD = join(ROOT, 'test', 'helpers', 'loopback-guard.mjs');
 const dirs: string[] = [];
 afterAll(async () => {
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
@@ -272,6 +275,41 @@ describe('errors with advice', () => {
       for (const secret of ['AKIAIOSFODNN7EXAMPLE', 'AKIAI44QH8DHBEXAMPLE', 'je7MtGbClwBF'])
         expect(result.stdout + result.stderr).not.toContain(secret);
     }
+  });
+});
+
+describe('a role-assuming shared-config profile with --endpoint', () => {
+  it('assumes the role at the endpoint (moto), never at AWS: the run succeeds and nothing leaves loopback', async () => {
+    const groupId = await createGroup(emu.ec2, { name: 'role-profile', vpcId: emu.vpcId });
+    const dir = await policies({ 'p.yaml': policy('p', groupId) });
+    const files = await awsFiles(
+      [
+        '[profile source]',
+        'aws_access_key_id = testing',
+        'aws_secret_access_key = testing',
+        '[profile deployer]',
+        'role_arn = arn:aws:iam::123456789012:role/deployer',
+        'source_profile = source',
+        '',
+      ].join('\n'),
+    );
+    const offMachine = join(dirs.at(-1) as string, 'off-machine.log');
+    const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...base } = motoEnv(emu.endpoint);
+    const result = await runCli(['plan', '--policies', dir, '--format', 'json'], {
+      env: {
+        ...base,
+        AWS_CONFIG_FILE: files.config,
+        AWS_SHARED_CREDENTIALS_FILE: files.credentials,
+        AWS_PROFILE: 'deployer',
+        NODE_OPTIONS: `--import ${LOOPBACK_GUARD}`,
+        SGR_TEST_OFF_MACHINE_LOG: offMachine,
+      },
+    });
+
+    const hosts = existsSync(offMachine) ? readFileSync(offMachine, 'utf8') : '';
+    expect(hosts, 'hosts looked up or connected to off the machine').toBe('');
+    expect(result.code, result.stderr).toBe(0);
+    expect((JSON.parse(result.stdout) as { summary: { missing: number } }).summary.missing).toBe(1);
   });
 });
 

@@ -52,6 +52,14 @@ describe('network advice in toEc2Error', () => {
       says: /^ENOTFOUND: the host name of the EC2 endpoint does not resolve: check --endpoint \/ SGR_ENDPOINT .*DNS$/,
     },
     {
+      name: 'ENOTFOUND names the host looked up, and its service (an SDK-internal STS client under an EC2 call)',
+      error: systemError('ENOTFOUND', 'getaddrinfo ENOTFOUND sts.us-east-1.amazonaws.com', {
+        hostname: 'sts.us-east-1.amazonaws.com',
+      }),
+      code: 'NetworkingError',
+      says: /^ENOTFOUND: the host name of the STS endpoint sts\.us-east-1\.amazonaws\.com does not resolve: /,
+    },
+    {
       name: 'ETIMEDOUT (a request timeout) says to check the network path; STS for AssumeRole',
       error: Object.assign(
         systemError(
