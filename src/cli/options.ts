@@ -139,6 +139,44 @@ export function parseEndpoint(value: string): string {
   return value;
 }
 
+/** The SDK's endpoint variables for the services the tool calls, the service-specific ones first. */
+export const SDK_ENDPOINT_VARIABLES = [
+  'AWS_ENDPOINT_URL_EC2',
+  'AWS_ENDPOINT_URL_STS',
+  'AWS_ENDPOINT_URL_ORGANIZATIONS',
+  'AWS_ENDPOINT_URL',
+] as const;
+
+/**
+ * What is wrong with the first of the SDK's endpoint variables (SDK_ENDPOINT_VARIABLES) that is set
+ * and no http(s) URL without user information, in a sentence that names the variable and what to
+ * write; undefined when all are usable, unset, or ignored (AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true,
+ * as the SDK does). The value is shown only when nothing in it could be a password.
+ */
+export function sdkEndpointProblem(env: NodeJS.ProcessEnv): string | undefined {
+  if ((env['AWS_IGNORE_CONFIGURED_ENDPOINT_URLS'] ?? '').trim().toLowerCase() === 'true') return undefined;
+  for (const name of SDK_ENDPOINT_VARIABLES) {
+    const value = env[name];
+    // The SDK takes an empty variable as unset.
+    if (value === undefined || value === '') continue;
+    const shown = !value.includes('@') && maskUserInfo(value) === value ? `=${JSON.stringify(value)}` : '';
+    const write = `write e.g. ${name}=http://127.0.0.1:5000, or unset it`;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return `${name}${shown} is not a URL; ${write}`;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return `${name}${shown} must be an http:// or https:// URL; ${write}`;
+    }
+    if (url.username !== '' || url.password !== '') {
+      return `${name} must not carry a user name or password (its value is not shown); ${write}`;
+    }
+  }
+  return undefined;
+}
+
 /** An AWS region name (`us-east-1`, `eu-central-2`, `us-gov-west-1`); `from` names where it came from. */
 export function parseRegion(value: string, from = '--region'): string {
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(value.trim())) {

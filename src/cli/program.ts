@@ -40,6 +40,8 @@ import {
   parseSchedule,
   parseShard,
   parseTimezone,
+  SDK_ENDPOINT_VARIABLES,
+  sdkEndpointProblem,
 } from './options.js';
 
 /**
@@ -78,6 +80,8 @@ function optionNamed(program: Command, message: string): string | undefined {
   if (flag !== undefined) return flag;
   const envVar = /^error: ([A-Z][A-Z0-9_]*)[= ]/.exec(message)?.[1];
   if (envVar === undefined) return undefined;
+  // The SDK's endpoint variables stand in for --endpoint when neither it nor SGR_ENDPOINT is set.
+  if ((SDK_ENDPOINT_VARIABLES as readonly string[]).includes(envVar)) return '--endpoint';
   const options = [program, ...program.commands].flatMap((c) => c.options);
   return options.find((o) => o.envVar === envVar)?.long;
 }
@@ -262,6 +266,20 @@ function checkNow(_program: Command, command: Command): void {
 }
 
 /**
+ * The SDK's own endpoint variables (AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_EC2 / _STS /
+ * _ORGANIZATIONS), which the SDK would read on the first call and fail with a bare "Invalid URL":
+ * checked once before a command that reaches AWS (one with --endpoint) runs, like --endpoint /
+ * SGR_ENDPOINT: an unusable value is invalid input (exit 3, config.invalid naming the variable).
+ */
+function checkSdkEndpoints(_program: Command, command: Command): void {
+  if (!command.options.some((option) => option.long === '--endpoint')) return;
+  const problem = sdkEndpointProblem(process.env);
+  if (problem !== undefined) {
+    command.error(`error: ${problem}`, { code: 'commander.invalidArgument', exitCode: EXIT_INVALID });
+  }
+}
+
+/**
  * The options as the command's action receives them, with SGR_POLICIES split into its paths
  * (a flag gives one path per value; the variable holds them all, like PATH).
  */
@@ -358,7 +376,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(redactUrlCredentials(text)) })
     .hook('preAction', envBooleans)
-    .hook('preAction', checkNow);
+    .hook('preAction', checkNow)
+    .hook('preAction', checkSdkEndpoints);
 
   withPolicies(program.command('validate').description('load and validate every policy; no AWS call')).action(
     async (_options: unknown, command: Command) => onExit(await runValidate(optionsOf(command))),

@@ -263,3 +263,30 @@ describe('a password in --endpoint is never echoed', () => {
     });
   }
 });
+
+describe('the SDK’s endpoint variables are checked at start-up like --endpoint, never echoing a password', () => {
+  const PASSWORD = 'hunter2passDoNotEcho';
+  const cases: readonly [string, string][] = [
+    ['AWS_ENDPOINT_URL', `http://user:${PASSWORD}@127.0.0.1:99999`],
+    ['AWS_ENDPOINT_URL', `http://user:pa/${PASSWORD}`],
+    ['AWS_ENDPOINT_URL_EC2', `http://user:${PASSWORD}@127.0.0.1:5000`],
+    ['AWS_ENDPOINT_URL_STS', 'ftp://127.0.0.1:5000'],
+    ['AWS_ENDPOINT_URL_ORGANIZATIONS', 'not a url'],
+  ];
+  for (const [variable, value] of cases) {
+    it(`${variable}=${value.replace(PASSWORD, '<password>')}: config.invalid naming it, exit 3`, async () => {
+      const dir = await writePolicies({});
+      const result = await runCli(['plan', '--policies', dir], {
+        env: { ...motoEnv('http://127.0.0.1:1'), [variable]: value },
+      });
+
+      expect(result.code).toBe(3);
+      const invalid = eventsNamed(result.events, 'config.invalid');
+      expect(invalid).toEqual([expect.objectContaining({ option: '--endpoint' })]);
+      expect(invalid[0]?.['error']).toMatch(
+        new RegExp(`^${variable}\\b.*; write e\\.g\\. ${variable}=http://127\\.0\\.0\\.1:5000, or unset it$`),
+      );
+      expect(result.stdout + result.stderr).not.toContain(PASSWORD);
+    });
+  }
+});

@@ -15,6 +15,7 @@ import {
   parseRegion,
   parseSchedule,
   parseTimezone,
+  sdkEndpointProblem,
 } from '../../src/cli/options.js';
 
 function rejection(parse: () => unknown): string {
@@ -181,5 +182,36 @@ describe('other parsers', () => {
     const first = collectPaths('a', DEFAULTS.policies);
     expect(first).toEqual(['a']);
     expect(collectPaths('b', first)).toEqual(['a', 'b']);
+  });
+});
+
+describe('sdkEndpointProblem: the SDK’s AWS_ENDPOINT_URL variables', () => {
+  it('accepts http(s) URLs, and unset or empty variables', () => {
+    expect(sdkEndpointProblem({})).toBeUndefined();
+    expect(
+      sdkEndpointProblem({ AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:5000' }),
+    ).toBeUndefined();
+    expect(sdkEndpointProblem({ AWS_ENDPOINT_URL_STS: 'https://sts.example.com' })).toBeUndefined();
+  });
+
+  it('names the variable and what to write; shows the value only when it cannot hold a password', () => {
+    expect(sdkEndpointProblem({ AWS_ENDPOINT_URL_ORGANIZATIONS: 'ftp://127.0.0.1:21' })).toBe(
+      'AWS_ENDPOINT_URL_ORGANIZATIONS="ftp://127.0.0.1:21" must be an http:// or https:// URL; write e.g. AWS_ENDPOINT_URL_ORGANIZATIONS=http://127.0.0.1:5000, or unset it',
+    );
+    expect(sdkEndpointProblem({ AWS_ENDPOINT_URL: 'http://a:b@127.0.0.1:99999' })).toBe(
+      'AWS_ENDPOINT_URL is not a URL; write e.g. AWS_ENDPOINT_URL=http://127.0.0.1:5000, or unset it',
+    );
+    expect(sdkEndpointProblem({ AWS_ENDPOINT_URL: 'http://user:pa/ss' })).toBe(
+      'AWS_ENDPOINT_URL is not a URL; write e.g. AWS_ENDPOINT_URL=http://127.0.0.1:5000, or unset it',
+    );
+    expect(sdkEndpointProblem({ AWS_ENDPOINT_URL_EC2: 'http://user:secret@127.0.0.1:5000' })).toBe(
+      'AWS_ENDPOINT_URL_EC2 must not carry a user name or password (its value is not shown); write e.g. AWS_ENDPOINT_URL_EC2=http://127.0.0.1:5000, or unset it',
+    );
+  });
+
+  it('checks nothing when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true (the SDK ignores them then)', () => {
+    expect(
+      sdkEndpointProblem({ AWS_ENDPOINT_URL: 'not a url', AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'TRUE' }),
+    ).toBeUndefined();
   });
 });
