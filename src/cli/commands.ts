@@ -124,6 +124,10 @@ export async function loadOrReport(
     return { exitCode: exitCodeFor({ command: 'error' }) };
   }
   const result = loaded.result;
+  // Warnings are shown whether or not the set has errors: a person fixes both in one round.
+  const pretty = resolveLogFormat(options.logFormat, events) === 'pretty' && humanOut.isTTY === true;
+  if (!pretty) humanOut.write(formatPolicyWarnings(result.warnings ?? []));
+  reportPolicyWarnings(logger, result.warnings ?? []);
   if (!result.ok) {
     const summary = withConsequence(
       `${counted(result.errors.length, 'error')} in ${paths.join(', ')}`,
@@ -131,9 +135,6 @@ export async function loadOrReport(
     );
     return reportInvalidPolicies(to, result.errors, summary, onInvalid);
   }
-  const pretty = resolveLogFormat(options.logFormat, events) === 'pretty' && humanOut.isTTY === true;
-  if (!pretty) humanOut.write(formatPolicyWarnings(result.warnings));
-  reportPolicyWarnings(logger, result.warnings);
   return { ...result, digest: loaded.digest, version: loaded.version };
 }
 

@@ -93,7 +93,13 @@ export type PolicyLoadResult =
       readonly files: readonly string[];
       readonly warnings: readonly PolicyWarning[];
     }
-  | { readonly ok: false; readonly errors: readonly PolicyError[]; readonly files: readonly string[] };
+  | {
+      readonly ok: false;
+      readonly errors: readonly PolicyError[];
+      readonly files: readonly string[];
+      /** The warnings of the documents that got far enough to be checked: shown with the errors. */
+      readonly warnings?: readonly PolicyWarning[];
+    };
 
 /** A human form of a target selector, used in events and reports. */
 export function describeTarget(selector: TargetSelector): string {

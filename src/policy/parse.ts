@@ -467,7 +467,12 @@ export function sortErrors(errors: readonly PolicyError[]): PolicyError[] {
 /** The verdict on a collection: valid only if there is no error at all. */
 export function toLoadResult(collection: PolicyCollection, files: readonly string[]): PolicyLoadResult {
   if (collection.errors.length > 0) {
-    return { ok: false, errors: sortErrors(collection.errors), files };
+    return {
+      ok: false,
+      errors: sortErrors(collection.errors),
+      files,
+      ...(collection.warnings.length > 0 ? { warnings: collection.warnings } : {}),
+    };
   }
   const guardrails = collection.guardrails ?? [];
   return {

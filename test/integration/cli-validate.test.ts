@@ -177,6 +177,26 @@ describe('validate on valid policies', () => {
 });
 
 describe('validate with warnings', () => {
+  it('shows the warnings of a set that also has errors, so both are fixed in one round (exit 3)', async () => {
+    const icmp = edit(
+      edit(VALID, '    - protocol: tcp', '    - protocol: icmp'),
+      '      ports: 22\n',
+      '',
+    ).replace('203.0.113.0/24', '2001:db8::/32');
+    const broken = edit(VALID, '      ports: 22', '      ports: 70000').replace('office-ssh', 'other-ssh');
+    const dir = await policyDir({ 'icmp.yaml': icmp, 'broken.yaml': broken });
+
+    const result = await runCli(['validate', '--policies', dir], { env: ENV });
+
+    expect(result.code).toBe(3);
+    expect(result.stdout).toContain(
+      `${join(dir, 'icmp.yaml')}:12:17  spec.ingress[0].sources[0].cidr  warning: protocol icmp matches IPv4 traffic only`,
+    );
+    expect(result.stdout).toMatch(/broken\.yaml:\d+:\d+ {2}spec\.ingress\[0\]\.ports {2}/);
+    expect(eventsNamed(parseEvents(result.stderr), 'policy.warning')).toHaveLength(1);
+    expect(eventsNamed(parseEvents(result.stderr), 'policy.invalid')).toHaveLength(1);
+  });
+
   it('prints a located warning and its event, and still exits 0 (icmp from an IPv6 network)', async () => {
     const text = edit(
       edit(VALID, '    - protocol: tcp', '    - protocol: icmp'),
