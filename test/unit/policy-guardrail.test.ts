@@ -190,6 +190,18 @@ describe('guardrail document errors', () => {
       ],
     ],
     [
+      'a word that is neither a keyword nor a network',
+      '  deny:\n    - from: everywhere\n',
+      [
+        [
+          7,
+          13,
+          'spec.deny[0].from',
+          'from "everywhere" is not valid; write internet, any, or a list of networks, e.g. from: [0.0.0.0/0]',
+        ],
+      ],
+    ],
+    [
       'a misspelt word',
       '  deny:\n    - from: internett\n',
       [[7, 13, 'spec.deny[0].from', 'from "internett" is not valid; did you mean internet?']],

@@ -65,7 +65,11 @@ const denyEntry = withMessages(
                 const suggestion = typeof value === 'string' ? closest(value, FROM_WORDS) : undefined;
                 if (suggestion !== undefined)
                   return `from ${quote(value)} is not valid; did you mean ${suggestion}?`;
-                return `from ${quote(value)} is not internet or any; for networks write a list, e.g. from: [${String(value)}]`;
+                // Only a value that looks like a network is worth offering back as a list.
+                const network = typeof value === 'string' && /^[0-9a-f.:]+\/\d+$/i.test(value);
+                return network
+                  ? `from ${quote(value)} is not internet or any; for networks write a list, e.g. from: [${value}]`
+                  : `from ${quote(value)} is not valid; write internet, any, or a list of networks, e.g. from: [0.0.0.0/0]`;
               },
             }),
             Type.Array(
