@@ -407,9 +407,12 @@ function collectFile(
   // composed, so a file's cost is its largest document, not all of them at once. logLevel error:
   // yaml's warnings (e.g. collection keys) become our errors, never process warnings.
   const composer = new Composer({ uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
+  // Documents that hold something, broken ones included: a file whose only document is broken has
+  // an error, not also a "no policy documents" warning.
   let policyDocuments = 0;
   for (const document of composer.compose(new Parser(lineCounter.addNewLine).parse(text))) {
     const problems = reportYamlProblems(scope, document, true);
+    if (problems === 'broken') policyDocuments++;
     if (problems === 'broken' || isEmptyDocument(document)) continue;
     policyDocuments++;
     if (problems === 'duplicates') dropDuplicateKeys(scope, document.contents, []);
