@@ -368,34 +368,36 @@ function adviseStack(stack: AdvisableStack, service: string, inFlight: InFlight 
     typeof error === 'object' && error !== null
       ? call(failedCalls.get(error)).then((found) => void failedCalls.set(error, found))
       : Promise.resolve();
-  add.call(
-    stack,
-    (next) => async (args) => {
+  // A middleware that passes every call on and, when it fails, records what `onError` learns first.
+  const catching =
+    (onError: (error: unknown, args: { request?: unknown }) => Promise<void>) =>
+    (next: (args: { request?: unknown }) => Promise<unknown>) =>
+    async (args: { request?: unknown }) => {
       try {
         return await next(args);
       } catch (error) {
-        const at = hostPort(args.request as RequestShape | undefined);
-        await record(error, (known) => Promise.resolve(known ?? { site: { at, service } }));
+        await onError(error, args);
         throw error;
       }
-    },
+    };
+  add.call(
+    stack,
+    catching((error, args) => {
+      const at = hostPort(args.request as RequestShape | undefined);
+      return record(error, (known) => Promise.resolve(known ?? { site: { at, service } }));
+    }),
     { step: 'build', name: 'sgReconcilerCallSite', override: true },
   );
   add.call(
     stack,
-    (next) => async (args) => {
-      try {
-        return await next(args);
-      } catch (error) {
-        if ((error as { name?: unknown } | undefined)?.name === 'CredentialsProviderError') {
-          await record(error, async (known) => ({
+    catching((error) =>
+      (error as { name?: unknown } | undefined)?.name === 'CredentialsProviderError'
+        ? record(error, async (known) => ({
             site: known?.site ?? { service },
             credentials: await credentialsAdvice(),
-          }));
-        }
-        throw error;
-      }
-    },
+          }))
+        : Promise.resolve(),
+    ),
     { step: 'initialize', name: 'sgReconcilerCredentials', override: true },
   );
   if (inFlight === undefined) return;
